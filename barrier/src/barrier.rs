@@ -1,0 +1,246 @@
+//! The [`Barrier`]: encrypts on the way to a [`Physical`], decrypts on the way back.
+//!
+//! Sealed, it holds no keys and refuses every data operation. `unseal` reads `core/keyring`,
+//! opens it with the root key and keeps both in memory until `seal`. Writes use the newest term;
+//! reads use the term named in the value's header. Node writes its few plain pre-unseal records
+//! through [`Barrier::physical`], never through the barrier.
+//!
+//! Concurrency: the unsealed state is an immutable snapshot behind a `parking_lot::RwLock`,
+//! cloned out (an `Arc`) and never held across `.await`. Operations that replace the keyring
+//! take one async mutex so two rotations cannot both claim the same next term. `seal` bumps an
+//! epoch; a keyring change that started before the seal finds the epoch moved and does not
+//! reopen the barrier.
+
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::aead;
+use crate::error::BarrierError;
+use crate::keyring::{KeyInfo, Keyring};
+use crate::physical::Physical;
+use crate::root_key::RootKey;
+
+/// Where the keyring lives, sealed under the root key as term 0.
+pub const KEYRING_PATH: &str = "core/keyring";
+
+/// The encryption barrier over a [`Physical`] store. `Send + Sync`; share it behind an `Arc`.
+pub struct Barrier {
+    physical: Arc<dyn Physical>,
+    state: RwLock<State>,
+    /// Serialises initialize, unseal, rotate and reload (held across awaits, hence async).
+    keyring_change: tokio::sync::Mutex<()>,
+}
+
+/// What the barrier knows right now.
+#[derive(Default)]
+struct State {
+    /// `Some` while unsealed.
+    open: Option<Arc<Unsealed>>,
+    /// Incremented by every `seal`.
+    seal_epoch: u64,
+}
+
+/// The keys of an unsealed barrier. Dropping the last `Arc` zeroizes them.
+struct Unsealed {
+    root: RootKey,
+    keyring: Keyring,
+}
+
+impl Barrier {
+    /// A sealed barrier over `physical`.
+    pub fn new(physical: Arc<dyn Physical>) -> Barrier {
+        Barrier {
+            physical,
+            state: RwLock::new(State::default()),
+            keyring_change: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The store underneath, for the plain pre-unseal records node keeps outside the barrier.
+    pub fn physical(&self) -> &Arc<dyn Physical> {
+        &self.physical
+    }
+
+    /// Whether a keyring exists in storage.
+    pub async fn initialized(&self) -> Result<bool, BarrierError> {
+        Ok(self.physical.get(KEYRING_PATH).await?.is_some())
+    }
+
+    /// Create the keyring (term 1) and store it under `root_key`. Leaves the barrier sealed.
+    pub async fn initialize(&self, root_key: &RootKey, now_unix: i64) -> Result<(), BarrierError> {
+        let _change = self.keyring_change.lock().await;
+        if self.initialized().await? {
+            return Err(BarrierError::AlreadyInitialized);
+        }
+        self.persist(root_key, &Keyring::first(now_unix)?).await
+    }
+
+    /// Open the keyring with `root_key` and keep the keys until [`Barrier::seal`].
+    pub async fn unseal(&self, root_key: &RootKey) -> Result<(), BarrierError> {
+        let _change = self.keyring_change.lock().await;
+        let epoch = self.state.read().seal_epoch;
+        let keyring = self.load(root_key).await?;
+        let root = root_key.duplicate();
+        self.install(epoch, Unsealed { root, keyring })
+    }
+
+    /// Forget the keyring and the root key (zeroized once no operation in flight holds them).
+    pub fn seal(&self) {
+        let mut state = self.state.write();
+        state.open = None;
+        state.seal_epoch += 1;
+    }
+
+    /// Whether the barrier holds no keys.
+    pub fn is_sealed(&self) -> bool {
+        self.state.read().open.is_none()
+    }
+
+    /// The plaintext at `path`, or `None`. Reloads the keyring once if the value names a term
+    /// this barrier has not seen (another node rotated).
+    pub async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, BarrierError> {
+        check_path(path)?;
+        self.unsealed()?;
+        let Some(stored) = self.physical.get(path).await? else {
+            return Ok(None);
+        };
+        match self.decrypt(path, &stored) {
+            Err(BarrierError::UnknownTerm(_)) => {
+                self.reload_keyring().await?;
+                self.decrypt(path, &stored).map(Some)
+            }
+            other => other.map(Some),
+        }
+    }
+
+    /// Encrypt `value` under the newest term and store it at `path`.
+    pub async fn put(&self, path: &str, value: &[u8]) -> Result<(), BarrierError> {
+        check_path(path)?;
+        let stored = self.encrypt(path, value)?;
+        Ok(self.physical.put(path, stored).await?)
+    }
+
+    /// Remove the value at `path`.
+    pub async fn delete(&self, path: &str) -> Result<(), BarrierError> {
+        check_path(path)?;
+        self.unsealed()?;
+        Ok(self.physical.delete(path).await?)
+    }
+
+    /// Immediate children of `prefix`, straight from the store: names are not secret.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, BarrierError> {
+        self.unsealed()?;
+        Ok(self.physical.list(prefix).await?)
+    }
+
+    /// Add a term and make it the one new writes use; returns it. Merges the stored keyring
+    /// first, so a node whose copy is stale cannot reuse a term another node already wrote.
+    pub async fn rotate(&self, now_unix: i64) -> Result<KeyInfo, BarrierError> {
+        let _change = self.keyring_change.lock().await;
+        let (epoch, open) = self.snapshot()?;
+        let stored = self.load(&open.root).await?;
+        let keyring = open.keyring.merged(&stored)?.rotated(now_unix)?;
+        self.persist(&open.root, &keyring).await?;
+        let info = keyring.active().info();
+        let root = open.root.duplicate();
+        self.install(epoch, Unsealed { root, keyring })?;
+        Ok(info)
+    }
+
+    /// The newest term.
+    pub fn key_status(&self) -> Result<KeyInfo, BarrierError> {
+        Ok(self.unsealed()?.keyring.active().info())
+    }
+
+    /// Re-read `core/keyring` with the root key in memory and learn any new terms (a standby
+    /// whose active node rotated). Never forgets a term.
+    pub async fn reload_keyring(&self) -> Result<(), BarrierError> {
+        let _change = self.keyring_change.lock().await;
+        let (epoch, open) = self.snapshot()?;
+        let stored = self.load(&open.root).await?;
+        let keyring = open.keyring.merged(&stored)?;
+        let root = open.root.duplicate();
+        self.install(epoch, Unsealed { root, keyring })
+    }
+
+    /// Seal `plaintext` for `path` under the newest term (no I/O).
+    pub fn encrypt(&self, path: &str, plaintext: &[u8]) -> Result<Vec<u8>, BarrierError> {
+        let open = self.unsealed()?;
+        let term = open.keyring.active();
+        let stored = aead::seal(term.key(), term.term(), path, plaintext)?;
+        term.count_encryption();
+        Ok(stored)
+    }
+
+    /// Open bytes stored at `path` (no I/O). Fails on tampering, truncation, a different path,
+    /// or a term this barrier does not know ([`BarrierError::UnknownTerm`]).
+    pub fn decrypt(&self, path: &str, stored: &[u8]) -> Result<Vec<u8>, BarrierError> {
+        let open = self.unsealed()?;
+        let failed = |reason| BarrierError::Decrypt {
+            path: path.to_string(),
+            reason,
+        };
+        let n = aead::term_of(stored).map_err(failed)?;
+        let term = open.keyring.term(n).ok_or(BarrierError::UnknownTerm(n))?;
+        aead::open(term.key(), n, path, stored).map_err(failed)
+    }
+
+    /// The unsealed keys, or `Sealed`.
+    fn unsealed(&self) -> Result<Arc<Unsealed>, BarrierError> {
+        self.state.read().open.clone().ok_or(BarrierError::Sealed)
+    }
+
+    /// The seal epoch and the unsealed keys, read together.
+    fn snapshot(&self) -> Result<(u64, Arc<Unsealed>), BarrierError> {
+        let state = self.state.read();
+        let open = state.open.clone().ok_or(BarrierError::Sealed)?;
+        Ok((state.seal_epoch, open))
+    }
+
+    /// Replace the unsealed keys, unless the barrier was sealed since `epoch`.
+    fn install(&self, epoch: u64, open: Unsealed) -> Result<(), BarrierError> {
+        let mut state = self.state.write();
+        if state.seal_epoch != epoch {
+            return Err(BarrierError::Sealed);
+        }
+        state.open = Some(Arc::new(open));
+        Ok(())
+    }
+
+    /// Read and open the stored keyring with `root`.
+    async fn load(&self, root: &RootKey) -> Result<Keyring, BarrierError> {
+        let stored = self.physical.get(KEYRING_PATH).await?;
+        let stored = stored.ok_or(BarrierError::NotInitialized)?;
+        let corrupt = |e| BarrierError::Corrupt(format!("{KEYRING_PATH}: {e}"));
+        let term = aead::term_of(&stored).map_err(corrupt)?;
+        if term != 0 {
+            return Err(BarrierError::Corrupt(format!(
+                "{KEYRING_PATH} names term {term}, not 0"
+            )));
+        }
+        let json = aead::open(root.key(), 0, KEYRING_PATH, &stored)
+            .map_err(|_| BarrierError::InvalidKey)?;
+        let keyring = Keyring::from_json(&zeroize::Zeroizing::new(json), root)?;
+        Ok(keyring)
+    }
+
+    /// Seal `keyring` under `root` and write it to `core/keyring`.
+    async fn persist(&self, root: &RootKey, keyring: &Keyring) -> Result<(), BarrierError> {
+        let json = keyring.to_json(root)?;
+        let stored = aead::seal(root.key(), 0, KEYRING_PATH, &json)?;
+        self.physical.put(KEYRING_PATH, stored).await?;
+        Ok(())
+    }
+}
+
+/// Refuse the barrier's own record as a data path.
+fn check_path(path: &str) -> Result<(), BarrierError> {
+    if path == KEYRING_PATH {
+        return Err(BarrierError::ReservedPath(path.to_string()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
