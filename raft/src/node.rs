@@ -1,0 +1,322 @@
+//! [`RaftHandle`]: what the node crate holds — start, bootstrap, write, read, list, status,
+//! shutdown — over openraft, the storage and the network seam.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::network::{NetSnapshot, RaftNetworkFactory};
+use openraft::{Raft, ReadPolicy, ServerState, SnapshotPolicy};
+use openraft_rt::WatchReceiver;
+
+use crate::engine::{Engine, Space};
+use crate::error::{from_initialize, from_read, from_write, RaftError};
+use crate::list::immediate_children;
+use crate::network::UnreachableNetwork;
+use crate::store::{LogStore, StateMachine, Storage};
+use crate::types::{ClusterNode, Command, SnapshotData, TypeConfig};
+
+/// The openraft instance this crate runs.
+pub type CofferRaft = Raft<TypeConfig, StateMachine>;
+
+/// How often, and for how long, a shutdown waits for openraft's tasks to drop the storage.
+const RELEASE_POLL: Duration = Duration::from_millis(5);
+const RELEASE_WAIT_MAX: Duration = Duration::from_secs(10);
+
+/// Raft settings for one node. Times are milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaftConfig {
+    /// This node's Raft id (stable across restarts).
+    pub node_id: u64,
+    /// Client-facing address advertised to peers.
+    pub api_addr: String,
+    /// Cluster address advertised to peers.
+    pub cluster_addr: String,
+    /// Leader heartbeat interval.
+    pub heartbeat_ms: u64,
+    /// Lower bound of the randomised election timeout.
+    pub election_timeout_min_ms: u64,
+    /// Upper bound of the randomised election timeout.
+    pub election_timeout_max_ms: u64,
+    /// Build a snapshot after this many applied entries since the last one (0: never).
+    pub snapshot_threshold: u64,
+    /// Entries kept in the log behind a snapshot, for slow followers.
+    pub trailing_logs: u64,
+}
+
+impl Default for RaftConfig {
+    fn default() -> Self {
+        RaftConfig {
+            node_id: 1,
+            api_addr: String::new(),
+            cluster_addr: String::new(),
+            heartbeat_ms: 100,
+            election_timeout_min_ms: 500,
+            election_timeout_max_ms: 1000,
+            snapshot_threshold: 8192,
+            trailing_logs: 1024,
+        }
+    }
+}
+
+impl RaftConfig {
+    fn to_openraft(&self) -> Result<openraft::Config, RaftError> {
+        let snapshot_policy = match self.snapshot_threshold {
+            0 => SnapshotPolicy::Never,
+            n => SnapshotPolicy::LogsSinceLast(n),
+        };
+        let config = openraft::Config {
+            cluster_name: "coffer".to_string(),
+            heartbeat_interval: self.heartbeat_ms,
+            election_timeout_min: self.election_timeout_min_ms,
+            election_timeout_max: self.election_timeout_max_ms,
+            snapshot_policy,
+            max_in_snapshot_log_to_keep: self.trailing_logs,
+            ..Default::default()
+        };
+        config
+            .validate()
+            .map_err(|e| RaftError::Config(e.to_string()))
+    }
+
+    fn node(&self) -> ClusterNode {
+        ClusterNode {
+            api_addr: self.api_addr.clone(),
+            cluster_addr: self.cluster_addr.clone(),
+        }
+    }
+}
+
+/// This node's part in the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Serves writes and linearizable reads.
+    Leader,
+    /// Replicates from a leader.
+    Follower,
+    /// Campaigning for leadership.
+    Candidate,
+    /// Replicates but does not vote.
+    Learner,
+    /// Stopped.
+    Shutdown,
+}
+
+/// A snapshot of this node's Raft state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaftStatus {
+    /// This node's id.
+    pub node_id: u64,
+    /// Its role.
+    pub role: Role,
+    /// The current term.
+    pub current_term: u64,
+    /// The leader it knows of.
+    pub leader_id: Option<u64>,
+    /// Index of the last log entry.
+    pub last_log_index: Option<u64>,
+    /// Index of the last entry applied to the data.
+    pub last_applied_index: Option<u64>,
+    /// Voting members, ascending.
+    pub voters: Vec<u64>,
+}
+
+struct Inner {
+    node_id: u64,
+    node: ClusterNode,
+    raft: CofferRaft,
+    engine: Arc<dyn Engine>,
+    /// Cloned into every storage object given to openraft; see [`RaftHandle::shutdown`].
+    storage_lease: Arc<()>,
+}
+
+/// A running Raft node. Cheap to clone; all clones drive the same node.
+#[derive(Clone)]
+pub struct RaftHandle {
+    inner: Arc<Inner>,
+}
+
+impl RaftHandle {
+    /// Start Raft on `engine` with no cluster transport (a single-node cluster).
+    pub async fn start(
+        config: RaftConfig,
+        engine: Arc<dyn Engine>,
+    ) -> Result<RaftHandle, RaftError> {
+        Self::start_with_network(config, engine, UnreachableNetwork).await
+    }
+
+    /// Start Raft on `engine`, reaching peers through `network`. Recovers the log, vote and
+    /// applied state from the engine (re-applying committed entries) before returning.
+    pub async fn start_with_network<N>(
+        config: RaftConfig,
+        engine: Arc<dyn Engine>,
+        network: N,
+    ) -> Result<RaftHandle, RaftError>
+    where
+        N: RaftNetworkFactory<TypeConfig>,
+        N::Network: NetSnapshot<TypeConfig, SnapshotData = SnapshotData>,
+    {
+        let raft_config = Arc::new(config.to_openraft()?);
+        let storage_lease = Arc::new(());
+        let storage = Storage::new(Arc::clone(&engine), Arc::clone(&storage_lease));
+        let log_store = LogStore::new(storage.clone());
+        let state_machine = StateMachine::new(storage);
+        let raft = Raft::new(
+            config.node_id,
+            raft_config,
+            network,
+            log_store,
+            state_machine,
+        )
+        .await?;
+        let inner = Inner {
+            node_id: config.node_id,
+            node: config.node(),
+            raft,
+            engine,
+            storage_lease,
+        };
+        Ok(RaftHandle {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Make this node the single voter of a new cluster, unless it is already initialised
+    /// (then this is a no-op).
+    pub async fn bootstrap_single(&self) -> Result<(), RaftError> {
+        if self.inner.raft.is_initialized().await? {
+            return Ok(());
+        }
+        let members = BTreeMap::from([(self.inner.node_id, self.inner.node.clone())]);
+        match self.inner.raft.initialize(members).await {
+            Ok(()) => Ok(()),
+            Err(e) => from_initialize(e),
+        }
+    }
+
+    /// Wait until this node is the leader and its state machine has applied everything
+    /// committed before, so local reads see every acknowledged write.
+    pub async fn wait_leader(&self, timeout: Duration) -> Result<(), RaftError> {
+        let id = self.inner.node_id;
+        let is_leader = move |m: &openraft::RaftMetrics<TypeConfig>| {
+            m.state == ServerState::Leader && m.current_leader == Some(id)
+        };
+        let waited = self
+            .inner
+            .raft
+            .wait(Some(timeout))
+            .metrics(is_leader, "become leader")
+            .await;
+        waited.map_err(|e| match e {
+            openraft::metrics::WaitError::Timeout(..) => RaftError::Timeout,
+            openraft::metrics::WaitError::ShuttingDown => RaftError::Stopped,
+        })?;
+        self.ensure_linearizable().await
+    }
+
+    /// Replicate `cmd` and return once it is committed and applied here.
+    pub async fn write(&self, cmd: Command) -> Result<(), RaftError> {
+        match self.inner.raft.client_write(cmd).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.not_initialized_or(from_write(e))),
+        }
+    }
+
+    /// The value at `key` in this node's applied state (no leadership check; call
+    /// [`RaftHandle::ensure_linearizable`] first for a linearizable read).
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, RaftError> {
+        Ok(self.inner.engine.get(Space::Data, key.as_bytes())?)
+    }
+
+    /// Vault-style LIST of `prefix` in this node's applied state: immediate children, folders
+    /// with a trailing `/`, sorted and deduplicated.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, RaftError> {
+        let pairs = self
+            .inner
+            .engine
+            .scan_prefix(Space::Data, prefix.as_bytes())?;
+        let keys = pairs.iter().map(|(k, _)| String::from_utf8_lossy(k));
+        Ok(immediate_children(prefix, keys))
+    }
+
+    /// Read index: confirm with a quorum that this node is still the leader, and wait until its
+    /// state machine has applied up to the commit point. Reads after this are linearizable.
+    pub async fn ensure_linearizable(&self) -> Result<(), RaftError> {
+        match self
+            .inner
+            .raft
+            .ensure_linearizable(ReadPolicy::ReadIndex)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.not_initialized_or(from_read(e))),
+        }
+    }
+
+    /// Whether this node currently believes it is the leader.
+    pub fn is_leader(&self) -> bool {
+        self.inner.raft.is_leader()
+    }
+
+    /// This node's Raft state now.
+    pub fn metrics(&self) -> RaftStatus {
+        let rx = self.inner.raft.metrics();
+        let m = rx.borrow_watched();
+        RaftStatus {
+            node_id: self.inner.node_id,
+            role: role(m.state),
+            current_term: m.current_term,
+            leader_id: m.current_leader,
+            last_log_index: m.last_log_index,
+            last_applied_index: m.last_applied.as_ref().map(|id| id.index()),
+            voters: m.membership_config.voter_ids().collect(),
+        }
+    }
+
+    /// Stop Raft and wait until openraft's tasks have released the storage (so the same
+    /// RocksDB directory can be reopened). Idempotent.
+    pub async fn shutdown(&self) -> Result<(), RaftError> {
+        self.inner
+            .raft
+            .shutdown()
+            .await
+            .map_err(|e| RaftError::Fatal(e.to_string()))?;
+        let mut waited = Duration::ZERO;
+        while Arc::strong_count(&self.inner.storage_lease) > 1 {
+            if waited >= RELEASE_WAIT_MAX {
+                return Err(RaftError::Timeout);
+            }
+            tokio::time::sleep(RELEASE_POLL).await;
+            waited += RELEASE_POLL;
+        }
+        Ok(())
+    }
+
+    /// A `ForwardToLeader` with no leader on a node without members means "not initialised".
+    fn not_initialized_or(&self, err: RaftError) -> RaftError {
+        let unknown_leader = matches!(
+            err,
+            RaftError::ForwardToLeader {
+                leader_id: None,
+                ..
+            }
+        );
+        if unknown_leader && self.metrics().voters.is_empty() {
+            return RaftError::NotInitialized;
+        }
+        err
+    }
+}
+
+fn role(state: ServerState) -> Role {
+    match state {
+        ServerState::Leader => Role::Leader,
+        ServerState::Follower => Role::Follower,
+        ServerState::Candidate => Role::Candidate,
+        ServerState::Learner => Role::Learner,
+        ServerState::Shutdown => Role::Shutdown,
+    }
+}
+
+#[cfg(test)]
+mod tests;

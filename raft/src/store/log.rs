@@ -1,0 +1,136 @@
+//! [`LogStore`]: openraft's `RaftLogStorage` and `RaftLogReader` over `Space::Log`.
+
+use std::fmt::Debug;
+use std::io;
+use std::ops::{Bound, RangeBounds};
+
+use openraft::storage::{IOFlushed, RaftLogStorage};
+use openraft::{LogState, OptionalSend, RaftLogReader};
+
+use super::{from_json, io_err, keys, log_key, to_json, Storage};
+use crate::engine::{Space, WriteBatch};
+use crate::types::{Entry, LogId, TypeConfig, Vote};
+
+/// The Raft log, the vote and the committed pointer. Cloning shares the same engine.
+#[derive(Clone)]
+pub struct LogStore {
+    storage: Storage,
+}
+
+impl LogStore {
+    pub(crate) fn new(storage: Storage) -> Self {
+        LogStore { storage }
+    }
+
+    fn last_entry_id(&self) -> io::Result<Option<LogId>> {
+        let last = self.storage.engine().last(Space::Log).map_err(io_err)?;
+        let entry = last.map(|(_, v)| from_json::<Entry>(&v)).transpose()?;
+        Ok(entry.map(|e| e.log_id))
+    }
+}
+
+/// `range` as `start..end` keys of `Space::Log` (`end: None`: unbounded).
+fn key_range(range: &impl RangeBounds<u64>) -> ([u8; 8], Option<[u8; 8]>) {
+    let start = match range.start_bound() {
+        Bound::Included(i) => *i,
+        Bound::Excluded(i) => i.saturating_add(1),
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(i) => i.checked_add(1),
+        Bound::Excluded(i) => Some(*i),
+        Bound::Unbounded => None,
+    };
+    (log_key(start), end.map(log_key))
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> io::Result<Vec<Entry>> {
+        let (start, end) = key_range(&range);
+        let pairs = self
+            .storage
+            .engine()
+            .scan(Space::Log, &start, end.as_ref().map(|e| &e[..]));
+        pairs
+            .map_err(io_err)?
+            .iter()
+            .map(|(_, v)| from_json(v))
+            .collect()
+    }
+
+    async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
+        self.storage.meta(keys::VOTE)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> io::Result<LogState<TypeConfig>> {
+        let last_purged_log_id: Option<LogId> = self.storage.meta(keys::LAST_PURGED)?;
+        let last_log_id = self.last_entry_id()?.or(last_purged_log_id);
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> LogStore {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> io::Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.put(Space::Meta, keys::VOTE, to_json(vote)?);
+        self.storage.write_synced(batch).await
+    }
+
+    /// Saved without sync: losing it only means re-applying from the snapshot on restart.
+    async fn save_committed(&mut self, committed: Option<LogId>) -> io::Result<()> {
+        let mut batch = WriteBatch::new();
+        match committed {
+            Some(log_id) => batch.put(Space::Meta, keys::COMMITTED, to_json(&log_id)?),
+            None => batch.delete(Space::Meta, keys::COMMITTED),
+        }
+        self.storage.write(batch)
+    }
+
+    async fn read_committed(&mut self) -> io::Result<Option<LogId>> {
+        self.storage.meta(keys::COMMITTED)
+    }
+
+    /// Entries are durable (synced) before the callback fires; nothing is acknowledged earlier.
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> io::Result<()>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut batch = WriteBatch::new();
+        for entry in entries {
+            batch.put(Space::Log, log_key(entry.log_id.index()), to_json(&entry)?);
+        }
+        self.storage.write_synced(batch).await?;
+        callback.io_completed(Ok(()));
+        Ok(())
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> io::Result<()> {
+        let first_removed = last_log_id.map_or(0, |id| id.index() + 1);
+        let mut batch = WriteBatch::new();
+        batch.delete_range(Space::Log, log_key(first_removed), None);
+        self.storage.write_synced(batch).await
+    }
+
+    /// Removes entries up to `log_id` and records it, in one batch; not synced, since losing it
+    /// only brings back entries that the snapshot already covers.
+    async fn purge(&mut self, log_id: LogId) -> io::Result<()> {
+        let end = log_id.index().checked_add(1).map(|i| log_key(i).to_vec());
+        let mut batch = WriteBatch::new();
+        batch.delete_range(Space::Log, log_key(0), end);
+        batch.put(Space::Meta, keys::LAST_PURGED, to_json(&log_id)?);
+        self.storage.write(batch)
+    }
+}

@@ -1,0 +1,98 @@
+//! openraft's v2 storage over one [`Engine`]: the log store ([`LogStore`]) and the state
+//! machine ([`StateMachine`]), plus the snapshot byte format.
+//!
+//! Layout: `Space::Log` holds entries keyed by big-endian index (JSON values); `Space::Meta`
+//! holds the keys in [`keys`]; `Space::Data` holds the replicated pairs exactly as commands wrote
+//! them. Anything that must survive before openraft is told "done" (log entries, the vote, a
+//! truncation, an installed snapshot) is written with `sync`.
+
+mod log;
+pub mod snapshot;
+mod state_machine;
+
+use std::io;
+use std::sync::Arc;
+
+use openraft::AsyncRuntime;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::engine::{Engine, EngineError, Space, WriteBatch};
+use crate::runtime::CofferRuntime;
+
+pub use log::LogStore;
+pub use state_machine::{SnapshotBuilder, StateMachine};
+
+/// Keys in `Space::Meta`.
+pub mod keys {
+    /// The vote (JSON).
+    pub const VOTE: &[u8] = b"raft/vote";
+    /// The last known committed log id (JSON), saved without sync.
+    pub const COMMITTED: &[u8] = b"raft/committed";
+    /// The log id of the last purged entry (JSON).
+    pub const LAST_PURGED: &[u8] = b"raft/last_purged";
+    /// The last log id applied to `Space::Data` (JSON).
+    pub const APPLIED: &[u8] = b"sm/applied";
+    /// The last membership applied (JSON).
+    pub const MEMBERSHIP: &[u8] = b"sm/membership";
+    /// The current snapshot's metadata (JSON).
+    pub const SNAPSHOT_META: &[u8] = b"snapshot/meta";
+    /// The current snapshot's bytes ([`super::snapshot`] format).
+    pub const SNAPSHOT_DATA: &[u8] = b"snapshot/data";
+}
+
+/// The `Space::Log` key of entry `index`: big-endian, so byte order is index order.
+pub(crate) fn log_key(index: u64) -> [u8; 8] {
+    index.to_be_bytes()
+}
+
+/// The engine plus a lease that tells the handle when openraft has dropped every storage object
+/// (each clone holds one), so a shutdown can wait until the engine is really released.
+#[derive(Clone)]
+pub(crate) struct Storage {
+    engine: Arc<dyn Engine>,
+    _lease: Arc<()>,
+}
+
+pub(crate) fn io_err(e: EngineError) -> io::Error {
+    io::Error::other(e)
+}
+
+pub(crate) fn to_json<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(io::Error::other)
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+impl Storage {
+    pub(crate) fn new(engine: Arc<dyn Engine>, lease: Arc<()>) -> Self {
+        Storage {
+            engine,
+            _lease: lease,
+        }
+    }
+
+    pub(crate) fn engine(&self) -> &dyn Engine {
+        self.engine.as_ref()
+    }
+
+    /// A JSON value from `Space::Meta`.
+    pub(crate) fn meta<T: DeserializeOwned>(&self, key: &[u8]) -> io::Result<Option<T>> {
+        let bytes = self.engine.get(Space::Meta, key).map_err(io_err)?;
+        bytes.map(|b| from_json(&b)).transpose()
+    }
+
+    /// Write without waiting for durability (the engine keeps write order; see `Engine`).
+    pub(crate) fn write(&self, batch: WriteBatch) -> io::Result<()> {
+        self.engine.write(batch, false).map_err(io_err)
+    }
+
+    /// Write and fsync, off the async worker (inline under madsim).
+    pub(crate) async fn write_synced(&self, batch: WriteBatch) -> io::Result<()> {
+        let engine = Arc::clone(&self.engine);
+        let done = CofferRuntime::spawn_blocking(move || engine.write(batch, true)).await?;
+        done.map_err(io_err)
+    }
+}

@@ -1,0 +1,204 @@
+//! [`StateMachine`]: applies committed [`Command`]s to `Space::Data` and records how far it got
+//! (`sm/applied`, `sm/membership`) in the same atomic batch; builds and installs snapshots.
+
+use std::io;
+
+use futures::{Stream, StreamExt};
+use openraft::storage::{EntryResponder, RaftStateMachine};
+use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
+
+use super::{io_err, keys, snapshot, to_json, Storage};
+use crate::engine::{Pair, Space, WriteBatch};
+use crate::types::{
+    Applied, Command, LogId, Snapshot, SnapshotData, SnapshotMeta, StoredMembership, TypeConfig,
+};
+
+/// The replicated key/value state. Cloning shares the same engine.
+#[derive(Clone)]
+pub struct StateMachine {
+    storage: Storage,
+}
+
+/// What a snapshot is made of, read in one go by the state machine worker so that the data and
+/// the applied log id match even while later entries are applied.
+struct Captured {
+    applied: Option<LogId>,
+    membership: StoredMembership,
+    pairs: Vec<Pair>,
+}
+
+/// Builds one snapshot from the state captured when it was created.
+pub struct SnapshotBuilder {
+    storage: Storage,
+    captured: Option<io::Result<Captured>>,
+}
+
+impl StateMachine {
+    pub(crate) fn new(storage: Storage) -> Self {
+        StateMachine { storage }
+    }
+
+    fn applied(&self) -> io::Result<(Option<LogId>, StoredMembership)> {
+        let applied = self.storage.meta(keys::APPLIED)?;
+        let membership = self.storage.meta(keys::MEMBERSHIP)?.unwrap_or_default();
+        Ok((applied, membership))
+    }
+
+    fn capture(&self) -> io::Result<Captured> {
+        let (applied, membership) = self.applied()?;
+        let pairs = self
+            .storage
+            .engine()
+            .scan(Space::Data, b"", None)
+            .map_err(io_err)?;
+        Ok(Captured {
+            applied,
+            membership,
+            pairs,
+        })
+    }
+}
+
+/// Add `cmd`'s effect on `Space::Data` to `batch`, in order.
+fn add_command(batch: &mut WriteBatch, cmd: Command) {
+    match cmd {
+        Command::Put { key, value } => batch.put(Space::Data, key, value),
+        Command::Delete { key } => batch.delete(Space::Data, key),
+        Command::Batch(cmds) => cmds.into_iter().for_each(|c| add_command(batch, c)),
+    }
+}
+
+/// Persist `snapshot` as the current one, into `batch`.
+fn add_snapshot(batch: &mut WriteBatch, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
+    batch.put(Space::Meta, keys::SNAPSHOT_META, to_json(meta)?);
+    batch.put(Space::Meta, keys::SNAPSHOT_DATA, data);
+    Ok(())
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotData = SnapshotData;
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(&mut self) -> io::Result<(Option<LogId>, StoredMembership)> {
+        self.applied()
+    }
+
+    /// One batch for the whole stream: data changes plus the new applied log id and membership.
+    /// Unsynced: if a crash loses it, the entries are still in the (synced) log and re-applied.
+    async fn apply<Strm>(&mut self, mut entries: Strm) -> io::Result<()>
+    where
+        Strm: Stream<Item = io::Result<EntryResponder<TypeConfig>>> + Unpin + OptionalSend,
+    {
+        let mut batch = WriteBatch::new();
+        let mut responders = Vec::new();
+        let mut last_applied = None;
+        while let Some(item) = entries.next().await {
+            let (entry, responder) = item?;
+            match entry.payload {
+                EntryPayload::Blank => {}
+                EntryPayload::Normal(cmd) => add_command(&mut batch, cmd),
+                EntryPayload::Membership(m) => {
+                    let stored = StoredMembership::new(Some(entry.log_id), m);
+                    batch.put(Space::Meta, keys::MEMBERSHIP, to_json(&stored)?);
+                }
+            }
+            last_applied = Some(entry.log_id);
+            responders.extend(responder);
+        }
+        let Some(last_applied) = last_applied else {
+            return Ok(());
+        };
+        batch.put(Space::Meta, keys::APPLIED, to_json(&last_applied)?);
+        self.storage.write(batch)?;
+        for responder in responders {
+            responder.send(Applied {});
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
+        SnapshotBuilder {
+            storage: self.storage.clone(),
+            captured: Some(self.capture()),
+        }
+    }
+
+    /// Replace `Space::Data` with the snapshot's pairs and record its applied state, durably.
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        data: SnapshotData,
+    ) -> io::Result<()> {
+        let pairs = snapshot::decode(&data)?;
+        let mut batch = WriteBatch::new();
+        batch.delete_range(Space::Data, Vec::new(), None);
+        for (key, value) in pairs {
+            batch.put(Space::Data, key, value);
+        }
+        match &meta.last_log_id {
+            Some(log_id) => batch.put(Space::Meta, keys::APPLIED, to_json(log_id)?),
+            None => batch.delete(Space::Meta, keys::APPLIED),
+        }
+        batch.put(
+            Space::Meta,
+            keys::MEMBERSHIP,
+            to_json(&meta.last_membership)?,
+        );
+        add_snapshot(&mut batch, meta, &data)?;
+        self.storage.write_synced(batch).await
+    }
+
+    async fn get_current_snapshot(&mut self) -> io::Result<Option<Snapshot>> {
+        let Some(meta) = self.storage.meta::<SnapshotMeta>(keys::SNAPSHOT_META)? else {
+            return Ok(None);
+        };
+        let data = self
+            .storage
+            .engine()
+            .get(Space::Meta, keys::SNAPSHOT_DATA)
+            .map_err(io_err)?;
+        let data = data.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "snapshot meta without data")
+        })?;
+        Ok(Some(Snapshot {
+            meta,
+            snapshot: data,
+        }))
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    type SnapshotData = SnapshotData;
+
+    /// Encode the captured state and store it, synced, as the current snapshot (openraft purges
+    /// the log it covers afterwards, so it must be durable first).
+    async fn build_snapshot(&mut self) -> io::Result<Snapshot> {
+        let captured = self
+            .captured
+            .take()
+            .ok_or_else(|| io::Error::other("snapshot builder used twice"))??;
+        let meta = SnapshotMeta {
+            last_log_id: captured.applied,
+            last_membership: captured.membership,
+        };
+        let data = snapshot::encode(&captured.pairs);
+        // An installed snapshot may have overtaken this build; never replace it by an older one.
+        let current: Option<SnapshotMeta> = self.storage.meta(keys::SNAPSHOT_META)?;
+        if current.is_some_and(|c| c.last_log_id > meta.last_log_id) {
+            return Ok(Snapshot {
+                meta,
+                snapshot: data,
+            });
+        }
+        let mut batch = WriteBatch::new();
+        add_snapshot(&mut batch, &meta, &data)?;
+        self.storage.write_synced(batch).await?;
+        Ok(Snapshot {
+            meta,
+            snapshot: data,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

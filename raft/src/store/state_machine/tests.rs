@@ -1,0 +1,134 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use openraft::impls::leader_id_adv::LeaderId;
+use openraft::storage::RaftStateMachine;
+use openraft::{EntryPayload, Membership, RaftSnapshotBuilder};
+
+use super::StateMachine;
+use crate::engine::{Engine, Space};
+use crate::store::Storage;
+use crate::types::{ClusterNode, Command, Entry, LogId};
+use crate::MemEngine;
+
+fn log_id(index: u64) -> LogId {
+    LogId::new(
+        LeaderId {
+            term: 1,
+            node_id: 1,
+        },
+        index,
+    )
+}
+
+fn entry(index: u64, payload: EntryPayload<Command, u64, ClusterNode>) -> Entry {
+    Entry {
+        log_id: log_id(index),
+        payload,
+    }
+}
+
+fn put(key: &str, value: &[u8]) -> EntryPayload<Command, u64, ClusterNode> {
+    EntryPayload::Normal(Command::Put {
+        key: key.into(),
+        value: value.to_vec(),
+    })
+}
+
+fn machine(engine: &Arc<MemEngine>) -> StateMachine {
+    let engine: Arc<dyn Engine> = engine.clone();
+    StateMachine::new(Storage::new(engine, Arc::new(())))
+}
+
+async fn apply(sm: &mut StateMachine, entries: Vec<Entry>) {
+    let items = entries.into_iter().map(|e| Ok((e, None)));
+    sm.apply(futures::stream::iter(items)).await.unwrap();
+}
+
+fn membership() -> Membership<u64, ClusterNode> {
+    let nodes = BTreeMap::from([(1, ClusterNode::default())]);
+    Membership::new(vec![[1].into()], nodes).unwrap()
+}
+
+#[tokio::test]
+async fn apply_records_data_and_applied_state_together() {
+    let engine = Arc::new(MemEngine::new());
+    let mut sm = machine(&engine);
+    assert_eq!(sm.applied_state().await.unwrap().0, None);
+
+    let batch = Command::Batch(vec![
+        Command::Put {
+            key: "b".into(),
+            value: b"2".to_vec(),
+        },
+        Command::Delete { key: "a".into() },
+    ]);
+    apply(
+        &mut sm,
+        vec![
+            entry(1, EntryPayload::Membership(membership())),
+            entry(2, put("a", b"1")),
+            entry(3, EntryPayload::Blank),
+            entry(4, EntryPayload::Normal(batch)),
+        ],
+    )
+    .await;
+
+    assert_eq!(engine.get(Space::Data, b"a").unwrap(), None);
+    assert_eq!(engine.get(Space::Data, b"b").unwrap(), Some(b"2".to_vec()));
+    let (applied, stored) = sm.applied_state().await.unwrap();
+    assert_eq!(applied, Some(log_id(4)));
+    assert_eq!(stored.log_id(), &Some(log_id(1)));
+    assert_eq!(
+        engine.unsynced_batches(),
+        1,
+        "one atomic batch per apply call"
+    );
+}
+
+#[tokio::test]
+async fn snapshot_built_on_one_machine_installs_on_another() {
+    let source = Arc::new(MemEngine::new());
+    let mut sm = machine(&source);
+    apply(
+        &mut sm,
+        vec![
+            entry(1, EntryPayload::Membership(membership())),
+            entry(2, put("x/y", b"cipher")),
+        ],
+    )
+    .await;
+    let mut builder = sm.get_snapshot_builder().await;
+    // Applied after the builder was created: not part of the snapshot.
+    apply(&mut sm, vec![entry(3, put("late", b"z"))]).await;
+    let snapshot = builder.build_snapshot().await.unwrap();
+    assert_eq!(snapshot.meta.last_log_id, Some(log_id(2)));
+
+    let target = Arc::new(MemEngine::new());
+    let mut other = machine(&target);
+    apply(&mut other, vec![entry(1, put("stale", b"gone"))]).await;
+    other
+        .install_snapshot(&snapshot.meta, snapshot.snapshot.clone())
+        .await
+        .unwrap();
+
+    assert_eq!(
+        target.get(Space::Data, b"x/y").unwrap(),
+        Some(b"cipher".to_vec())
+    );
+    assert_eq!(
+        target.get(Space::Data, b"stale").unwrap(),
+        None,
+        "install replaces the data"
+    );
+    assert_eq!(target.get(Space::Data, b"late").unwrap(), None);
+    assert_eq!(other.applied_state().await.unwrap().0, Some(log_id(2)));
+    assert_eq!(
+        target.unsynced_batches(),
+        0,
+        "an installed snapshot is durable"
+    );
+    let current = other.get_current_snapshot().await.unwrap().unwrap();
+    assert_eq!(current.meta, snapshot.meta);
+    assert_eq!(current.snapshot, snapshot.snapshot);
+}
