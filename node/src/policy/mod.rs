@@ -1,0 +1,42 @@
+//! ACL policies: Vault 1.16's policy language and its evaluation.
+//!
+//! Pure logic, no I/O and no async: text in, [`Policy`] out
+//! ([`parse_policy`]); policies in, [`Acl`] out ([`Acl::new`]); a request
+//! (path, capability, parameters) in, allow or [`AclDenied`] out
+//! ([`Acl::check`]). The policy store persists `{name, raw}` and re-parses;
+//! the request pipeline builds an [`Acl`] per token and calls `check`.
+//!
+//! Code map:
+//! - `parse`: HCL or JSON text to [`Policy`] (HCL goes through `hcl-rs`'s
+//!   JSON-spec view, so both share one walker).
+//! - `rule`: [`Policy`], [`PathRule`], [`PathMatcher`], [`Permissions`] and
+//!   how rules for the same pattern merge across policies.
+//! - `capability`: [`Capability`] and [`CapabilitySet`].
+//! - `acl`: [`Acl`]: exact rule first, else the best non-exact one.
+//! - `matching`: `+` segment patterns and Vault's priority order.
+//! - `params`: allowed/denied/required parameters and wrapping TTLs.
+//! - `defaults`: the built-in `default` policy and reserved names.
+//! - `ttl`: Vault's duration syntax.
+//!
+//! Not here: identity templating (templated rules are skipped), namespaces,
+//! Sentinel, MFA and control-group enforcement (parsed and kept only).
+
+mod acl;
+mod capability;
+mod defaults;
+mod error;
+mod matching;
+mod params;
+mod parse;
+mod rule;
+mod ttl;
+
+pub use acl::{Acl, AclDenied, DenyReason};
+pub use capability::{Capability, CapabilitySet};
+pub use defaults::{
+    check_deletable, check_writable, default_policy, is_reserved, DEFAULT_POLICY,
+    DEFAULT_POLICY_NAME, ROOT_POLICY_NAME,
+};
+pub use error::{PolicyError, RuleError};
+pub use parse::{normalize_name, parse_policy};
+pub use rule::{ParamMap, PathMatcher, PathRule, Permissions, Policy};
