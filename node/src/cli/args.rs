@@ -1,0 +1,344 @@
+//! Command-line grammar, with Vault's command and flag names. Vault's flags take one dash
+//! (`-format=json`); `normalize_args` turns them into clap's two-dash form first.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Rewrite `-flag[=v]` to `--flag[=v]`; leaves `-`, `-h`, `--x` and `k=-v` alone.
+pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut positional_only = false;
+    for arg in args {
+        if arg == "--" {
+            positional_only = true;
+        }
+        let single_dash_long = arg.starts_with('-')
+            && !arg.starts_with("--")
+            && arg.len() > 2
+            && !arg[1..2].chars().all(|c| c.is_ascii_digit());
+        if single_dash_long && !positional_only {
+            out.push(format!("-{arg}"));
+        } else {
+            out.push(arg);
+        }
+    }
+    out
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "coffer",
+    about = "Coffer: a Vault-compatible secrets manager",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// Print the version and exit.
+    #[arg(long = "version", global = false)]
+    pub version: bool,
+    /// Server address (VAULT_ADDR).
+    #[arg(long, global = true)]
+    pub address: Option<String>,
+    /// Output format: table or json (VAULT_FORMAT).
+    #[arg(long, global = true)]
+    pub format: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start a server.
+    Server(ServerArgs),
+    /// Print the version.
+    Version,
+    /// Seal status of the server.
+    Status,
+    /// Operator commands: init, unseal, seal, rekey, generate-root, rotate, key-status.
+    #[command(subcommand)]
+    Operator(Operator),
+    /// Authenticate with a token (stored in ~/.vault-token).
+    Login { token: Option<String> },
+    /// Token commands.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Secrets engines.
+    #[command(subcommand)]
+    Secrets(SecretsCmd),
+    /// Auth methods.
+    #[command(subcommand)]
+    Auth(AuthCmd),
+    /// ACL policies.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+    /// Key/value secrets (KV v1 and v2).
+    #[command(subcommand)]
+    Kv(KvCmd),
+    /// Read any path.
+    Read { path: String },
+    /// Write key=value pairs to any path.
+    Write { path: String, pairs: Vec<String> },
+    /// List keys under any path.
+    List { path: String },
+    /// Delete any path.
+    Delete { path: String },
+}
+
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Config file (HCL or JSON).
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
+    /// In-memory, initialised and unsealed dev server.
+    #[arg(long)]
+    pub dev: bool,
+    /// Root token id for -dev.
+    #[arg(long = "dev-root-token-id")]
+    pub dev_root_token_id: Option<String>,
+    /// Listen address for -dev.
+    #[arg(long = "dev-listen-address", default_value = "127.0.0.1:8200")]
+    pub dev_listen_address: String,
+    /// Check the config and exit.
+    #[arg(long)]
+    pub check: bool,
+    /// Log level (overrides the config).
+    #[arg(long = "log-level")]
+    pub log_level: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Operator {
+    Init {
+        #[arg(long = "key-shares", default_value_t = 5)]
+        key_shares: u8,
+        #[arg(long = "key-threshold", default_value_t = 3)]
+        key_threshold: u8,
+        #[arg(long)]
+        status: bool,
+    },
+    Unseal {
+        key: Option<String>,
+        #[arg(long)]
+        reset: bool,
+    },
+    Seal,
+    Rotate,
+    KeyStatus,
+    Rekey(RekeyArgs),
+    GenerateRoot(GenerateRootArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RekeyArgs {
+    pub key: Option<String>,
+    #[arg(long)]
+    pub init: bool,
+    #[arg(long)]
+    pub cancel: bool,
+    #[arg(long)]
+    pub status: bool,
+    #[arg(long)]
+    pub verify: bool,
+    #[arg(long)]
+    pub nonce: Option<String>,
+    #[arg(long = "key-shares", default_value_t = 5)]
+    pub key_shares: u8,
+    #[arg(long = "key-threshold", default_value_t = 3)]
+    pub key_threshold: u8,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateRootArgs {
+    pub key: Option<String>,
+    #[arg(long)]
+    pub init: bool,
+    #[arg(long)]
+    pub cancel: bool,
+    #[arg(long)]
+    pub status: bool,
+    #[arg(long)]
+    pub nonce: Option<String>,
+    #[arg(long)]
+    pub otp: Option<String>,
+    #[arg(long)]
+    pub decode: Option<String>,
+    #[arg(long = "generate-otp")]
+    pub generate_otp: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    Create {
+        #[arg(long = "policy")]
+        policies: Vec<String>,
+        #[arg(long)]
+        ttl: Option<String>,
+        #[arg(long = "explicit-max-ttl")]
+        explicit_max_ttl: Option<String>,
+        #[arg(long)]
+        period: Option<String>,
+        #[arg(long = "use-limit")]
+        use_limit: Option<u64>,
+        #[arg(long)]
+        orphan: bool,
+        #[arg(long = "no-default-policy")]
+        no_default_policy: bool,
+        #[arg(long = "display-name")]
+        display_name: Option<String>,
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        id: Option<String>,
+    },
+    Lookup {
+        token: Option<String>,
+        #[arg(long)]
+        accessor: bool,
+    },
+    Renew {
+        token: Option<String>,
+        #[arg(long)]
+        increment: Option<String>,
+    },
+    Revoke {
+        token: Option<String>,
+        #[arg(long = "self")]
+        self_: bool,
+        #[arg(long)]
+        accessor: bool,
+        #[arg(long)]
+        mode: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretsCmd {
+    Enable {
+        kind: String,
+        #[arg(long)]
+        path: Option<String>,
+        #[arg(long)]
+        version: Option<u8>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    Disable {
+        path: String,
+    },
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuthCmd {
+    Enable {
+        kind: String,
+        #[arg(long)]
+        path: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    Disable {
+        path: String,
+    },
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCmd {
+    Write { name: String, file: String },
+    Read { name: String },
+    List,
+    Delete { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KvCmd {
+    Put {
+        path: String,
+        pairs: Vec<String>,
+        #[arg(long)]
+        mount: Option<String>,
+        #[arg(long)]
+        cas: Option<i64>,
+    },
+    Get {
+        path: String,
+        #[arg(long)]
+        mount: Option<String>,
+        #[arg(long)]
+        version: Option<u64>,
+    },
+    Delete {
+        path: String,
+        #[arg(long)]
+        mount: Option<String>,
+        #[arg(long)]
+        versions: Option<String>,
+    },
+    List {
+        path: String,
+        #[arg(long)]
+        mount: Option<String>,
+    },
+    #[command(subcommand)]
+    Metadata(KvMetadataCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KvMetadataCmd {
+    Get {
+        path: String,
+        #[arg(long)]
+        mount: Option<String>,
+    },
+    Delete {
+        path: String,
+        #[arg(long)]
+        mount: Option<String>,
+    },
+    Put {
+        path: String,
+        #[arg(long)]
+        mount: Option<String>,
+        #[arg(long = "max-versions")]
+        max_versions: Option<u64>,
+        #[arg(long = "cas-required")]
+        cas_required: Option<bool>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vault_style_flags_parse() {
+        let args = normalize_args(
+            [
+                "coffer",
+                "operator",
+                "init",
+                "-key-shares=5",
+                "-key-threshold=3",
+                "-format=json",
+            ]
+            .map(String::from),
+        );
+        let cli = Cli::try_parse_from(args).unwrap();
+        assert_eq!(cli.format.as_deref(), Some("json"));
+        match cli.command {
+            Some(Command::Operator(Operator::Init {
+                key_shares,
+                key_threshold,
+                ..
+            })) => {
+                assert_eq!((key_shares, key_threshold), (5, 3));
+            }
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn values_with_dashes_are_untouched() {
+        let args = normalize_args(["kv", "put", "a", "x=-1", "-", "-h"].map(String::from));
+        assert_eq!(args, vec!["kv", "put", "a", "x=-1", "-", "-h"]);
+    }
+}

@@ -1,0 +1,183 @@
+//! The CLI's HTTP client: address, token and TLS from flags and `VAULT_*` / `COFFER_*` env vars,
+//! the token helper file `~/.vault-token`, and Vault-shaped error reporting.
+
+use serde_json::Value;
+use std::time::Duration;
+
+/// A failed call, as the CLI reports it.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "Error making API request.\n\nURL: {method} {url}\nCode: {status}. Errors:\n\n{errors}"
+    )]
+    Api {
+        method: String,
+        url: String,
+        status: u16,
+        errors: String,
+    },
+    #[error("error talking to {url}: {reason}")]
+    Transport { url: String, reason: String },
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// The answer of one call: status and parsed body (`Null` for 204).
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+/// An API client for one server address.
+pub struct Client {
+    agent: ureq::Agent,
+    address: String,
+    token: Option<String>,
+}
+
+fn env(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+}
+
+/// Where `login` keeps the token, as Vault's default token helper does.
+pub fn token_file() -> Option<std::path::PathBuf> {
+    std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".vault-token"))
+}
+
+fn tls_config() -> Result<ureq::tls::TlsConfig, ClientError> {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+    let skip = env(&["VAULT_SKIP_VERIFY", "COFFER_SKIP_VERIFY"])
+        .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "TRUE" | "True"));
+    let mut builder = TlsConfig::builder().disable_verification(skip);
+    if let Some(path) = env(&["VAULT_CACERT", "COFFER_CACERT"]) {
+        let pem = std::fs::read(&path)
+            .map_err(|e| ClientError::Usage(format!("reading VAULT_CACERT {path}: {e}")))?;
+        let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        builder = builder.root_certs(RootCerts::new_with_certs(&certs));
+    }
+    Ok(builder.build())
+}
+
+impl Client {
+    /// A client from the `-address` flag (or `VAULT_ADDR`), and `VAULT_TOKEN` or the token file.
+    pub fn from_env(address: Option<&str>) -> Result<Client, ClientError> {
+        let address = address
+            .map(str::to_string)
+            .or_else(|| env(&["VAULT_ADDR", "COFFER_ADDR"]))
+            .unwrap_or_else(|| "https://127.0.0.1:8200".into());
+        let token = env(&["VAULT_TOKEN", "COFFER_TOKEN"]).or_else(|| {
+            token_file()
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+        });
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .tls_config(tls_config()?)
+            .build();
+        Ok(Client {
+            agent: config.into(),
+            address: address.trim_end_matches('/').to_string(),
+            token,
+        })
+    }
+
+    /// Use this token instead of the ambient one.
+    pub fn set_token(&mut self, token: String) {
+        self.token = Some(token);
+    }
+
+    /// The current token, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/v1/{}", self.address, path.trim_start_matches('/'))
+    }
+
+    /// One call; a non-2xx status becomes `ClientError::Api` unless `accept` lists it.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        accept: &[u16],
+    ) -> Result<Reply, ClientError> {
+        let url = self.url(path);
+        let transport = |e: ureq::Error| ClientError::Transport {
+            url: url.clone(),
+            reason: e.to_string(),
+        };
+        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(t) = &self.token {
+            builder = builder.header("X-Vault-Token", t);
+        }
+        builder = builder.header("X-Vault-Request", "true");
+        let bytes = body
+            .map(|b| serde_json::to_vec(b).unwrap_or_default())
+            .unwrap_or_default();
+        let request = builder
+            .body(bytes)
+            .map_err(|e| ClientError::Usage(format!("bad request: {e}")))?;
+        let mut response = self.agent.run(request).map_err(transport)?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().map_err(transport)?;
+        let body: Value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if (200..300).contains(&status) || accept.contains(&status) {
+            return Ok(Reply { status, body });
+        }
+        let errors = body["errors"]
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .map(|m| format!("\t* {}", m.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        Err(ClientError::Api {
+            method: method.into(),
+            url,
+            status,
+            errors,
+        })
+    }
+
+    /// GET
+    pub fn read(&self, path: &str) -> Result<Reply, ClientError> {
+        self.call("GET", path, None, &[])
+    }
+
+    /// PUT with a JSON body.
+    pub fn write(&self, path: &str, body: &Value) -> Result<Reply, ClientError> {
+        self.call("PUT", path, Some(body), &[])
+    }
+
+    /// LIST (sent as `GET ?list=true`, which every proxy passes through).
+    pub fn list(&self, path: &str) -> Result<Reply, ClientError> {
+        self.call(
+            "GET",
+            &format!("{}?list=true", path.trim_end_matches('/')),
+            None,
+            &[],
+        )
+    }
+
+    /// DELETE
+    pub fn delete(&self, path: &str) -> Result<Reply, ClientError> {
+        self.call("DELETE", path, None, &[])
+    }
+}

@@ -1,0 +1,112 @@
+//! The `coffer` command line: `server`, and Vault-compatible client commands.
+
+pub mod args;
+mod client;
+mod commands;
+mod kv;
+mod operator;
+pub mod output;
+mod server_cmd;
+
+use args::{Cli, Command};
+use clap::Parser;
+pub use client::{Client, ClientError};
+use output::Format;
+
+/// The version line, `Coffer v<semver> (Vault API <version>)`.
+pub fn version_line() -> String {
+    format!(
+        "Coffer v{} (Vault API {}, rustc build)",
+        crate::core::VERSION,
+        crate::core::VAULT_API_VERSION
+    )
+}
+
+/// Parse `std::env::args`, run the command, return the process exit code.
+pub fn main() -> i32 {
+    let args = args::normalize_args(std::env::args());
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 1 } else { 0 };
+        }
+    };
+    if cli.version {
+        println!("{}", version_line());
+        return 0;
+    }
+    let format = match Format::parse(cli.format.as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let Some(command) = cli.command else {
+        eprintln!(
+            "Usage: coffer <command> [args]\n\nRun `coffer --help` for the list of commands."
+        );
+        return 1;
+    };
+    match command {
+        Command::Server(a) => server_cmd::run(a),
+        Command::Version => {
+            println!("{}", version_line());
+            0
+        }
+        other => match run_client(other, cli.address.as_deref(), format) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("{e}");
+                2
+            }
+        },
+    }
+}
+
+fn run_client(command: Command, address: Option<&str>, format: Format) -> Result<i32, ClientError> {
+    let mut client = Client::from_env(address)?;
+    match command {
+        Command::Status => commands::status(&client, format),
+        Command::Operator(op) => operator::run(&client, op, format),
+        Command::Login { token } => commands::login(&mut client, token, format),
+        Command::Token(t) => commands::token(&client, t, format),
+        Command::Secrets(s) => commands::secrets(&client, s, format),
+        Command::Auth(a) => commands::auth(&client, a, format),
+        Command::Policy(p) => commands::policy(&client, p, format),
+        Command::Kv(k) => kv::run(&client, k, format),
+        Command::Read { path } => commands::read(&client, &path, format),
+        Command::Write { path, pairs } => commands::write(&client, &path, &pairs, format),
+        Command::List { path } => commands::list(&client, &path, format),
+        Command::Delete { path } => commands::delete(&client, &path),
+        Command::Server(_) | Command::Version => unreachable!("handled before a client is built"),
+    }
+}
+
+/// Read `k=v` pairs into a JSON object: `k=@file` reads a file, `k=-` reads stdin, as Vault does.
+pub fn parse_pairs(
+    pairs: &[String],
+) -> Result<serde_json::Map<String, serde_json::Value>, ClientError> {
+    let mut out = serde_json::Map::new();
+    for pair in pairs {
+        let (k, v) = pair.split_once('=').ok_or_else(|| {
+            ClientError::Usage(format!(
+                "invalid key/value pair {pair:?}: format must be key=value"
+            ))
+        })?;
+        let value = if let Some(file) = v.strip_prefix('@') {
+            std::fs::read_to_string(file)
+                .map_err(|e| ClientError::Usage(format!("reading {file}: {e}")))?
+        } else if v == "-" {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| ClientError::Usage(format!("reading stdin: {e}")))?;
+            s
+        } else {
+            v.to_string()
+        };
+        out.insert(k.to_string(), serde_json::Value::String(value));
+    }
+    Ok(out)
+}

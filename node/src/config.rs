@@ -1,0 +1,444 @@
+//! Server configuration: Vault's HCL (or JSON) blocks, parsed once into plain structs.
+//!
+//! Accepted: `storage "raft" {path, node_id, retry_join {...}}`, `storage "inmem" {}` (and the legacy
+//! `backend` key), `listener "tcp" {...}`, `seal "..." {...}` (kept raw for the seal issue),
+//! `api_addr`, `cluster_addr`, `cluster_name`, `ui`, `disable_mlock`, `default_lease_ttl`,
+//! `max_lease_ttl`, `log_level`, `log_format`. Unknown top-level keys are rejected, as a typo in a
+//! config file should not go unnoticed.
+
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+/// Why a config could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("error reading config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("error parsing config: {0}")]
+    Parse(String),
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// A `retry_join` stanza of raft storage.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RetryJoin {
+    pub leader_api_addr: String,
+    pub leader_ca_cert_file: Option<String>,
+    pub leader_client_cert_file: Option<String>,
+    pub leader_client_key_file: Option<String>,
+}
+
+/// Which storage backend holds the barrier's ciphertext.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StorageConfig {
+    /// Replicated Raft log over RocksDB at `path`.
+    Raft {
+        path: PathBuf,
+        node_id: String,
+        retry_join: Vec<RetryJoin>,
+        snapshot_threshold: Option<u64>,
+        trailing_logs: Option<u64>,
+    },
+    /// Nothing on disk; for tests and `-dev`.
+    Inmem,
+}
+
+/// A `listener "tcp"` block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListenerConfig {
+    pub address: String,
+    pub cluster_address: Option<String>,
+    pub tls_disable: bool,
+    pub tls_cert_file: Option<String>,
+    pub tls_key_file: Option<String>,
+    pub tls_client_ca_file: Option<String>,
+    pub tls_require_and_verify_client_cert: bool,
+}
+
+impl Default for ListenerConfig {
+    fn default() -> Self {
+        ListenerConfig {
+            address: "127.0.0.1:8200".into(),
+            cluster_address: None,
+            tls_disable: false,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_client_ca_file: None,
+            tls_require_and_verify_client_cert: false,
+        }
+    }
+}
+
+/// The whole server configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    pub storage: StorageConfig,
+    pub listeners: Vec<ListenerConfig>,
+    /// The raw `seal` block (type and fields), used by auto-unseal.
+    pub seal: Option<(String, Map<String, Value>)>,
+    pub api_addr: Option<String>,
+    pub cluster_addr: Option<String>,
+    pub cluster_name: Option<String>,
+    pub ui: bool,
+    pub disable_mlock: bool,
+    /// Seconds.
+    pub default_lease_ttl_secs: u64,
+    /// Seconds.
+    pub max_lease_ttl_secs: u64,
+    pub log_level: String,
+    pub log_format: String,
+}
+
+/// Vault's default for both lease TTLs: 768h.
+pub const DEFAULT_LEASE_TTL_SECS: u64 = 768 * 3600;
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            storage: StorageConfig::Inmem,
+            listeners: vec![ListenerConfig::default()],
+            seal: None,
+            api_addr: None,
+            cluster_addr: None,
+            cluster_name: None,
+            ui: false,
+            disable_mlock: true,
+            default_lease_ttl_secs: DEFAULT_LEASE_TTL_SECS,
+            max_lease_ttl_secs: DEFAULT_LEASE_TTL_SECS,
+            log_level: "info".into(),
+            log_format: "standard".into(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Read and parse a config file (HCL, or JSON when the name ends in `.json`).
+    pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        ServerConfig::parse(&text)
+    }
+
+    /// Parse config text: JSON if it starts with `{`, HCL otherwise.
+    pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
+        let value: Value = if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?
+        } else {
+            hcl::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?
+        };
+        let Value::Object(top) = value else {
+            return Err(ConfigError::Parse("top level must be an object".into()));
+        };
+        from_object(top)
+    }
+}
+
+fn from_object(top: Map<String, Value>) -> Result<ServerConfig, ConfigError> {
+    let mut cfg = ServerConfig {
+        listeners: Vec::new(),
+        ..ServerConfig::default()
+    };
+    let mut storage = None;
+    for (key, value) in top {
+        match key.as_str() {
+            "storage" | "backend" | "ha_storage" => storage = Some(parse_storage(&value)?),
+            "listener" => cfg.listeners = parse_listeners(&value)?,
+            "seal" => cfg.seal = Some(first_labelled_block(&value, "seal")?),
+            "api_addr" => cfg.api_addr = Some(string(&value, &key)?),
+            "cluster_addr" => cfg.cluster_addr = Some(string(&value, &key)?),
+            "cluster_name" => cfg.cluster_name = Some(string(&value, &key)?),
+            "ui" => cfg.ui = boolean(&value, &key)?,
+            "disable_mlock" => cfg.disable_mlock = boolean(&value, &key)?,
+            "default_lease_ttl" => cfg.default_lease_ttl_secs = duration(&value, &key)?,
+            "max_lease_ttl" => cfg.max_lease_ttl_secs = duration(&value, &key)?,
+            "log_level" => cfg.log_level = string(&value, &key)?.to_lowercase(),
+            "log_format" => cfg.log_format = string(&value, &key)?,
+            "service_registration"
+            | "telemetry"
+            | "disable_cache"
+            | "pid_file"
+            | "plugin_directory"
+            | "enable_response_header_hostname"
+            | "enable_response_header_raft_node_id"
+            | "log_requests_level" => {}
+            other => return Err(ConfigError::Invalid(format!("unknown key {other:?}"))),
+        }
+    }
+    cfg.storage =
+        storage.ok_or_else(|| ConfigError::Invalid("a storage block is required".into()))?;
+    if cfg.listeners.is_empty() {
+        return Err(ConfigError::Invalid(
+            "at least one listener is required".into(),
+        ));
+    }
+    Ok(cfg)
+}
+
+/// `storage "raft" { ... }` arrives as `{"raft": {...}}` (or a list of such objects).
+fn first_labelled_block(
+    value: &Value,
+    what: &str,
+) -> Result<(String, Map<String, Value>), ConfigError> {
+    let obj = match value {
+        Value::Array(items) if items.len() == 1 => &items[0],
+        Value::Array(_) => {
+            return Err(ConfigError::Invalid(format!(
+                "only one {what} block is allowed"
+            )))
+        }
+        other => other,
+    };
+    let Some(map) = obj.as_object().filter(|m| m.len() == 1) else {
+        return Err(ConfigError::Invalid(format!(
+            "{what} block needs exactly one type label"
+        )));
+    };
+    let (label, body) = map.iter().next().expect("checked: exactly one entry");
+    let body = match body {
+        Value::Object(m) => m.clone(),
+        Value::Array(items) if items.len() == 1 => {
+            items[0].as_object().cloned().unwrap_or_default()
+        }
+        _ => {
+            return Err(ConfigError::Invalid(format!(
+                "{what} \"{label}\" must be a block"
+            )))
+        }
+    };
+    Ok((label.clone(), body))
+}
+
+fn parse_storage(value: &Value) -> Result<StorageConfig, ConfigError> {
+    let (kind, body) = first_labelled_block(value, "storage")?;
+    match kind.as_str() {
+        "inmem" => Ok(StorageConfig::Inmem),
+        "raft" => {
+            let path = body
+                .get("path")
+                .map(|v| string(v, "path"))
+                .transpose()?
+                .ok_or_else(|| ConfigError::Invalid("storage \"raft\" needs a path".into()))?;
+            let node_id = match body.get("node_id") {
+                Some(v) => string(v, "node_id")?,
+                None => String::new(),
+            };
+            let retry_join = match body.get("retry_join") {
+                None => Vec::new(),
+                Some(v) => parse_retry_join(v)?,
+            };
+            let opt_u64 = |k: &str| body.get(k).map(|v| number(v, k)).transpose();
+            Ok(StorageConfig::Raft {
+                path: PathBuf::from(path),
+                node_id,
+                retry_join,
+                snapshot_threshold: opt_u64("snapshot_threshold")?,
+                trailing_logs: opt_u64("trailing_logs")?,
+            })
+        }
+        other => Err(ConfigError::Invalid(format!(
+            "storage type {other:?} is not supported (use \"raft\" or \"inmem\")"
+        ))),
+    }
+}
+
+fn parse_retry_join(value: &Value) -> Result<Vec<RetryJoin>, ConfigError> {
+    let items: Vec<&Value> = match value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let get = |k: &str| item.get(k).map(|v| string(v, k)).transpose();
+            Ok(RetryJoin {
+                leader_api_addr: get("leader_api_addr")?.ok_or_else(|| {
+                    ConfigError::Invalid("retry_join needs leader_api_addr".into())
+                })?,
+                leader_ca_cert_file: get("leader_ca_cert_file")?,
+                leader_client_cert_file: get("leader_client_cert_file")?,
+                leader_client_key_file: get("leader_client_key_file")?,
+            })
+        })
+        .collect()
+}
+
+fn parse_listeners(value: &Value) -> Result<Vec<ListenerConfig>, ConfigError> {
+    let blocks: Vec<&Value> = match value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut out = Vec::new();
+    for block in blocks {
+        let Some(map) = block.as_object() else {
+            return Err(ConfigError::Invalid("listener must be a block".into()));
+        };
+        for (kind, body) in map {
+            if kind != "tcp" {
+                return Err(ConfigError::Invalid(format!(
+                    "listener type {kind:?} is not supported"
+                )));
+            }
+            let bodies: Vec<&Value> = match body {
+                Value::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for b in bodies {
+                out.push(parse_listener(b)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn parse_listener(body: &Value) -> Result<ListenerConfig, ConfigError> {
+    let mut l = ListenerConfig::default();
+    let Some(map) = body.as_object() else {
+        return Err(ConfigError::Invalid(
+            "listener \"tcp\" must be a block".into(),
+        ));
+    };
+    for (k, v) in map {
+        match k.as_str() {
+            "address" => l.address = string(v, k)?,
+            "cluster_address" => l.cluster_address = Some(string(v, k)?),
+            "tls_disable" => l.tls_disable = boolean(v, k)?,
+            "tls_cert_file" => l.tls_cert_file = Some(string(v, k)?),
+            "tls_key_file" => l.tls_key_file = Some(string(v, k)?),
+            "tls_client_ca_file" => l.tls_client_ca_file = Some(string(v, k)?),
+            "tls_require_and_verify_client_cert" => {
+                l.tls_require_and_verify_client_cert = boolean(v, k)?
+            }
+            _ => {} // Vault has many listener knobs (timeouts, proxy protocol); we ignore them.
+        }
+    }
+    if !l.tls_disable && (l.tls_cert_file.is_none() || l.tls_key_file.is_none()) {
+        return Err(ConfigError::Invalid(
+            "listener needs tls_cert_file and tls_key_file unless tls_disable is set".into(),
+        ));
+    }
+    Ok(l)
+}
+
+fn string(v: &Value, key: &str) -> Result<String, ConfigError> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(ConfigError::Invalid(format!("{key} must be a string"))),
+    }
+}
+
+/// Vault accepts `true`, `"true"`, `1`, `"1"` and friends.
+fn boolean(v: &Value, key: &str) -> Result<bool, ConfigError> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::Number(n) => Ok(n.as_i64().unwrap_or(0) != 0),
+        Value::String(s) => match s.to_lowercase().as_str() {
+            "true" | "1" | "t" | "yes" => Ok(true),
+            "false" | "0" | "f" | "no" | "" => Ok(false),
+            _ => Err(ConfigError::Invalid(format!("{key} must be a boolean"))),
+        },
+        _ => Err(ConfigError::Invalid(format!("{key} must be a boolean"))),
+    }
+}
+
+fn number(v: &Value, key: &str) -> Result<u64, ConfigError> {
+    match v {
+        Value::Number(n) => n
+            .as_u64()
+            .ok_or_else(|| ConfigError::Invalid(format!("{key} must be a positive integer"))),
+        Value::String(s) => s
+            .parse()
+            .map_err(|_| ConfigError::Invalid(format!("{key} must be a positive integer"))),
+        _ => Err(ConfigError::Invalid(format!("{key} must be a number"))),
+    }
+}
+
+fn duration(v: &Value, key: &str) -> Result<u64, ConfigError> {
+    match v {
+        Value::Number(_) => number(v, key),
+        Value::String(s) => {
+            crate::duration::parse_secs(s).map_err(|e| ConfigError::Invalid(format!("{key}: {e}")))
+        }
+        _ => Err(ConfigError::Invalid(format!("{key} must be a duration"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_vault_style_hcl() {
+        let cfg = ServerConfig::parse(
+            r#"
+            storage "raft" {
+              path    = "/var/lib/coffer"
+              node_id = "node-1"
+              retry_join { leader_api_addr = "http://coffer-0.coffer-internal:8200" }
+              retry_join { leader_api_addr = "http://coffer-1.coffer-internal:8200" }
+            }
+            listener "tcp" {
+              address     = "0.0.0.0:8200"
+              tls_disable = "true"
+            }
+            api_addr = "http://127.0.0.1:8200"
+            ui = true
+            default_lease_ttl = "1h"
+            "#,
+        )
+        .unwrap();
+        match &cfg.storage {
+            StorageConfig::Raft {
+                path,
+                node_id,
+                retry_join,
+                ..
+            } => {
+                assert_eq!(path, &PathBuf::from("/var/lib/coffer"));
+                assert_eq!(node_id, "node-1");
+                assert_eq!(retry_join.len(), 2);
+            }
+            other => panic!("unexpected storage {other:?}"),
+        }
+        assert_eq!(cfg.listeners.len(), 1);
+        assert!(cfg.listeners[0].tls_disable);
+        assert_eq!(cfg.default_lease_ttl_secs, 3600);
+        assert!(cfg.ui);
+    }
+
+    #[test]
+    fn parses_json_and_legacy_backend_key() {
+        let cfg = ServerConfig::parse(
+            r#"{"backend": {"inmem": {}}, "listener": [{"tcp": {"address": "127.0.0.1:1", "tls_disable": 1}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.storage, StorageConfig::Inmem);
+        assert_eq!(cfg.listeners[0].address, "127.0.0.1:1");
+    }
+
+    #[test]
+    fn rejects_missing_storage_unknown_keys_and_tls_without_files() {
+        assert!(ServerConfig::parse(r#"listener "tcp" { tls_disable = true }"#).is_err());
+        assert!(ServerConfig::parse(
+            r#"storage "inmem" {}
+               listener "tcp" { tls_disable = true }
+               bogus = 1"#
+        )
+        .is_err());
+        assert!(ServerConfig::parse(
+            r#"storage "inmem" {}
+               listener "tcp" { address = "127.0.0.1:1" }"#
+        )
+        .is_err());
+        assert!(
+            ServerConfig::parse(r#"storage "consul" {} listener "tcp" {tls_disable = 1}"#).is_err()
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! `Core`: one node's state — storage, barrier, seal progress — and, once unsealed, the
+//! `ActiveState` (mount table, token store, policy store). The request pipeline lives in
+//! `pipeline.rs`; init/unseal/seal in `unseal.rs`; rekey and generate-root in their own files.
+
+use crate::config::ServerConfig;
+use crate::error::ApiError;
+use crate::policy_store::PolicyStore;
+use crate::router::MountTable;
+use crate::token::TokenStore;
+use coffer_barrier::{Barrier, Physical};
+use coffer_raft::RaftHandle;
+use coffer_seal::generate_root::GenerateRootAttempt;
+use coffer_seal::progress::KeyCollector;
+use coffer_seal::rekey::RekeyOperation;
+use parking_lot::{Mutex, RwLock};
+use std::sync::Arc;
+
+/// The product version, and the Vault API version whose shapes we answer with.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The Vault release whose HTTP API, CLI and config Coffer targets.
+pub const VAULT_API_VERSION: &str = "1.16.0";
+
+/// What exists only while the node is unsealed (and, in a cluster, active).
+pub struct ActiveState {
+    pub mounts: MountTable,
+    pub tokens: TokenStore,
+    pub policies: PolicyStore,
+    /// Unix seconds when this node became active.
+    pub active_since: i64,
+}
+
+/// Identity of the cluster, created at init and kept behind the barrier.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ClusterInfo {
+    pub name: String,
+    pub id: String,
+}
+
+/// One node.
+pub struct Core {
+    pub config: ServerConfig,
+    pub physical: Arc<dyn Physical>,
+    pub barrier: Arc<Barrier>,
+    pub raft: Option<RaftHandle>,
+    /// Storage type name for seal-status (`raft`, `inmem`).
+    pub storage_type: &'static str,
+    pub(crate) unseal_progress: Mutex<Option<KeyCollector>>,
+    pub(crate) rekey: Mutex<Option<RekeyOperation>>,
+    /// The root key held between a rekey's authorisation and its verification.
+    pub(crate) rekey_root_key: Mutex<Option<coffer_barrier::RootKey>>,
+    pub(crate) generate_root: Mutex<Option<GenerateRootAttempt>>,
+    pub(crate) active: RwLock<Option<Arc<ActiveState>>>,
+    pub(crate) cluster: RwLock<Option<ClusterInfo>>,
+    /// Serialises init/unseal/seal so two callers cannot race a state change.
+    pub(crate) state_lock: tokio::sync::Mutex<()>,
+}
+
+impl Core {
+    /// A sealed node over `physical`.
+    pub fn new(
+        config: ServerConfig,
+        physical: Arc<dyn Physical>,
+        raft: Option<RaftHandle>,
+        storage_type: &'static str,
+    ) -> Arc<Core> {
+        Arc::new(Core {
+            config,
+            barrier: Arc::new(Barrier::new(physical.clone())),
+            physical,
+            raft,
+            storage_type,
+            unseal_progress: Mutex::new(None),
+            rekey: Mutex::new(None),
+            rekey_root_key: Mutex::new(None),
+            generate_root: Mutex::new(None),
+            active: RwLock::new(None),
+            cluster: RwLock::new(None),
+            state_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Whether the barrier is sealed.
+    pub fn is_sealed(&self) -> bool {
+        self.barrier.is_sealed() || self.active.read().is_none()
+    }
+
+    /// The unsealed state, or 503 Sealed.
+    pub fn active(&self) -> Result<Arc<ActiveState>, ApiError> {
+        self.active.read().clone().ok_or(ApiError::Sealed)
+    }
+
+    /// Whether this node is the one that serves requests (single node: whenever unsealed).
+    pub fn is_active(&self) -> bool {
+        !self.is_sealed() && self.raft.as_ref().is_none_or(|r| r.is_leader())
+    }
+
+    /// Cluster name and id, known once unsealed.
+    pub fn cluster_info(&self) -> Option<ClusterInfo> {
+        self.cluster.read().clone()
+    }
+
+    /// Whether `core/seal-config` exists (the node has been initialised).
+    pub async fn is_initialized(&self) -> Result<bool, ApiError> {
+        Ok(self
+            .physical
+            .get(crate::unseal::SEAL_CONFIG_PATH)
+            .await
+            .map_err(ApiError::internal)?
+            .is_some())
+    }
+
+    /// A storage view of the barrier under `prefix`.
+    pub fn view(&self, prefix: &str) -> crate::storage::StorageView {
+        crate::storage::StorageView::new(self.barrier.clone(), prefix)
+    }
+}

@@ -1,0 +1,77 @@
+//! Vault durations: accepted as `"1h"`, `"30m"`, `"1h30m"`, `"90s"` or plain seconds (`3600`,
+//! `"3600"`); returned as whole seconds, or formatted the way Go prints a `time.Duration`.
+
+use serde_json::Value;
+
+/// Parse a duration string to whole seconds.
+pub fn parse_secs(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(0);
+    }
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(n);
+    }
+    // Go accepts "d"? Vault does (parseutil): days.
+    if let Some(days) = s.strip_suffix('d').and_then(|d| d.parse::<u64>().ok()) {
+        return Ok(days * 86_400);
+    }
+    humantime::parse_duration(s)
+        .map(|d| d.as_secs())
+        .map_err(|_| format!("time: invalid duration \"{s}\""))
+}
+
+/// Parse a JSON field that may be a number of seconds or a duration string.
+pub fn from_value(v: &Value) -> Result<u64, String> {
+    match v {
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+            .ok_or_else(|| "duration must not be negative".to_string()),
+        Value::String(s) => parse_secs(s),
+        Value::Null => Ok(0),
+        _ => Err("duration must be a string or a number".to_string()),
+    }
+}
+
+/// Format seconds as Go's `time.Duration.String()` does: `0s`, `90s` → `1m30s`, `1h0m0s`.
+pub fn go_format(secs: u64) -> String {
+    if secs == 0 {
+        return "0s".into();
+    }
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m}m{s}s")
+    } else if m > 0 {
+        format!("{m}m{s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_vault_forms() {
+        assert_eq!(parse_secs("1h").unwrap(), 3600);
+        assert_eq!(parse_secs("30m").unwrap(), 1800);
+        assert_eq!(parse_secs("1h30m").unwrap(), 5400);
+        assert_eq!(parse_secs("45").unwrap(), 45);
+        assert_eq!(parse_secs("768h").unwrap(), 768 * 3600);
+        assert_eq!(parse_secs("2d").unwrap(), 172_800);
+        assert!(parse_secs("soon").is_err());
+        assert_eq!(from_value(&serde_json::json!(60)).unwrap(), 60);
+        assert_eq!(from_value(&serde_json::json!("2m")).unwrap(), 120);
+        assert!(from_value(&serde_json::json!(true)).is_err());
+    }
+
+    #[test]
+    fn formats_like_go() {
+        assert_eq!(go_format(0), "0s");
+        assert_eq!(go_format(90), "1m30s");
+        assert_eq!(go_format(3600), "1h0m0s");
+        assert_eq!(go_format(12319), "3h25m19s");
+    }
+}

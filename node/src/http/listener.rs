@@ -1,0 +1,162 @@
+//! TCP listeners, plain or TLS (rustls with the ring provider). Each connection is served by
+//! hyper's HTTP/1 with the axum app. Not built under simulation, where the app is driven directly.
+
+use crate::config::ListenerConfig;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+/// Why a listener could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("TLS setup for {addr}: {reason}")]
+    Tls { addr: String, reason: String },
+}
+
+/// A running listener.
+pub struct Listener {
+    pub local_addr: SocketAddr,
+    pub tls: bool,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn tls_error(cfg: &ListenerConfig, reason: impl std::fmt::Display) -> ListenerError {
+    ListenerError::Tls {
+        addr: cfg.address.clone(),
+        reason: reason.to_string(),
+    }
+}
+
+fn load_pem(path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("reading {path}: {e}"))
+}
+
+/// The rustls server config of a TLS listener. Like Vault, a client certificate is only demanded
+/// and verified when `tls_require_and_verify_client_cert` is set.
+fn tls_config(cfg: &ListenerConfig) -> Result<rustls::ServerConfig, ListenerError> {
+    let cert_file = cfg
+        .tls_cert_file
+        .as_deref()
+        .ok_or_else(|| tls_error(cfg, "no tls_cert_file"))?;
+    let key_file = cfg
+        .tls_key_file
+        .as_deref()
+        .ok_or_else(|| tls_error(cfg, "no tls_key_file"))?;
+    let cert_pem = load_pem(cert_file).map_err(|e| tls_error(cfg, e))?;
+    let key_pem = load_pem(key_file).map_err(|e| tls_error(cfg, e))?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut &cert_pem[..])
+        .collect::<Result<_, _>>()
+        .map_err(|e| tls_error(cfg, e))?;
+    let key = rustls_pemfile::private_key(&mut &key_pem[..])
+        .map_err(|e| tls_error(cfg, e))?
+        .ok_or_else(|| tls_error(cfg, "no private key found"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(cfg, e))?;
+    let builder = if cfg.tls_require_and_verify_client_cert {
+        let ca_file = cfg.tls_client_ca_file.as_deref().ok_or_else(|| {
+            tls_error(
+                cfg,
+                "tls_require_and_verify_client_cert needs tls_client_ca_file",
+            )
+        })?;
+        let mut roots = rustls::RootCertStore::empty();
+        for ca in rustls_pemfile::certs(&mut &load_pem(ca_file).map_err(|e| tls_error(cfg, e))?[..])
+        {
+            roots
+                .add(ca.map_err(|e| tls_error(cfg, e))?)
+                .map_err(|e| tls_error(cfg, e))?;
+        }
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| tls_error(cfg, e))?;
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let mut config = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| tls_error(cfg, e))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Bind and start serving `app` on one listener.
+pub async fn start(cfg: &ListenerConfig, app: axum::Router) -> Result<Listener, ListenerError> {
+    let acceptor = if cfg.tls_disable {
+        None
+    } else {
+        Some(TlsAcceptor::from(Arc::new(tls_config(cfg)?)))
+    };
+    let listener = TcpListener::bind(&cfg.address)
+        .await
+        .map_err(|source| ListenerError::Bind {
+            addr: cfg.address.clone(),
+            source,
+        })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| ListenerError::Bind {
+            addr: cfg.address.clone(),
+            source,
+        })?;
+    let tls = acceptor.is_some();
+    let task = tokio::spawn(accept_loop(listener, acceptor, app));
+    Ok(Listener {
+        local_addr,
+        tls,
+        task,
+    })
+}
+
+async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: axum::Router) {
+    loop {
+        let (stream, _peer) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let builder = hyper::server::conn::http1::Builder::new();
+            let result = match acceptor {
+                None => {
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(tls) => builder.serve_connection(TokioIo::new(tls), service).await,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "TLS handshake failed");
+                        return;
+                    }
+                },
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+}

@@ -1,0 +1,51 @@
+//! The HTTP face of the pipeline: `/v1/*` → `Request` → `Core::handle` → Vault-shaped JSON.
+//! Parsing lives in `parse.rs`, rendering in `render.rs`, sockets and TLS in `listener.rs`.
+
+#[cfg(not(madsim))]
+pub mod listener;
+mod parse;
+mod render;
+
+use crate::core::Core;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::Response as HttpResponse;
+use http::{HeaderMap, Method, Uri};
+use std::sync::Arc;
+
+pub use parse::parse_request;
+pub use render::{render, render_error};
+
+/// The axum app serving Vault's API for one node.
+pub fn app(core: Arc<Core>) -> axum::Router {
+    axum::Router::new().fallback(serve).with_state(core)
+}
+
+async fn serve(
+    State(core): State<Arc<Core>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResponse {
+    let is_head = method == Method::HEAD;
+    let req = match parse_request(&method, &uri, &headers, &body) {
+        Ok(req) => req,
+        Err(e) => return render_error(&e),
+    };
+    let span = tracing::debug_span!("request", id = %req.id, path = %req.path, op = ?req.operation);
+    let _enter = span.enter();
+    let request_id = req.id.clone();
+    let result = core.handle(req).await;
+    let mut resp = match result {
+        Ok(r) => render(&request_id, r),
+        Err(e) => {
+            tracing::debug!(status = e.status().as_u16(), "request failed");
+            render_error(&e)
+        }
+    };
+    if is_head {
+        *resp.body_mut() = axum::body::Body::empty();
+    }
+    resp
+}

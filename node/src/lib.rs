@@ -1,0 +1,32 @@
+//! coffer-node: the Coffer server and CLI client.
+//!
+//! Owns configuration, listeners, the HTTP API, the request pipeline (token → ACL → router →
+//! mount → engine), the system backend, tokens, policies, secret engines and the CLI. It adapts
+//! `coffer-barrier`'s `Physical` onto `coffer-raft` (or an in-memory map for `storage "inmem"`).
+//! It is the only crate that knows all three of barrier, seal and raft; none of them imports it.
+#![forbid(unsafe_code)]
+
+#[cfg(not(madsim))]
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod core;
+pub mod duration;
+pub mod engines;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod mounts;
+pub mod physical;
+pub mod pipeline;
+pub mod policy;
+pub mod policy_store;
+pub mod request;
+pub mod router;
+pub mod server;
+pub mod storage;
+pub mod sys;
+pub mod token;
+pub mod unseal;
+
+pub use server::{start, ServerHandle, StorageHandle};

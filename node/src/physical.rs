@@ -1,0 +1,50 @@
+//! Adapters from `coffer_barrier::Physical` to where the bytes really go: the replicated Raft
+//! store (`storage "raft"`), or an in-memory map (`storage "inmem"`). Only ciphertext and the few
+//! plain pre-unseal records (`core/seal-config`, `core/root-key`) pass through here.
+
+use async_trait::async_trait;
+use coffer_barrier::{Physical, PhysicalError};
+use coffer_raft::{Command, RaftError, RaftHandle};
+
+/// `Physical` over the Raft log: writes are proposed and wait until applied; reads come from the
+/// local state machine.
+pub struct RaftPhysical {
+    raft: RaftHandle,
+}
+
+impl RaftPhysical {
+    /// Wrap a started Raft handle.
+    pub fn new(raft: RaftHandle) -> Self {
+        RaftPhysical { raft }
+    }
+}
+
+fn to_physical(e: RaftError) -> PhysicalError {
+    PhysicalError::Unavailable(e.to_string())
+}
+
+#[async_trait]
+impl Physical for RaftPhysical {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PhysicalError> {
+        self.raft.get(key).await.map_err(to_physical)
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>) -> Result<(), PhysicalError> {
+        let cmd = Command::Put {
+            key: key.to_string(),
+            value,
+        };
+        self.raft.write(cmd).await.map_err(to_physical)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), PhysicalError> {
+        let cmd = Command::Delete {
+            key: key.to_string(),
+        };
+        self.raft.write(cmd).await.map_err(to_physical)
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, PhysicalError> {
+        self.raft.list(prefix).await.map_err(to_physical)
+    }
+}

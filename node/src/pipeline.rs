@@ -1,0 +1,164 @@
+//! The request pipeline: status endpoints → sealed check → token → ACL (with the engine's
+//! existence check deciding create vs update) → router → handler. Every error leaves here as an
+//! `ApiError` and is rendered once, in `http/`.
+
+use crate::core::{ActiveState, Core};
+use crate::engines::MountRequest;
+use crate::error::ApiError;
+use crate::request::{Operation, Request, Response};
+use crate::router::{engine_for, Table};
+use crate::token::TokenEntry;
+use std::sync::Arc;
+
+/// Paths under `sys/` that need root or `sudo`, as Vault's system backend marks them.
+const SUDO_PATHS: &[&str] = &[
+    "sys/rotate",
+    "sys/seal",
+    "sys/step-down",
+    "sys/auth/",
+    "sys/audit",
+    "sys/raw",
+    "sys/remount",
+    "sys/leases/revoke-prefix/",
+    "sys/leases/revoke-force/",
+    "auth/token/revoke-orphan",
+    "auth/token/accessors",
+];
+
+fn needs_sudo(path: &str, op: Operation) -> bool {
+    // Reading an auth mount's tuning is not privileged; changing the auth table is.
+    if path.starts_with("sys/auth/") && op == Operation::Read {
+        return false;
+    }
+    SUDO_PATHS
+        .iter()
+        .any(|p| path == p.trim_end_matches('/') || path.starts_with(p))
+}
+
+impl Core {
+    /// Handle one request end to end.
+    pub async fn handle(self: &Arc<Self>, req: Request) -> Result<Option<Response>, ApiError> {
+        if let Some(rel) = req.path.strip_prefix("sys/") {
+            if crate::sys::is_unauthenticated(rel) {
+                return crate::sys::handle_unauthenticated(self, &req, rel).await;
+            }
+        }
+        if !self.is_initialized().await? {
+            return Err(ApiError::Unavailable("Vault is not initialized".into()));
+        }
+        let active = self.active()?;
+        let caller = self.authenticate(&active, &req).await?;
+        let mut req = req;
+        self.authorize(&active, &caller, &mut req).await?;
+        active.tokens.use_token(&caller).await?;
+        self.dispatch(&active, &caller, &req).await
+    }
+
+    async fn authenticate(
+        &self,
+        active: &ActiveState,
+        req: &Request,
+    ) -> Result<TokenEntry, ApiError> {
+        let token = req.token.as_deref().ok_or(ApiError::PermissionDenied)?;
+        active
+            .tokens
+            .lookup(token)
+            .await?
+            .ok_or(ApiError::PermissionDenied)
+    }
+
+    /// Decide create vs update, then check the ACL (and sudo where Vault requires it).
+    async fn authorize(
+        &self,
+        active: &ActiveState,
+        caller: &TokenEntry,
+        req: &mut Request,
+    ) -> Result<(), ApiError> {
+        if req.operation == Operation::Update {
+            if let Some((entry, rel)) = self.route_secret(active, &req.path) {
+                if let Some(engine) = engine_for(&entry) {
+                    let storage = active.mounts.storage_for(Table::Secrets, &entry);
+                    let mreq = MountRequest {
+                        req,
+                        path: &rel,
+                        storage: &storage,
+                        mount: &entry,
+                    };
+                    if engine.exists(mreq).await? == Some(false) {
+                        req.operation = Operation::Create;
+                    }
+                }
+            }
+        }
+        if req.path.starts_with("sys/internal/ui/mounts/") {
+            return Ok(()); // any valid token may ask which mount serves a path, as in Vault
+        }
+        let acl = active.policies.acl(&caller.policies).await?;
+        if acl.is_root() {
+            return Ok(());
+        }
+        let capability = req.operation.capability();
+        acl.check(&req.path, capability, &req.data)
+            .map_err(|_| ApiError::PermissionDenied)?;
+        if needs_sudo(&req.path, req.operation) && !acl.allowed(&req.path, "sudo") {
+            return Err(ApiError::PermissionDenied);
+        }
+        Ok(())
+    }
+
+    fn route_secret(
+        &self,
+        active: &ActiveState,
+        path: &str,
+    ) -> Option<(crate::mounts::MountEntry, String)> {
+        if path.starts_with("sys/") || path.starts_with("auth/") {
+            return None;
+        }
+        active.mounts.route(Table::Secrets, path)
+    }
+
+    async fn dispatch(
+        self: &Arc<Self>,
+        active: &Arc<ActiveState>,
+        caller: &TokenEntry,
+        req: &Request,
+    ) -> Result<Option<Response>, ApiError> {
+        if let Some(rel) = req.path.strip_prefix("sys/") {
+            return crate::sys::handle(self, active, caller, req, rel).await;
+        }
+        if let Some(rel) = req.path.strip_prefix("auth/") {
+            if let Some(tok) = rel
+                .strip_prefix("token/")
+                .or((rel == "token").then_some(""))
+            {
+                let call = crate::token::TokenCall {
+                    core: self,
+                    active,
+                    caller,
+                    req,
+                };
+                return crate::token::handle_token_request(call, tok).await;
+            }
+            return Err(no_route(&req.path));
+        }
+        let (entry, rel) = self
+            .route_secret(active, &req.path)
+            .ok_or_else(|| no_route(&req.path))?;
+        let engine = engine_for(&entry).ok_or_else(|| no_route(&req.path))?;
+        let storage = active.mounts.storage_for(Table::Secrets, &entry);
+        let mreq = MountRequest {
+            req,
+            path: &rel,
+            storage: &storage,
+            mount: &entry,
+        };
+        engine.handle(mreq).await
+    }
+}
+
+/// Vault's 404 for a path no mount claims.
+pub fn no_route(path: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "no handler for route \"{path}\". route entry not found."
+    ))
+}

@@ -1,0 +1,152 @@
+//! The transport-neutral request and response that flow through the pipeline:
+//! HTTP (or a forwarded call) → `Request` → token → ACL → router → engine → `Response`.
+
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Vault's logical operations; HTTP methods map onto these in `http/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// GET
+    Read,
+    /// POST/PUT on a path that holds nothing yet (the ACL checks `create`).
+    Create,
+    /// POST/PUT on an existing entry (the ACL checks `update`).
+    Update,
+    /// DELETE
+    Delete,
+    /// LIST, or GET with `?list=true`
+    List,
+    /// PATCH (KV v2 patch)
+    Patch,
+}
+
+impl Operation {
+    /// The ACL capability this operation needs.
+    pub fn capability(self) -> &'static str {
+        match self {
+            Operation::Read => "read",
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::Delete => "delete",
+            Operation::List => "list",
+            Operation::Patch => "patch",
+        }
+    }
+}
+
+/// One API call, already parsed from HTTP. `path` has no `/v1/` prefix and no leading slash.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Request id (a UUID) echoed back as `request_id`.
+    pub id: String,
+    /// The logical operation.
+    pub operation: Operation,
+    /// Full logical path, e.g. `secret/data/app/db`.
+    pub path: String,
+    /// JSON body fields (for writes) merged with query parameters (for reads/lists).
+    pub data: Map<String, Value>,
+    /// The client token, from `X-Vault-Token` or `Authorization: Bearer`.
+    pub token: Option<String>,
+    /// Selected request headers (lower-case names), e.g. `x-vault-wrap-ttl`.
+    pub headers: BTreeMap<String, String>,
+    /// The client's address, when known.
+    pub remote_addr: Option<String>,
+}
+
+impl Request {
+    /// A request with no body, token or headers; handy for tests and internal calls.
+    pub fn new(operation: Operation, path: impl Into<String>) -> Self {
+        Request {
+            id: crate::ids::uuid(),
+            operation,
+            path: path.into(),
+            data: Map::new(),
+            token: None,
+            headers: BTreeMap::new(),
+            remote_addr: None,
+        }
+    }
+
+    /// Builder: set the body.
+    pub fn with_data(mut self, data: Value) -> Self {
+        if let Value::Object(map) = data {
+            self.data = map;
+        }
+        self
+    }
+
+    /// Builder: set the token.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+}
+
+/// Authentication result carried by login and token-create responses (Vault's `auth` block).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct AuthInfo {
+    pub client_token: String,
+    pub accessor: String,
+    pub policies: Vec<String>,
+    pub token_policies: Vec<String>,
+    pub identity_policies: Option<Vec<String>>,
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub lease_duration: u64,
+    pub renewable: bool,
+    pub entity_id: String,
+    pub token_type: String,
+    pub orphan: bool,
+    pub mfa_requirement: Option<Value>,
+    pub num_uses: u64,
+}
+
+/// What an engine or system handler answers. `None` from a handler means 204 No Content.
+#[derive(Debug, Clone, Default)]
+pub struct Response {
+    /// The `data` object.
+    pub data: Option<Map<String, Value>>,
+    /// The `auth` object, for logins and token creation.
+    pub auth: Option<AuthInfo>,
+    /// `warnings`
+    pub warnings: Vec<String>,
+    /// Lease fields.
+    pub lease_id: String,
+    pub lease_duration: u64,
+    pub renewable: bool,
+    /// A raw body that replaces the envelope (sys/health, sys/seal-status, sys/init and other
+    /// sys endpoints that Vault answers without the envelope), with its status code.
+    pub raw: Option<(u16, Value)>,
+    /// Also copy the `data` fields to the top level of the body (Vault's legacy sys shapes).
+    pub merge_data_top_level: bool,
+}
+
+impl Response {
+    /// A response carrying `data`.
+    pub fn data(data: Value) -> Self {
+        let data = match data {
+            Value::Object(m) => Some(m),
+            _ => None,
+        };
+        Response {
+            data,
+            ..Default::default()
+        }
+    }
+
+    /// A response whose body is exactly `body` (no envelope), with status 200.
+    pub fn raw(body: Value) -> Self {
+        Response {
+            raw: Some((200, body)),
+            ..Default::default()
+        }
+    }
+
+    /// A raw body with a chosen status.
+    pub fn raw_status(status: u16, body: Value) -> Self {
+        Response {
+            raw: Some((status, body)),
+            ..Default::default()
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The mount tables (`core/mounts` for secrets engines, `core/auth` for auth methods, both inside
+//! the barrier) and longest-prefix routing of a request path to its mount.
+
+use crate::core::Core;
+use crate::engines::{kv1::KvV1, kv2::KvV2, SecretEngine};
+use crate::error::ApiError;
+use crate::mounts::{MountConfig, MountEntry};
+use crate::storage::StorageView;
+use parking_lot::RwLock;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const MOUNTS_PATH: &str = "core/mounts";
+const AUTH_PATH: &str = "core/auth";
+
+/// Mount paths no engine may take.
+const RESERVED: &[&str] = &["sys/", "auth/", "cubbyhole/", "identity/"];
+
+/// Which table an operation works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Secrets,
+    Auth,
+}
+
+impl Table {
+    fn storage_key(self) -> &'static str {
+        match self {
+            Table::Secrets => MOUNTS_PATH,
+            Table::Auth => AUTH_PATH,
+        }
+    }
+
+    /// Storage prefix of a mount's data.
+    pub fn data_prefix(self, uuid: &str) -> String {
+        match self {
+            Table::Secrets => format!("logical/{uuid}/"),
+            Table::Auth => format!("auth/{uuid}/"),
+        }
+    }
+}
+
+/// Both mount tables, loaded at unseal.
+pub struct MountTable {
+    root: StorageView,
+    secrets: RwLock<Vec<MountEntry>>,
+    auth: RwLock<Vec<MountEntry>>,
+}
+
+/// The engine that serves a mount type, if this build has one.
+pub fn engine_for(entry: &MountEntry) -> Option<Arc<dyn SecretEngine>> {
+    match (entry.kind.as_str(), entry.kv_version()) {
+        ("kv", 2) => Some(Arc::new(KvV2)),
+        ("kv", _) => Some(Arc::new(KvV1)),
+        _ => None,
+    }
+}
+
+/// Normalise a user-supplied mount path: no leading slash, one trailing slash.
+pub fn normalize_path(path: &str) -> String {
+    let trimmed = path.trim_matches('/');
+    format!("{trimmed}/")
+}
+
+fn new_entry(path: &str, kind: &str, description: &str, accessor_prefix: &str) -> MountEntry {
+    MountEntry {
+        path: path.to_string(),
+        kind: kind.to_string(),
+        description: description.to_string(),
+        uuid: crate::ids::uuid(),
+        accessor: format!("{accessor_prefix}_{}", &crate::ids::uuid()[..8]),
+        config: MountConfig::default(),
+        options: BTreeMap::new(),
+        local: false,
+        seal_wrap: false,
+        external_entropy_access: false,
+        running_since: crate::clock::unix_now(),
+    }
+}
+
+impl MountTable {
+    /// Write the initial tables: `sys/` and `cubbyhole/`-less secrets table, `token/` auth.
+    pub async fn create_defaults(core: &Core) -> Result<(), ApiError> {
+        let root = core.view("");
+        let sys = new_entry(
+            "sys/",
+            "system",
+            "system endpoints used for control, policy and debugging",
+            "system",
+        );
+        root.put_json(MOUNTS_PATH, &vec![sys]).await?;
+        let token = new_entry("token/", "token", "token based credentials", "auth_token");
+        root.put_json(AUTH_PATH, &vec![token]).await
+    }
+
+    /// Load both tables from the barrier.
+    pub async fn load(core: &Core) -> Result<MountTable, ApiError> {
+        let root = core.view("");
+        let secrets: Vec<MountEntry> = root.get_json(MOUNTS_PATH).await?.unwrap_or_default();
+        let auth: Vec<MountEntry> = root.get_json(AUTH_PATH).await?.unwrap_or_default();
+        Ok(MountTable {
+            root,
+            secrets: RwLock::new(secrets),
+            auth: RwLock::new(auth),
+        })
+    }
+
+    fn table(&self, table: Table) -> &RwLock<Vec<MountEntry>> {
+        match table {
+            Table::Secrets => &self.secrets,
+            Table::Auth => &self.auth,
+        }
+    }
+
+    /// A copy of a table, sorted by path.
+    pub fn entries(&self, table: Table) -> Vec<MountEntry> {
+        let mut v = self.table(table).read().clone();
+        v.sort_by(|a, b| a.path.cmp(&b.path));
+        v
+    }
+
+    /// The entry mounted exactly at `path` (normalised).
+    pub fn get(&self, table: Table, path: &str) -> Option<MountEntry> {
+        let path = normalize_path(path);
+        self.table(table)
+            .read()
+            .iter()
+            .find(|e| e.path == path)
+            .cloned()
+    }
+
+    /// Longest-prefix match of a request path (relative to the table's root: `secret/data/x`, or
+    /// `userpass/login/bob` for auth). Returns the entry and the path inside the mount.
+    pub fn route(&self, table: Table, path: &str) -> Option<(MountEntry, String)> {
+        let entries = self.table(table).read();
+        entries
+            .iter()
+            .filter(|e| path.starts_with(&e.path) || format!("{path}/") == e.path)
+            .max_by_key(|e| e.path.len())
+            .map(|e| {
+                let rel = path.get(e.path.len()..).unwrap_or("").to_string();
+                (e.clone(), rel)
+            })
+    }
+
+    async fn persist(&self, table: Table, entries: &Vec<MountEntry>) -> Result<(), ApiError> {
+        self.root.put_json(table.storage_key(), entries).await
+    }
+
+    /// Add a mount. Fails on reserved or overlapping paths.
+    pub async fn enable(
+        &self,
+        table: Table,
+        path: &str,
+        kind: &str,
+        description: &str,
+        config: MountConfig,
+        options: BTreeMap<String, String>,
+    ) -> Result<(), ApiError> {
+        let path = normalize_path(path);
+        if path == "/" {
+            return Err(ApiError::bad("path cannot be empty"));
+        }
+        if table == Table::Secrets && RESERVED.iter().any(|r| path.starts_with(r)) {
+            return Err(ApiError::bad(format!(
+                "cannot mount to reserved path \"{path}\""
+            )));
+        }
+        let prefix = if table == Table::Auth { "auth" } else { kind };
+        let mut entry = new_entry(&path, kind, description, prefix);
+        entry.config = config;
+        entry.options = options;
+        let mut entries = self.table(table).read().clone();
+        if let Some(existing) = entries
+            .iter()
+            .find(|e| e.path.starts_with(&path) || path.starts_with(&e.path))
+        {
+            return Err(ApiError::bad(format!(
+                "path is already in use at {}",
+                existing.path
+            )));
+        }
+        entries.push(entry);
+        self.persist(table, &entries).await?;
+        *self.table(table).write() = entries;
+        Ok(())
+    }
+
+    /// Remove a mount and every entry it stored.
+    pub async fn disable(&self, table: Table, path: &str) -> Result<(), ApiError> {
+        let path = normalize_path(path);
+        if path == "sys/" || path == "token/" && table == Table::Auth {
+            return Err(ApiError::bad(format!("cannot unmount \"{path}\"")));
+        }
+        let mut entries = self.table(table).read().clone();
+        let Some(pos) = entries.iter().position(|e| e.path == path) else {
+            return Ok(()); // Vault: disabling a mount that is not there succeeds.
+        };
+        let removed = entries.remove(pos);
+        self.persist(table, &entries).await?;
+        *self.table(table).write() = entries;
+        let data = self.root.sub(&table.data_prefix(&removed.uuid));
+        for key in data.list_recursive("").await? {
+            data.delete(&key).await?;
+        }
+        Ok(())
+    }
+
+    /// Replace a mount's config (`tune`).
+    pub async fn tune(
+        &self,
+        table: Table,
+        path: &str,
+        update: impl FnOnce(&mut MountEntry) -> Result<(), ApiError>,
+    ) -> Result<(), ApiError> {
+        let path = normalize_path(path);
+        let mut entries = self.table(table).read().clone();
+        let entry = entries
+            .iter_mut()
+            .find(|e| e.path == path)
+            .ok_or_else(|| ApiError::bad(format!("no mount at {path}")))?;
+        update(entry)?;
+        self.persist(table, &entries).await?;
+        *self.table(table).write() = entries;
+        Ok(())
+    }
+
+    /// Move a mount to another path; its data stays under the same UUID.
+    pub async fn remount(&self, table: Table, from: &str, to: &str) -> Result<(), ApiError> {
+        let (from, to) = (normalize_path(from), normalize_path(to));
+        if from == "sys/" || RESERVED.iter().any(|r| to.starts_with(r)) {
+            return Err(ApiError::bad(format!(
+                "cannot remount \"{from}\" to \"{to}\""
+            )));
+        }
+        let mut entries = self.table(table).read().clone();
+        if entries
+            .iter()
+            .any(|e| e.path.starts_with(&to) || to.starts_with(&e.path))
+        {
+            return Err(ApiError::bad(format!("path already in use at {to}")));
+        }
+        let entry = entries
+            .iter_mut()
+            .find(|e| e.path == from)
+            .ok_or_else(|| ApiError::bad(format!("no matching mount at \"{from}\"")))?;
+        entry.path = to;
+        self.persist(table, &entries).await?;
+        *self.table(table).write() = entries;
+        Ok(())
+    }
+
+    /// The private storage of a mount.
+    pub fn storage_for(&self, table: Table, entry: &MountEntry) -> StorageView {
+        self.root.sub(&table.data_prefix(&entry.uuid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_paths() {
+        assert_eq!(normalize_path("/secret"), "secret/");
+        assert_eq!(normalize_path("kv/app/"), "kv/app/");
+    }
+}

@@ -1,0 +1,196 @@
+//! `start(config)`: what `main` calls and what a simulated node's init calls. Builds storage,
+//! Raft, the core and (outside simulation) the listeners; `-dev` initialises and unseals too.
+
+use crate::config::{ServerConfig, StorageConfig};
+use crate::core::Core;
+use crate::error::ApiError;
+use crate::physical::RaftPhysical;
+use coffer_barrier::{MemPhysical, Physical};
+use coffer_raft::{Engine, RaftConfig, RaftHandle};
+use std::sync::Arc;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("storage: {0}")]
+    Storage(String),
+    #[cfg(not(madsim))]
+    #[error(transparent)]
+    Listener(#[from] crate::http::listener::ListenerError),
+    #[error("dev setup: {0}")]
+    Dev(#[from] ApiError),
+}
+
+/// A running node. Dropping it stops the listeners.
+pub struct ServerHandle {
+    pub core: Arc<Core>,
+    #[cfg(not(madsim))]
+    pub listeners: Vec<crate::http::listener::Listener>,
+}
+
+impl ServerHandle {
+    /// The axum app of this node (what listeners serve; the simulator calls it directly).
+    pub fn app(&self) -> axum::Router {
+        crate::http::app(self.core.clone())
+    }
+
+    /// Stop Raft (listeners stop when the handle drops).
+    pub async fn shutdown(self) {
+        if let Some(raft) = &self.core.raft {
+            if let Err(e) = raft.shutdown().await {
+                tracing::warn!(error = %e, "raft shutdown");
+            }
+        }
+    }
+}
+
+/// Where the node's bytes live.
+#[derive(Clone)]
+pub enum StorageHandle {
+    /// An engine chosen by the caller (the simulator's in-memory engine with crash semantics).
+    Engine(Arc<dyn Engine>),
+    /// Whatever the config says (RocksDB for raft, a map for inmem).
+    FromConfig,
+}
+
+fn raft_node_id(node_id: &str) -> u64 {
+    // Raft wants a number; Vault node ids are strings. A stable hash keeps them unique enough
+    // for a single node; the cluster issue assigns ids at join time.
+    node_id.parse().unwrap_or_else(|_| {
+        node_id.bytes().fold(1469598103934665603u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(1099511628211)
+        }) % (1 << 53)
+    })
+}
+
+fn open_engine(
+    config: &ServerConfig,
+    storage: &StorageHandle,
+) -> Result<Arc<dyn Engine>, StartError> {
+    if let StorageHandle::Engine(engine) = storage {
+        return Ok(engine.clone());
+    }
+    match &config.storage {
+        #[cfg(not(madsim))]
+        StorageConfig::Raft { path, .. } => {
+            std::fs::create_dir_all(path)
+                .map_err(|e| StartError::Storage(format!("{}: {e}", path.display())))?;
+            let engine = coffer_raft::RocksEngine::open(path)
+                .map_err(|e| StartError::Storage(e.to_string()))?;
+            Ok(Arc::new(engine))
+        }
+        _ => Err(StartError::Storage(
+            "no engine for this storage type in this build".into(),
+        )),
+    }
+}
+
+async fn open_storage(
+    config: &ServerConfig,
+    storage: &StorageHandle,
+) -> Result<(Arc<dyn Physical>, Option<RaftHandle>, &'static str), StartError> {
+    if config.storage == StorageConfig::Inmem && matches!(storage, StorageHandle::FromConfig) {
+        return Ok((Arc::new(MemPhysical::new()), None, "inmem"));
+    }
+    let node_id = match &config.storage {
+        StorageConfig::Raft { node_id, .. } => raft_node_id(node_id),
+        StorageConfig::Inmem => 1,
+    };
+    let engine = open_engine(config, storage)?;
+    let raft_config = RaftConfig {
+        node_id,
+        api_addr: config.api_addr.clone().unwrap_or_default(),
+        cluster_addr: config.cluster_addr.clone().unwrap_or_default(),
+        ..RaftConfig::default()
+    };
+    let raft = RaftHandle::start(raft_config, engine)
+        .await
+        .map_err(|e| StartError::Storage(e.to_string()))?;
+    raft.bootstrap_single()
+        .await
+        .map_err(|e| StartError::Storage(e.to_string()))?;
+    raft.wait_leader(std::time::Duration::from_secs(30))
+        .await
+        .map_err(|e| StartError::Storage(e.to_string()))?;
+    Ok((
+        Arc::new(RaftPhysical::new(raft.clone())),
+        Some(raft),
+        "raft",
+    ))
+}
+
+/// Start a node: storage, core and listeners. The node starts sealed (or uninitialised).
+pub async fn start(
+    config: ServerConfig,
+    storage: StorageHandle,
+) -> Result<ServerHandle, StartError> {
+    let (physical, raft, storage_type) = open_storage(&config, &storage).await?;
+    let core = Core::new(config, physical, raft, storage_type);
+    #[cfg(not(madsim))]
+    {
+        let app = crate::http::app(core.clone());
+        let mut listeners = Vec::new();
+        for l in &core.config.listeners {
+            let started = crate::http::listener::start(l, app.clone()).await?;
+            tracing::info!(address = %started.local_addr, tls = started.tls, "listening");
+            listeners.push(started);
+        }
+        Ok(ServerHandle { core, listeners })
+    }
+    #[cfg(madsim)]
+    Ok(ServerHandle { core })
+}
+
+/// What `-dev` prints.
+pub struct DevInfo {
+    pub unseal_key: String,
+    pub root_token: String,
+}
+
+/// `-dev`: initialise with one key share, unseal, mount KV v2 at `secret/`, and optionally give
+/// the root token a chosen id.
+pub async fn dev_setup(core: &Arc<Core>, root_token_id: Option<&str>) -> Result<DevInfo, ApiError> {
+    let init = core
+        .initialize(crate::unseal::InitRequest {
+            secret_shares: 1,
+            secret_threshold: 1,
+        })
+        .await?;
+    let unseal_key = base64_std(&init.keys[0]);
+    core.submit_unseal_key(&unseal_key).await?;
+    let active = core.active()?;
+    let mut options = std::collections::BTreeMap::new();
+    options.insert("version".to_string(), "2".to_string());
+    active
+        .mounts
+        .enable(
+            crate::router::Table::Secrets,
+            "secret/",
+            "kv",
+            "key/value secret storage",
+            Default::default(),
+            options,
+        )
+        .await?;
+    let mut root_token = init.root_token;
+    if let Some(id) = root_token_id {
+        let mut entry = active
+            .tokens
+            .lookup(&root_token)
+            .await?
+            .ok_or_else(|| ApiError::internal("root token vanished"))?;
+        active.tokens.revoke(&root_token).await?;
+        entry.id = id.to_string();
+        active.tokens.store(&entry).await?;
+        root_token = id.to_string();
+    }
+    Ok(DevInfo {
+        unseal_key,
+        root_token,
+    })
+}
+
+fn base64_std(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

@@ -1,0 +1,314 @@
+//! `sys/rotate`, `sys/key-status`, `sys/rekey/*`, `sys/generate-root/*`. The state machines are
+//! `coffer_seal`'s (plain data); this file does their I/O: checking a reconstructed unseal key
+//! against the stored root key, rewrapping the root key, minting the root token.
+
+use super::Fields;
+use crate::core::Core;
+use crate::error::ApiError;
+use crate::request::{Operation, Request, Response};
+use crate::unseal::{ROOT_KEY_PATH, SEAL_CONFIG_PATH};
+use coffer_seal::generate_root::OTP_LENGTH;
+use coffer_seal::progress::decode_key;
+use coffer_seal::{
+    GenerateRootAttempt, RekeyConfig, RekeyOperation, Seal, SealConfig, SealError, ShamirSeal,
+};
+use serde::Serialize;
+use serde_json::json;
+use std::sync::Arc;
+
+fn raw<T: Serialize>(v: &T) -> Result<Option<Response>, ApiError> {
+    Ok(Some(Response::raw(
+        serde_json::to_value(v).map_err(ApiError::internal)?,
+    )))
+}
+
+fn seal_err(e: SealError) -> ApiError {
+    ApiError::bad(e.to_string())
+}
+
+async fn current_config(core: &Core) -> Result<SealConfig, ApiError> {
+    core.seal_config()
+        .await?
+        .ok_or_else(|| ApiError::bad("Vault is not initialized"))
+}
+
+fn require_unsealed(core: &Core) -> Result<(), ApiError> {
+    if core.is_sealed() {
+        Err(ApiError::Sealed)
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn rotate(core: &Core) -> Result<Option<Response>, ApiError> {
+    let info = core.barrier.rotate(crate::clock::unix_now()).await?;
+    tracing::info!(term = info.term, "rotated the barrier key");
+    Ok(None)
+}
+
+pub fn key_status(core: &Core) -> Result<Option<Response>, ApiError> {
+    let info = core.barrier.key_status()?;
+    let install = crate::clock::rfc3339(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(info.install_time as u64),
+    );
+    Ok(Some(super::legacy(json!({
+        "term": info.term,
+        "install_time": install,
+        "encryptions": info.encryptions,
+    }))))
+}
+
+// ---- rekey ----
+
+pub async fn rekey_init(core: &Arc<Core>, req: &Request) -> Result<Option<Response>, ApiError> {
+    require_unsealed(core)?;
+    let config = current_config(core).await?;
+    match req.operation {
+        Operation::Read => match &*core.rekey.lock() {
+            Some(op) => raw(&op.status()),
+            None => raw(&coffer_seal::rekey::RekeyStatus::idle(
+                config.secret_threshold,
+            )),
+        },
+        Operation::Create | Operation::Update => {
+            let f = Fields(&req.data);
+            let rekey_config = RekeyConfig {
+                secret_shares: f.u8_or("secret_shares", 0)?,
+                secret_threshold: f.u8_or("secret_threshold", 0)?,
+                pgp_keys: f.list_opt("pgp_keys")?.unwrap_or_default(),
+                backup: f.bool_or("backup", false)?,
+                require_verification: f.bool_or("require_verification", false)?,
+            };
+            let mut slot = core.rekey.lock();
+            if slot.is_some() {
+                return Err(ApiError::bad("rekey already in progress"));
+            }
+            let op =
+                RekeyOperation::new(rekey_config, config.secret_threshold).map_err(seal_err)?;
+            let status = op.status();
+            *slot = Some(op);
+            raw(&status)
+        }
+        Operation::Delete => {
+            *core.rekey.lock() = None;
+            *core.rekey_root_key.lock() = None;
+            Ok(None)
+        }
+        _ => Err(ApiError::UnsupportedOperation),
+    }
+}
+
+fn key_and_nonce(req: &Request) -> Result<(Vec<u8>, String), ApiError> {
+    let f = Fields(&req.data);
+    let key = decode_key(&f.str_req("key")?).map_err(seal_err)?;
+    Ok((key, f.str_req("nonce")?))
+}
+
+pub async fn rekey_update(core: &Arc<Core>, req: &Request) -> Result<Option<Response>, ApiError> {
+    require_unsealed(core)?;
+    if !matches!(req.operation, Operation::Create | Operation::Update) {
+        return Err(ApiError::UnsupportedOperation);
+    }
+    let (key, nonce) = key_and_nonce(req)?;
+    let mut op = core
+        .rekey
+        .lock()
+        .take()
+        .ok_or_else(|| ApiError::bad("no rekey in progress"))?;
+    let result = rekey_step(core, &mut op, key, &nonce).await;
+    let finished = op.is_complete();
+    if !finished {
+        *core.rekey.lock() = Some(op);
+    }
+    result
+}
+
+async fn rekey_step(
+    core: &Arc<Core>,
+    op: &mut RekeyOperation,
+    key: Vec<u8>,
+    nonce: &str,
+) -> Result<Option<Response>, ApiError> {
+    op.check_nonce(nonce).map_err(seal_err)?;
+    let Some(current) = op.add(key).map_err(seal_err)? else {
+        return raw(&op.status());
+    };
+    let Ok(root) = core.unwrap_root_key(&current).await else {
+        op.reject_current_key();
+        return Err(ApiError::bad("invalid key"));
+    };
+    let output = op.generate().map_err(seal_err)?;
+    match &output.new_key {
+        Some(new_key) => install_unseal_key(core, new_key, &root, op.config()).await?,
+        // Verification pending: keep the root key until the new shares are proven.
+        None => *core.rekey_root_key.lock() = Some(root),
+    }
+    raw(&output.response())
+}
+
+/// Rewrap the root key under a new unseal key and record the new share count and threshold.
+async fn install_unseal_key(
+    core: &Core,
+    new_key: &[u8],
+    root: &coffer_barrier::RootKey,
+    rekey: &RekeyConfig,
+) -> Result<(), ApiError> {
+    let seal = ShamirSeal::new(new_key).map_err(ApiError::internal)?;
+    let wrapped = seal
+        .wrap(root.as_bytes())
+        .await
+        .map_err(ApiError::internal)?;
+    core.physical
+        .put(ROOT_KEY_PATH, wrapped)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut config = current_config(core).await?;
+    config.secret_shares = rekey.secret_shares;
+    config.secret_threshold = rekey.secret_threshold;
+    let bytes = serde_json::to_vec(&config).map_err(ApiError::internal)?;
+    core.physical
+        .put(SEAL_CONFIG_PATH, bytes)
+        .await
+        .map_err(ApiError::internal)?;
+    tracing::info!(
+        shares = rekey.secret_shares,
+        threshold = rekey.secret_threshold,
+        "rekeyed"
+    );
+    Ok(())
+}
+
+pub async fn rekey_verify(core: &Arc<Core>, req: &Request) -> Result<Option<Response>, ApiError> {
+    require_unsealed(core)?;
+    match req.operation {
+        Operation::Read => match &*core.rekey.lock() {
+            Some(op) => raw(&op.verification_status()),
+            None => Err(ApiError::bad("no rekey configuration found")),
+        },
+        Operation::Delete => {
+            let mut slot = core.rekey.lock();
+            let op = slot
+                .as_mut()
+                .ok_or_else(|| ApiError::bad("no rekey in progress"))?;
+            op.verify_restart().map_err(seal_err)?;
+            raw(&op.verification_status())
+        }
+        Operation::Create | Operation::Update => {
+            let (key, nonce) = key_and_nonce(req)?;
+            let mut op = core
+                .rekey
+                .lock()
+                .take()
+                .ok_or_else(|| ApiError::bad("no rekey in progress"))?;
+            let result = verify_step(core, &mut op, key, &nonce).await;
+            if !op.is_complete() {
+                *core.rekey.lock() = Some(op);
+            }
+            result
+        }
+        _ => Err(ApiError::UnsupportedOperation),
+    }
+}
+
+async fn verify_step(
+    core: &Core,
+    op: &mut RekeyOperation,
+    key: Vec<u8>,
+    nonce: &str,
+) -> Result<Option<Response>, ApiError> {
+    op.check_verification_nonce(nonce).map_err(seal_err)?;
+    let Some(new_key) = op.verify_add(key).map_err(seal_err)? else {
+        return raw(&op.verification_status());
+    };
+    let root = core
+        .rekey_root_key
+        .lock()
+        .take()
+        .ok_or_else(|| ApiError::internal("rekey verification without a pending root key"))?;
+    install_unseal_key(core, &new_key, &root, op.config()).await?;
+    Ok(Some(Response::raw(
+        json!({ "nonce": nonce, "complete": true }),
+    )))
+}
+
+// ---- generate-root ----
+
+pub async fn generate_root_attempt(
+    core: &Arc<Core>,
+    req: &Request,
+) -> Result<Option<Response>, ApiError> {
+    let config = current_config(core).await?;
+    match req.operation {
+        Operation::Read => match &*core.generate_root.lock() {
+            Some(a) => raw(&a.status()),
+            None => raw(&coffer_seal::GenerateRootStatus::idle(
+                config.secret_threshold,
+            )),
+        },
+        Operation::Create | Operation::Update => {
+            let f = Fields(&req.data);
+            if f.str_opt("pgp_key")?.is_some_and(|k| !k.is_empty()) {
+                return Err(ApiError::bad("PGP-encrypted root tokens are not supported"));
+            }
+            let mut slot = core.generate_root.lock();
+            if slot.is_some() {
+                return Err(ApiError::bad("root generation already in progress"));
+            }
+            let attempt = match f.str_opt("otp")?.filter(|o| !o.is_empty()) {
+                Some(otp) => {
+                    GenerateRootAttempt::with_otp(otp, OTP_LENGTH, config.secret_threshold)
+                }
+                None => GenerateRootAttempt::start(OTP_LENGTH, config.secret_threshold),
+            }
+            .map_err(seal_err)?;
+            let status = attempt.start_status();
+            *slot = Some(attempt);
+            raw(&status)
+        }
+        Operation::Delete => {
+            *core.generate_root.lock() = None;
+            Ok(None)
+        }
+        _ => Err(ApiError::UnsupportedOperation),
+    }
+}
+
+pub async fn generate_root_update(
+    core: &Arc<Core>,
+    req: &Request,
+) -> Result<Option<Response>, ApiError> {
+    if !matches!(req.operation, Operation::Create | Operation::Update) {
+        return Err(ApiError::UnsupportedOperation);
+    }
+    let (key, nonce) = key_and_nonce(req)?;
+    let mut attempt = core
+        .generate_root
+        .lock()
+        .take()
+        .ok_or_else(|| ApiError::bad("no root generation in progress"))?;
+    let result = generate_root_step(core, &mut attempt, key, &nonce).await;
+    if !attempt.is_complete() {
+        *core.generate_root.lock() = Some(attempt);
+    }
+    result
+}
+
+async fn generate_root_step(
+    core: &Arc<Core>,
+    attempt: &mut GenerateRootAttempt,
+    key: Vec<u8>,
+    nonce: &str,
+) -> Result<Option<Response>, ApiError> {
+    attempt.check_nonce(nonce).map_err(seal_err)?;
+    let Some(combined) = attempt.add(key).map_err(seal_err)? else {
+        return raw(&attempt.status());
+    };
+    if core.unwrap_root_key(&combined).await.is_err() {
+        attempt.reject_key();
+        return Err(ApiError::bad("invalid key"));
+    }
+    let active = core.active()?;
+    let token = active.tokens.create_root_token().await?;
+    attempt.finish(&token).map_err(seal_err)?;
+    raw(&attempt.status())
+}

@@ -1,0 +1,99 @@
+//! The system backend (`sys/*`). Status endpoints answer without a token (and while sealed);
+//! everything else has passed token and ACL checks in `pipeline.rs` before it gets here.
+
+mod capabilities;
+mod fields;
+mod keys;
+mod mounts;
+mod policy;
+mod status;
+
+use crate::core::{ActiveState, Core};
+use crate::error::ApiError;
+use crate::request::{Operation, Request, Response};
+use crate::token::TokenEntry;
+use std::sync::Arc;
+
+pub use fields::Fields;
+
+/// Paths (relative to `sys/`) that need no token.
+pub fn is_unauthenticated(rel: &str) -> bool {
+    matches!(
+        rel,
+        "init"
+            | "seal-status"
+            | "unseal"
+            | "health"
+            | "leader"
+            | "generate-root/attempt"
+            | "generate-root/update"
+            | "rekey/init"
+            | "rekey/update"
+            | "rekey/verify"
+    )
+}
+
+/// Handle a status/unseal/keys endpoint that needs no token.
+pub async fn handle_unauthenticated(
+    core: &Arc<Core>,
+    req: &Request,
+    rel: &str,
+) -> Result<Option<Response>, ApiError> {
+    match rel {
+        "init" => status::init(core, req).await,
+        "seal-status" => status::seal_status(core, req).await,
+        "unseal" => status::unseal(core, req).await,
+        "health" => status::health(core, req).await,
+        "leader" => status::leader(core, req).await,
+        "generate-root/attempt" => keys::generate_root_attempt(core, req).await,
+        "generate-root/update" => keys::generate_root_update(core, req).await,
+        "rekey/init" => keys::rekey_init(core, req).await,
+        "rekey/update" => keys::rekey_update(core, req).await,
+        "rekey/verify" => keys::rekey_verify(core, req).await,
+        _ => Err(ApiError::UnsupportedOperation),
+    }
+}
+
+/// Handle an authenticated `sys/` request; `rel` is the path after `sys/`.
+pub async fn handle(
+    core: &Arc<Core>,
+    active: &Arc<ActiveState>,
+    caller: &TokenEntry,
+    req: &Request,
+    rel: &str,
+) -> Result<Option<Response>, ApiError> {
+    let first = rel.split('/').next().unwrap_or_default();
+    match first {
+        "seal" if is_write(req) => {
+            core.seal().await;
+            Ok(None)
+        }
+        "rotate" if is_write(req) => keys::rotate(core).await,
+        "key-status" if req.operation == Operation::Read => keys::key_status(core),
+        "rekey" if rel == "rekey/backup" => Err(ApiError::bad("no backed-up keys found")),
+        "mounts" | "remount" => {
+            mounts::handle(core, active, req, rel, crate::router::Table::Secrets).await
+        }
+        "auth" => mounts::handle(core, active, req, rel, crate::router::Table::Auth).await,
+        "internal" if rel.starts_with("internal/ui/mounts/") => {
+            mounts::internal_ui_mount(active, &rel["internal/ui/mounts/".len()..])
+        }
+        "policy" | "policies" => policy::handle(active, req, rel).await,
+        "capabilities" | "capabilities-self" | "capabilities-accessor" => {
+            capabilities::handle(active, caller, req, rel).await
+        }
+        _ => Err(crate::pipeline::no_route(&req.path)),
+    }
+}
+
+fn is_write(req: &Request) -> bool {
+    matches!(req.operation, Operation::Create | Operation::Update)
+}
+
+/// A response whose `data` fields are also copied to the top level of the body, as Vault's older
+/// sys endpoints answer (`sys/mounts`, `sys/policy`, `sys/capabilities`, ...).
+pub fn legacy(data: serde_json::Value) -> Response {
+    let mut resp = Response::data(data);
+    resp.merge_data_top_level = true;
+    resp
+}

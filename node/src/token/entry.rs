@@ -1,0 +1,105 @@
+//! One token's stored record and how it is shown by `lookup`.
+
+use crate::clock;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// A token as stored under `sys/token/id/<sha256(token)>` (inside the barrier).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct TokenEntry {
+    /// The token itself (`hvs.` + 24 base62 characters).
+    pub id: String,
+    pub accessor: String,
+    pub policies: Vec<String>,
+    /// Storage key (hash) of the parent token; empty for orphans.
+    pub parent: String,
+    pub meta: BTreeMap<String, String>,
+    pub display_name: String,
+    /// Uses left; 0 means unlimited.
+    pub num_uses: u64,
+    pub creation_time: i64,
+    /// The TTL granted at creation, seconds (0: never expires).
+    pub creation_ttl: u64,
+    /// Unix seconds of expiry; 0 means never.
+    pub expire_time: i64,
+    pub explicit_max_ttl: u64,
+    pub period: u64,
+    pub renewable: bool,
+    pub path: String,
+    pub role: String,
+    pub orphan: bool,
+}
+
+impl TokenEntry {
+    /// Whether the token has expired at `now` (unix seconds).
+    pub fn expired(&self, now: i64) -> bool {
+        self.expire_time != 0 && now >= self.expire_time
+    }
+
+    /// Seconds left before expiry (0 if it never expires).
+    pub fn ttl_left(&self, now: i64) -> u64 {
+        if self.expire_time == 0 {
+            0
+        } else {
+            (self.expire_time - now).max(0) as u64
+        }
+    }
+
+    /// Whether the token carries the root policy.
+    pub fn is_root(&self) -> bool {
+        self.policies.iter().any(|p| p == "root")
+    }
+
+    /// The `data` of `auth/token/lookup*` (with `id` blanked for lookup-accessor).
+    pub fn lookup_data(&self, now: i64, show_id: bool) -> Value {
+        let fmt = |t: i64| {
+            clock::rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t as u64))
+        };
+        json!({
+            "accessor": self.accessor,
+            "creation_time": self.creation_time,
+            "creation_ttl": self.creation_ttl,
+            "display_name": self.display_name,
+            "entity_id": "",
+            "expire_time": if self.expire_time == 0 { Value::Null } else { json!(fmt(self.expire_time)) },
+            "explicit_max_ttl": self.explicit_max_ttl,
+            "id": if show_id { self.id.clone() } else { String::new() },
+            "issue_time": fmt(self.creation_time),
+            "meta": if self.meta.is_empty() { Value::Null } else { json!(self.meta) },
+            "num_uses": self.num_uses,
+            "orphan": self.orphan,
+            "path": self.path,
+            "period": if self.period == 0 { Value::Null } else { json!(self.period) },
+            "policies": self.policies,
+            "renewable": self.renewable,
+            "role": if self.role.is_empty() { Value::Null } else { json!(self.role) },
+            "ttl": self.ttl_left(now),
+            "type": "service",
+        })
+    }
+
+    /// The `auth` block returned when this token is created or renewed.
+    pub fn auth_info(&self, now: i64) -> crate::request::AuthInfo {
+        let token_policies = self.policies.clone();
+        crate::request::AuthInfo {
+            client_token: self.id.clone(),
+            accessor: self.accessor.clone(),
+            policies: token_policies.clone(),
+            token_policies,
+            identity_policies: None,
+            metadata: if self.meta.is_empty() {
+                None
+            } else {
+                Some(self.meta.clone())
+            },
+            lease_duration: self.ttl_left(now),
+            renewable: self.renewable,
+            entity_id: String::new(),
+            token_type: "service".into(),
+            orphan: self.orphan,
+            mfa_requirement: None,
+            num_uses: self.num_uses,
+        }
+    }
+}

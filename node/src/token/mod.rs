@@ -1,0 +1,12 @@
+//! Tokens: the store (entries, accessors, parent/child links, expiry), token roles, and the
+//! `auth/token/*` endpoints.
+
+mod backend;
+mod entry;
+mod roles;
+mod store;
+
+pub use backend::{handle as handle_token_request, TokenCall};
+pub use entry::TokenEntry;
+pub use roles::{string_list, TokenRole};
+pub use store::TokenStore;

@@ -1,0 +1,191 @@
+//! The token store. Layout under `sys/token/` (all inside the barrier):
+//! `id/<sha256(token)>` → `TokenEntry`; `accessor/<accessor>` → the hash; and
+//! `parent/<parent hash>/<child hash>` → an empty marker, so revoking a token finds its children.
+
+use super::entry::TokenEntry;
+use crate::clock::unix_now;
+use crate::error::ApiError;
+use crate::storage::StorageView;
+use sha2::{Digest, Sha256};
+
+/// Storage key of a token: its SHA-256 in hex, so a storage dump never shows a usable token id.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Tokens, accessors, parents.
+pub struct TokenStore {
+    view: StorageView,
+}
+
+impl TokenStore {
+    /// The store over `sys/token/`.
+    pub fn new(view: StorageView) -> Self {
+        TokenStore { view }
+    }
+
+    /// The storage of token roles.
+    pub fn roles_view(&self) -> StorageView {
+        self.view.sub("roles/")
+    }
+
+    /// A new random token id.
+    pub fn generate_id() -> String {
+        format!("hvs.{}", crate::ids::base62(24))
+    }
+
+    /// Create the root token at init.
+    pub async fn create_root_token(&self) -> Result<String, ApiError> {
+        let entry = TokenEntry {
+            id: Self::generate_id(),
+            accessor: crate::ids::base62(24),
+            policies: vec!["root".into()],
+            display_name: "root".into(),
+            creation_time: unix_now(),
+            path: "auth/token/root".into(),
+            orphan: true,
+            ..Default::default()
+        };
+        self.store(&entry).await?;
+        Ok(entry.id)
+    }
+
+    /// Persist an entry with its accessor and parent links.
+    pub async fn store(&self, entry: &TokenEntry) -> Result<(), ApiError> {
+        let hash = token_hash(&entry.id);
+        self.view.put_json(&format!("id/{hash}"), entry).await?;
+        self.view
+            .put(&format!("accessor/{}", entry.accessor), hash.as_bytes())
+            .await?;
+        if !entry.parent.is_empty() {
+            self.view
+                .put(&format!("parent/{}/{hash}", entry.parent), b"")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The live entry of a token; expired tokens are revoked on sight and count as absent.
+    pub async fn lookup(&self, token: &str) -> Result<Option<TokenEntry>, ApiError> {
+        self.lookup_hash(&token_hash(token)).await
+    }
+
+    async fn lookup_hash(&self, hash: &str) -> Result<Option<TokenEntry>, ApiError> {
+        let Some(entry) = self
+            .view
+            .get_json::<TokenEntry>(&format!("id/{hash}"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if entry.expired(unix_now()) {
+            self.revoke_tree(hash).await?;
+            return Ok(None);
+        }
+        Ok(Some(entry))
+    }
+
+    /// The entry behind an accessor.
+    pub async fn lookup_accessor(&self, accessor: &str) -> Result<Option<TokenEntry>, ApiError> {
+        match self.view.get(&format!("accessor/{accessor}")).await? {
+            None => Ok(None),
+            Some(hash) => self.lookup_hash(&String::from_utf8_lossy(&hash)).await,
+        }
+    }
+
+    /// Spend one use of a limited-use token; the last use revokes it (after this request).
+    pub async fn use_token(&self, entry: &TokenEntry) -> Result<(), ApiError> {
+        if entry.num_uses == 0 {
+            return Ok(());
+        }
+        if entry.num_uses == 1 {
+            return self.revoke_tree(&token_hash(&entry.id)).await;
+        }
+        let mut updated = entry.clone();
+        updated.num_uses -= 1;
+        self.view
+            .put_json(&format!("id/{}", token_hash(&entry.id)), &updated)
+            .await
+    }
+
+    /// Revoke a token and, recursively, every token it created.
+    pub async fn revoke(&self, token: &str) -> Result<(), ApiError> {
+        self.revoke_tree(&token_hash(token)).await
+    }
+
+    /// Revoke the token behind an accessor (and its children).
+    pub async fn revoke_accessor(&self, accessor: &str) -> Result<bool, ApiError> {
+        match self.view.get(&format!("accessor/{accessor}")).await? {
+            None => Ok(false),
+            Some(hash) => {
+                self.revoke_tree(&String::from_utf8_lossy(&hash)).await?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Revoke only this token; its children become orphans.
+    pub async fn revoke_orphan(&self, token: &str) -> Result<(), ApiError> {
+        let hash = token_hash(token);
+        for child in self.view.list(&format!("parent/{hash}/")).await? {
+            let key = format!("id/{child}");
+            if let Some(mut entry) = self.view.get_json::<TokenEntry>(&key).await? {
+                entry.parent.clear();
+                entry.orphan = true;
+                self.view.put_json(&key, &entry).await?;
+            }
+            self.view.delete(&format!("parent/{hash}/{child}")).await?;
+        }
+        self.remove_one(&hash).await
+    }
+
+    /// Depth-first revocation; children first, so a crash midway leaves no orphaned child alive
+    /// under a revoked parent that could not be found again.
+    async fn revoke_tree(&self, hash: &str) -> Result<(), ApiError> {
+        let mut stack = vec![(hash.to_string(), false)];
+        while let Some((h, expanded)) = stack.pop() {
+            if expanded {
+                self.remove_one(&h).await?;
+                continue;
+            }
+            stack.push((h.clone(), true));
+            for child in self.view.list(&format!("parent/{h}/")).await? {
+                stack.push((child, false));
+            }
+        }
+        Ok(())
+    }
+
+    async fn remove_one(&self, hash: &str) -> Result<(), ApiError> {
+        if let Some(entry) = self
+            .view
+            .get_json::<TokenEntry>(&format!("id/{hash}"))
+            .await?
+        {
+            self.view
+                .delete(&format!("accessor/{}", entry.accessor))
+                .await?;
+            if !entry.parent.is_empty() {
+                self.view
+                    .delete(&format!("parent/{}/{hash}", entry.parent))
+                    .await?;
+            }
+        }
+        for child in self.view.list(&format!("parent/{hash}/")).await? {
+            self.view.delete(&format!("parent/{hash}/{child}")).await?;
+        }
+        self.view.delete(&format!("id/{hash}")).await
+    }
+
+    /// Save an updated entry (renewal).
+    pub async fn update(&self, entry: &TokenEntry) -> Result<(), ApiError> {
+        self.view
+            .put_json(&format!("id/{}", token_hash(&entry.id)), entry)
+            .await
+    }
+
+    /// All accessors (LIST auth/token/accessors).
+    pub async fn accessors(&self) -> Result<Vec<String>, ApiError> {
+        self.view.list("accessor/").await
+    }
+}

@@ -1,0 +1,272 @@
+//! Initialise, unseal and seal a node (Shamir). The key story:
+//! unseal key (Shamir shares) → wraps the root key (`core/root-key`, plain ciphertext) → the root
+//! key opens the keyring (`core/keyring`, inside the barrier) → the keyring's terms encrypt
+//! everything else. `core/seal-config` is the only other plain record.
+
+use crate::core::{ActiveState, ClusterInfo, Core, VAULT_API_VERSION};
+use crate::error::ApiError;
+use coffer_barrier::RootKey;
+use coffer_seal::config::SealConfig;
+use coffer_seal::progress::{decode_key, KeyCollector};
+use coffer_seal::{Seal, ShamirSeal};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// Plain record: share count, threshold, seal type.
+pub const SEAL_CONFIG_PATH: &str = "core/seal-config";
+/// Plain record: the root key wrapped by the unseal key (ciphertext only).
+pub const ROOT_KEY_PATH: &str = "core/root-key";
+/// Barrier record: cluster name and id.
+const CLUSTER_INFO_PATH: &str = "core/cluster-info";
+
+/// What `sys/init` hands back exactly once.
+pub struct InitResult {
+    pub keys: Vec<Zeroizing<Vec<u8>>>,
+    pub root_token: String,
+}
+
+/// Parameters of `sys/init`.
+pub struct InitRequest {
+    pub secret_shares: u8,
+    pub secret_threshold: u8,
+}
+
+impl Core {
+    /// `sys/init`: create the root key, keyring, unseal shares and root token. Leaves the node sealed.
+    pub async fn initialize(self: &Arc<Self>, req: InitRequest) -> Result<InitResult, ApiError> {
+        let _guard = self.state_lock.lock().await;
+        if self.is_initialized().await? {
+            return Err(ApiError::bad("Vault is already initialized"));
+        }
+        let shares = coffer_seal::shamir::split(
+            &coffer_seal::rng::random_key()[..],
+            req.secret_shares,
+            req.secret_threshold,
+        )
+        .map_err(|e| ApiError::bad(e.to_string()))?;
+        // Rebuild the unseal key from the shares exactly as an unseal will, so init can never
+        // hand out shares that do not open what it wrapped.
+        let mut collector = KeyCollector::new(req.secret_threshold);
+        let mut kek = None;
+        for share in shares.iter().take(req.secret_threshold as usize) {
+            kek = collector.add(share.to_vec()).map_err(ApiError::internal)?;
+        }
+        let kek = kek.ok_or_else(|| ApiError::internal("shares did not rebuild the unseal key"))?;
+        let seal = ShamirSeal::new(&kek).map_err(ApiError::internal)?;
+        let root_key = RootKey::generate();
+        let wrapped = seal
+            .wrap(root_key.as_bytes())
+            .await
+            .map_err(ApiError::internal)?;
+
+        self.barrier
+            .initialize(&root_key, crate::clock::unix_now())
+            .await?;
+        self.physical
+            .put(ROOT_KEY_PATH, wrapped)
+            .await
+            .map_err(ApiError::internal)?;
+        self.barrier.unseal(&root_key).await?;
+        let root_token = self.setup_new_cluster().await;
+        self.barrier.seal();
+        let root_token = root_token?;
+
+        let config = SealConfig {
+            type_: "shamir".into(),
+            secret_shares: req.secret_shares,
+            secret_threshold: req.secret_threshold,
+            stored_shares: 0,
+            pgp_keys: Vec::new(),
+            nonce: String::new(),
+            backup: false,
+        };
+        // Written last: a node is "initialized" only once everything above exists.
+        let bytes = serde_json::to_vec(&config).map_err(ApiError::internal)?;
+        self.physical
+            .put(SEAL_CONFIG_PATH, bytes)
+            .await
+            .map_err(ApiError::internal)?;
+        tracing::info!(
+            shares = req.secret_shares,
+            threshold = req.secret_threshold,
+            "initialized"
+        );
+        Ok(InitResult {
+            keys: shares,
+            root_token,
+        })
+    }
+
+    /// First-time setup inside the freshly unsealed barrier: cluster identity, default mounts and
+    /// policies, the root token.
+    async fn setup_new_cluster(self: &Arc<Self>) -> Result<String, ApiError> {
+        let info = ClusterInfo {
+            name: self
+                .config
+                .cluster_name
+                .clone()
+                .unwrap_or_else(|| format!("vault-cluster-{}", &crate::ids::uuid()[..8])),
+            id: crate::ids::uuid(),
+        };
+        self.view("").put_json(CLUSTER_INFO_PATH, &info).await?;
+        crate::router::MountTable::create_defaults(self).await?;
+        crate::policy_store::PolicyStore::create_defaults(self).await?;
+        let tokens = crate::token::TokenStore::new(self.view("sys/token/"));
+        tokens.create_root_token().await
+    }
+
+    /// The seal configuration, if initialised.
+    pub async fn seal_config(&self) -> Result<Option<SealConfig>, ApiError> {
+        let raw = self
+            .physical
+            .get(SEAL_CONFIG_PATH)
+            .await
+            .map_err(ApiError::internal)?;
+        raw.map(|b| serde_json::from_slice(&b).map_err(ApiError::internal))
+            .transpose()
+    }
+
+    /// `sys/unseal` with one key share. Returns the seal status afterwards.
+    pub async fn submit_unseal_key(self: &Arc<Self>, key: &str) -> Result<Value, ApiError> {
+        let _guard = self.state_lock.lock().await;
+        let config = self
+            .seal_config()
+            .await?
+            .ok_or_else(|| ApiError::bad("Vault is not initialized"))?;
+        if !self.is_sealed() {
+            drop(_guard);
+            return self.seal_status().await;
+        }
+        let part = decode_key(key).map_err(|e| ApiError::bad(e.to_string()))?;
+        let combined = {
+            let mut progress = self.unseal_progress.lock();
+            let collector =
+                progress.get_or_insert_with(|| KeyCollector::new(config.secret_threshold));
+            match collector.add(part) {
+                // Vault ignores a share it already has.
+                Err(coffer_seal::SealError::Duplicate) => None,
+                Ok(None) => None,
+                other => {
+                    *progress = None; // complete or failed: the next key starts a new attempt
+                    other.map_err(|e| ApiError::bad(e.to_string()))?
+                }
+            }
+        };
+        if let Some(kek) = combined {
+            self.unseal_with_kek(&kek).await.map_err(|e| match e {
+                ApiError::Internal(m) => ApiError::BadRequest(format!("Error unsealing: {m}")),
+                other => other,
+            })?;
+        }
+        drop(_guard);
+        self.seal_status().await
+    }
+
+    /// Forget a partial unseal attempt (`sys/unseal` with `reset: true`).
+    pub fn reset_unseal(&self) {
+        *self.unseal_progress.lock() = None;
+    }
+
+    /// Unwrap the root key with the combined unseal key, open the barrier, load state.
+    pub(crate) async fn unseal_with_kek(self: &Arc<Self>, kek: &[u8]) -> Result<(), ApiError> {
+        let root = self.unwrap_root_key(kek).await?;
+        self.barrier.unseal(&root).await.map_err(|e| match e {
+            coffer_barrier::BarrierError::InvalidKey => ApiError::bad("invalid key"),
+            other => ApiError::internal(other),
+        })?;
+        self.post_unseal().await
+    }
+
+    /// The root key, if `kek` is the right unseal key.
+    pub(crate) async fn unwrap_root_key(&self, kek: &[u8]) -> Result<RootKey, ApiError> {
+        let wrapped = self
+            .physical
+            .get(ROOT_KEY_PATH)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::internal("root key record is missing"))?;
+        let seal = ShamirSeal::new(kek).map_err(|_| ApiError::bad("invalid key"))?;
+        let bytes = seal
+            .unwrap(&wrapped)
+            .await
+            .map_err(|_| ApiError::bad("invalid key"))?;
+        RootKey::from_bytes(&bytes).map_err(ApiError::internal)
+    }
+
+    /// Load the mount table, tokens and policies; the node can serve from here on.
+    async fn post_unseal(self: &Arc<Self>) -> Result<(), ApiError> {
+        let loaded = async {
+            let info: ClusterInfo = self
+                .view("")
+                .get_json(CLUSTER_INFO_PATH)
+                .await?
+                .unwrap_or_default();
+            let state = ActiveState {
+                mounts: crate::router::MountTable::load(self).await?,
+                tokens: crate::token::TokenStore::new(self.view("sys/token/")),
+                policies: crate::policy_store::PolicyStore::new(self.view("sys/policy/")),
+                active_since: crate::clock::unix_now(),
+            };
+            Ok::<_, ApiError>((info, state))
+        }
+        .await;
+        match loaded {
+            Ok((info, state)) => {
+                *self.cluster.write() = Some(info);
+                *self.active.write() = Some(Arc::new(state));
+                tracing::info!("unsealed");
+                Ok(())
+            }
+            Err(e) => {
+                self.barrier.seal();
+                Err(e)
+            }
+        }
+    }
+
+    /// Seal the node: drop the active state and forget every key.
+    pub async fn seal(&self) {
+        let _guard = self.state_lock.lock().await;
+        *self.active.write() = None;
+        *self.unseal_progress.lock() = None;
+        *self.rekey.lock() = None;
+        *self.rekey_root_key.lock() = None;
+        *self.generate_root.lock() = None;
+        self.barrier.seal();
+        tracing::info!("sealed");
+    }
+
+    /// Body of `sys/seal-status` (and of `sys/unseal`'s answer).
+    pub async fn seal_status(&self) -> Result<Value, ApiError> {
+        let config = self.seal_config().await?;
+        let (t, n) = config
+            .as_ref()
+            .map(|c| (c.secret_threshold, c.secret_shares))
+            .unwrap_or((0, 0));
+        let (progress, nonce) = match &*self.unseal_progress.lock() {
+            Some(c) => (c.progress(), c.nonce().to_string()),
+            None => (0, String::new()),
+        };
+        let sealed = self.is_sealed();
+        let mut body = json!({
+            "type": "shamir",
+            "initialized": config.is_some(),
+            "sealed": sealed,
+            "t": t,
+            "n": n,
+            "progress": progress,
+            "nonce": nonce,
+            "version": VAULT_API_VERSION,
+            "build_date": "2024-01-01T00:00:00Z",
+            "migration": false,
+            "recovery_seal": false,
+            "storage_type": self.storage_type,
+        });
+        if let (false, Some(info)) = (sealed, self.cluster_info()) {
+            body["cluster_name"] = json!(info.name);
+            body["cluster_id"] = json!(info.id);
+        }
+        Ok(body)
+    }
+}

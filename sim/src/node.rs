@@ -1,0 +1,162 @@
+//! One simulated Coffer node: start, kill, restart, and HTTP-shaped calls into its app.
+
+use axum::body::Body;
+use coffer_node::config::{ListenerConfig, ServerConfig, StorageConfig};
+use coffer_node::StorageHandle;
+use http_body_util::BodyExt;
+use madsim::runtime::{Handle, NodeHandle};
+use madsim::task::NodeId;
+use parking_lot::Mutex;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::OnceLock;
+use tower::ServiceExt;
+
+/// The app of each running node, by node name; set by the node's init, read by calls that run on
+/// that node.
+fn apps() -> &'static Mutex<HashMap<String, axum::Router>> {
+    static APPS: OnceLock<Mutex<HashMap<String, axum::Router>>> = OnceLock::new();
+    APPS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// An HTTP answer: status and JSON body (`Null` when empty).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+/// A Coffer node on its own simulated host.
+pub struct SimNode {
+    pub name: String,
+    pub raft_id: u64,
+    id: NodeId,
+}
+
+fn config(name: &str, raft_id: u64, ip: IpAddr) -> ServerConfig {
+    ServerConfig {
+        storage: StorageConfig::Raft {
+            path: format!("/sim/{name}").into(),
+            node_id: raft_id.to_string(),
+            retry_join: Vec::new(),
+            snapshot_threshold: None,
+            trailing_logs: None,
+        },
+        listeners: vec![ListenerConfig {
+            address: format!("{ip}:8200"),
+            tls_disable: true,
+            ..ListenerConfig::default()
+        }],
+        api_addr: Some(format!("http://{ip}:8200")),
+        cluster_addr: Some(format!("http://{ip}:8201")),
+        ..ServerConfig::default()
+    }
+}
+
+impl SimNode {
+    /// Create and start a node. Its engine survives `restart` and loses unsynced writes on `kill`.
+    pub fn start(name: &str, raft_id: u64, ip: IpAddr) -> SimNode {
+        let node_name = name.to_string();
+        let handle = Handle::current()
+            .create_node()
+            .name(name)
+            .ip(ip)
+            .init(move || {
+                let node_name = node_name.clone();
+                async move {
+                    let engine = coffer_raft::MemEngine::open(raft_id);
+                    let cfg = config(&node_name, raft_id, ip);
+                    let server = coffer_node::start(cfg, StorageHandle::Engine(engine))
+                        .await
+                        .expect("a simulated node starts");
+                    apps().lock().insert(node_name.clone(), server.app());
+                    // Keep the server (and its raft tasks) alive as long as the node runs.
+                    std::future::pending::<()>().await;
+                    drop(server);
+                }
+            })
+            .build();
+        SimNode {
+            name: name.to_string(),
+            raft_id,
+            id: handle.id(),
+        }
+    }
+
+    /// Kill the node: its tasks stop, unsynced engine writes are lost.
+    pub fn kill(&self) {
+        apps().lock().remove(&self.name);
+        coffer_raft::MemEngine::crash(self.raft_id);
+        Handle::current().kill(self.id);
+    }
+
+    /// Restart the node from its engine (a kill first, so unsynced writes are dropped).
+    pub fn restart(&self) {
+        apps().lock().remove(&self.name);
+        coffer_raft::MemEngine::crash(self.raft_id);
+        Handle::current().restart(self.id);
+    }
+
+    /// Wait until the node's app is up.
+    pub async fn wait_ready(&self) {
+        loop {
+            if apps().lock().contains_key(&self.name) {
+                return;
+            }
+            madsim::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Send one API call to the node, executed on the node itself.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let name = self.name.clone();
+        let method = method.to_string();
+        let path = path.to_string();
+        let token = token.map(str::to_string);
+        // A restart gives the node a new task spawner: look it up for every call.
+        let node: NodeHandle = Handle::current()
+            .get_node(self.id)
+            .expect("the node exists");
+        node.spawn(async move {
+            let app = apps().lock().get(&name).cloned();
+            let Some(app) = app else {
+                return Reply {
+                    status: 0,
+                    body: Value::Null,
+                };
+            };
+            let mut req = http::Request::builder()
+                .method(method.as_str())
+                .uri(format!("/v1/{path}"));
+            if let Some(t) = token {
+                req = req.header("X-Vault-Token", t);
+            }
+            let bytes = body
+                .map(|b| serde_json::to_vec(&b).unwrap_or_default())
+                .unwrap_or_default();
+            let req = req.body(Body::from(bytes)).expect("a well-formed request");
+            let resp = app.oneshot(req).await.expect("the app is infallible");
+            let status = resp.status().as_u16();
+            let collected = resp
+                .into_body()
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
+            let body = serde_json::from_slice(&collected).unwrap_or(Value::Null);
+            Reply { status, body }
+        })
+        .await
+        .unwrap_or(Reply {
+            status: 0,
+            body: Value::Null,
+        })
+    }
+}

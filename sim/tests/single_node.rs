@@ -1,0 +1,73 @@
+//! The first simulated test: one node, init → unseal → write → read → restart → unseal → read.
+#![cfg(madsim)]
+
+use coffer_sim::Reply;
+use coffer_sim::SimNode;
+use serde_json::json;
+
+async fn unseal(node: &SimNode, keys: &[String]) -> Reply {
+    let mut last = None;
+    for k in keys {
+        last = Some(
+            node.call("PUT", "sys/unseal", None, Some(json!({"key": k})))
+                .await,
+        );
+    }
+    last.expect("at least one key")
+}
+
+#[madsim::test]
+async fn single_node_write_read_restart() {
+    let node = SimNode::start("coffer-1", 1, "10.0.0.1".parse().unwrap());
+    node.wait_ready().await;
+
+    let init = node
+        .call(
+            "PUT",
+            "sys/init",
+            None,
+            Some(json!({"secret_shares": 3, "secret_threshold": 2})),
+        )
+        .await;
+    assert_eq!(init.status, 200, "{:?}", init.body);
+    let keys: Vec<String> = serde_json::from_value(init.body["keys"].clone()).unwrap();
+    let root = init.body["root_token"].as_str().unwrap().to_string();
+
+    let status = unseal(&node, &keys[..2]).await;
+    assert_eq!(status.body["sealed"], false, "{:?}", status.body);
+
+    let mount = node
+        .call(
+            "POST",
+            "sys/mounts/secret",
+            Some(&root),
+            Some(json!({"type": "kv", "options": {"version": "2"}})),
+        )
+        .await;
+    assert_eq!(mount.status, 204, "{:?}", mount.body);
+    let write = node
+        .call(
+            "POST",
+            "secret/data/app",
+            Some(&root),
+            Some(json!({"data": {"password": "s3cret"}})),
+        )
+        .await;
+    assert_eq!(write.status, 200, "{:?}", write.body);
+    let read = node.call("GET", "secret/data/app", Some(&root), None).await;
+    assert_eq!(read.body["data"]["data"]["password"], "s3cret");
+
+    node.restart();
+    node.wait_ready().await;
+    let sealed = node.call("GET", "secret/data/app", Some(&root), None).await;
+    assert_eq!(
+        sealed.status, 503,
+        "a restarted node is sealed: {:?}",
+        sealed.body
+    );
+    let status = unseal(&node, &keys[1..3]).await;
+    assert_eq!(status.body["sealed"], false);
+    let read = node.call("GET", "secret/data/app", Some(&root), None).await;
+    assert_eq!(read.status, 200, "{:?}", read.body);
+    assert_eq!(read.body["data"]["data"]["password"], "s3cret");
+}
