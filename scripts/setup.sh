@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need, if missing: Debian packages (libclang for
+# rocksdb's bindgen, protoc for tonic), and a Python venv with hvac and pytest.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+
+need_apt=()
+command -v clang >/dev/null || need_apt+=(clang)
+[ -n "$(ls /usr/lib/llvm-*/lib/libclang*.so* 2>/dev/null | head -1)" ] || need_apt+=(libclang-dev)
+command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing: ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x "$COFFER_VENV/bin/python" ]; then
+  python3 -m venv "$COFFER_VENV"
+fi
+if ! "$COFFER_VENV/bin/python" -c 'import hvac, pytest, requests' 2>/dev/null; then
+  "$COFFER_VENV/bin/pip" install -q --upgrade pip
+  "$COFFER_VENV/bin/pip" install -q -r "$(dirname "$0")/../tests/requirements.txt"
+fi
