@@ -21,6 +21,18 @@ pub fn parse_secs(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("time: invalid duration \"{s}\""))
 }
 
+/// Parse a duration that may be negative (`"-1s"`: KV's "disabled" marker).
+pub fn parse_signed_secs(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (negative, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let secs = parse_secs(body).map_err(|_| format!("time: invalid duration \"{s}\""))?;
+    let secs = i64::try_from(secs).map_err(|_| format!("duration \"{s}\" is too large"))?;
+    Ok(if negative { -secs } else { secs })
+}
+
 /// Parse a JSON field that may be a number of seconds or a duration string.
 pub fn from_value(v: &Value) -> Result<u64, String> {
     match v {
@@ -36,16 +48,20 @@ pub fn from_value(v: &Value) -> Result<u64, String> {
 
 /// Format seconds as Go's `time.Duration.String()` does: `0s`, `90s` → `1m30s`, `1h0m0s`.
 pub fn go_format(secs: u64) -> String {
-    if secs == 0 {
-        return "0s".into();
-    }
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    go_format_signed(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+/// `go_format` for a possibly negative duration (`-1s`).
+pub fn go_format_signed(secs: i64) -> String {
+    let sign = if secs < 0 { "-" } else { "" };
+    let abs = secs.unsigned_abs();
+    let (h, m, s) = (abs / 3600, (abs % 3600) / 60, abs % 60);
     if h > 0 {
-        format!("{h}h{m}m{s}s")
+        format!("{sign}{h}h{m}m{s}s")
     } else if m > 0 {
-        format!("{m}m{s}s")
+        format!("{sign}{m}m{s}s")
     } else {
-        format!("{s}s")
+        format!("{sign}{s}s")
     }
 }
 
@@ -73,5 +89,7 @@ mod tests {
         assert_eq!(go_format(90), "1m30s");
         assert_eq!(go_format(3600), "1h0m0s");
         assert_eq!(go_format(12319), "3h25m19s");
+        assert_eq!(go_format_signed(-1), "-1s");
+        assert_eq!(parse_signed_secs("-1s").unwrap(), -1);
     }
 }

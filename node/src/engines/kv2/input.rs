@@ -83,22 +83,7 @@ pub fn parse_duration(raw: &Value) -> Result<i64, String> {
 }
 
 fn parse_duration_str(s: &str) -> Result<i64, String> {
-    let s = s.trim();
-    let (neg, body) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let secs: u64 = if body.is_empty() {
-        0
-    } else if let Ok(n) = body.parse::<u64>() {
-        n
-    } else {
-        humantime::parse_duration(body)
-            .map(|d| d.as_secs())
-            .map_err(|_| format!("time: invalid duration \"{s}\""))?
-    };
-    let secs = i64::try_from(secs).map_err(|_| format!("duration \"{s}\" is too large"))?;
-    Ok(if neg { -secs } else { secs })
+    crate::duration::parse_signed_secs(s)
 }
 
 /// An optional duration field, in seconds.

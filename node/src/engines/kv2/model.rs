@@ -195,16 +195,7 @@ pub fn config_json(cfg: &KvConfig) -> Value {
 
 /// Whole seconds formatted as Go's `time.Duration.String()`: `0s`, `1m30s`, `3h25m19s`, `-1s`.
 pub fn go_duration(secs: i64) -> String {
-    let sign = if secs < 0 { "-" } else { "" };
-    let abs = secs.unsigned_abs();
-    let (h, m, s) = (abs / 3600, (abs % 3600) / 60, abs % 60);
-    if h > 0 {
-        format!("{sign}{h}h{m}m{s}s")
-    } else if m > 0 {
-        format!("{sign}{m}m{s}s")
-    } else {
-        format!("{sign}{s}s")
-    }
+    crate::duration::go_format_signed(secs)
 }
 
 #[cfg(test)]
