@@ -136,6 +136,14 @@ pub struct RaftHandle {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for RaftHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RaftHandle")
+            .field("node_id", &self.inner.node_id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl RaftHandle {
     /// Start Raft on `engine` with no cluster transport (a single-node cluster).
     pub async fn start(
@@ -189,7 +197,13 @@ impl RaftHandle {
         }
         let members = BTreeMap::from([(self.inner.node_id, self.inner.node.clone())]);
         match self.inner.raft.initialize(members).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                tracing::info!(
+                    node_id = self.inner.node_id,
+                    "raft bootstrapped as a single-node cluster"
+                );
+                Ok(())
+            }
             Err(e) => from_initialize(e),
         }
     }
@@ -201,17 +215,16 @@ impl RaftHandle {
         let is_leader = move |m: &openraft::RaftMetrics<TypeConfig>| {
             m.state == ServerState::Leader && m.current_leader == Some(id)
         };
-        let waited = self
-            .inner
-            .raft
-            .wait(Some(timeout))
-            .metrics(is_leader, "become leader")
-            .await;
-        waited.map_err(|e| match e {
-            openraft::metrics::WaitError::Timeout(..) => RaftError::Timeout,
-            openraft::metrics::WaitError::ShuttingDown => RaftError::Stopped,
-        })?;
-        self.ensure_linearizable().await
+        let leader_and_caught_up = async {
+            let wait = self.inner.raft.wait(None);
+            wait.metrics(is_leader, "become leader")
+                .await
+                .map_err(|_| RaftError::Stopped)?;
+            self.ensure_linearizable().await
+        };
+        tokio::time::timeout(timeout, leader_and_caught_up)
+            .await
+            .map_err(|_| RaftError::Timeout)?
     }
 
     /// Replicate `cmd` and return once it is committed and applied here.

@@ -195,6 +195,8 @@ async fn writes_before_bootstrap_fail_as_not_initialized() {
         Err(RaftError::NotInitialized)
     );
     assert!(!raft.is_leader());
+    let short = Duration::from_millis(200);
+    assert_eq!(raft.wait_leader(short).await, Err(RaftError::Timeout));
     raft.bootstrap_single().await.unwrap();
     raft.bootstrap_single().await.unwrap();
     raft.wait_leader(WAIT).await.unwrap();
