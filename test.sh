@@ -29,13 +29,13 @@ step "cargo clippy (normal build)"
 cargo clippy --workspace --all-targets -- -D warnings || { failed=$((failed + 1)); status=1; }
 
 step "cargo test (normal build)"
-cargo test --workspace 2>&1 | tee "$LOG_DIR/cargo.log"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$LOG_DIR/cargo.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 count_cargo "$LOG_DIR/cargo.log"
 
 step "cargo test (simulation build: --cfg madsim)"
 RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR="$COFFER_SIM_TARGET_DIR" \
-  cargo test --workspace 2>&1 | tee "$LOG_DIR/sim.log"
+  cargo test --workspace --no-fail-fast 2>&1 | tee "$LOG_DIR/sim.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 count_cargo "$LOG_DIR/sim.log"
 

@@ -6,7 +6,7 @@ use crate::core::{ActiveState, Core};
 use crate::engines::MountRequest;
 use crate::error::ApiError;
 use crate::request::{Operation, Request, Response};
-use crate::router::{engine_for, Table};
+use crate::router::Table;
 use crate::token::TokenEntry;
 use std::sync::Arc;
 
@@ -76,7 +76,7 @@ impl Core {
     ) -> Result<(), ApiError> {
         if req.operation == Operation::Update {
             if let Some((entry, rel)) = self.route_secret(active, &req.path) {
-                if let Some(engine) = engine_for(&entry) {
+                if let Some(engine) = active.mounts.engine(&entry) {
                     let storage = active.mounts.storage_for(Table::Secrets, &entry);
                     let mreq = MountRequest {
                         req,
@@ -144,7 +144,10 @@ impl Core {
         let (entry, rel) = self
             .route_secret(active, &req.path)
             .ok_or_else(|| no_route(&req.path))?;
-        let engine = engine_for(&entry).ok_or_else(|| no_route(&req.path))?;
+        let engine = active
+            .mounts
+            .engine(&entry)
+            .ok_or_else(|| no_route(&req.path))?;
         let storage = active.mounts.storage_for(Table::Secrets, &entry);
         let mreq = MountRequest {
             req,

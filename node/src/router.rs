@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::mounts::{MountConfig, MountEntry};
 use crate::storage::StorageView;
 use parking_lot::RwLock;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 const MOUNTS_PATH: &str = "core/mounts";
@@ -40,17 +40,18 @@ impl Table {
     }
 }
 
-/// Both mount tables, loaded at unseal.
+/// Both mount tables, loaded at unseal, and one engine instance per mount.
 pub struct MountTable {
     root: StorageView,
     secrets: RwLock<Vec<MountEntry>>,
     auth: RwLock<Vec<MountEntry>>,
+    engines: RwLock<HashMap<String, Arc<dyn SecretEngine>>>,
 }
 
-/// The engine that serves a mount type, if this build has one.
-pub fn engine_for(entry: &MountEntry) -> Option<Arc<dyn SecretEngine>> {
+/// A new engine for a mount type, if this build has one.
+fn new_engine(entry: &MountEntry) -> Option<Arc<dyn SecretEngine>> {
     match (entry.kind.as_str(), entry.kv_version()) {
-        ("kv", 2) => Some(Arc::new(KvV2)),
+        ("kv", 2) => Some(Arc::new(KvV2::default())),
         ("kv", _) => Some(Arc::new(KvV1)),
         _ => None,
     }
@@ -102,6 +103,7 @@ impl MountTable {
             root,
             secrets: RwLock::new(secrets),
             auth: RwLock::new(auth),
+            engines: RwLock::new(HashMap::new()),
         })
     }
 
@@ -199,6 +201,7 @@ impl MountTable {
         let removed = entries.remove(pos);
         self.persist(table, &entries).await?;
         *self.table(table).write() = entries;
+        self.engines.write().retain(|k, _| !k.starts_with(&removed.uuid));
         let data = self.root.sub(&table.data_prefix(&removed.uuid));
         for key in data.list_recursive("").await? {
             data.delete(&key).await?;
@@ -248,6 +251,22 @@ impl MountTable {
         self.persist(table, &entries).await?;
         *self.table(table).write() = entries;
         Ok(())
+    }
+
+    /// The engine serving a mount (created on first use, kept while the mount's version is the same).
+    pub fn engine(&self, entry: &MountEntry) -> Option<Arc<dyn SecretEngine>> {
+        let cache_key = format!("{}:{}:{}", entry.uuid, entry.kind, entry.kv_version());
+        if let Some(engine) = self.engines.read().get(&cache_key) {
+            return Some(engine.clone());
+        }
+        let engine = new_engine(entry)?;
+        Some(
+            self.engines
+                .write()
+                .entry(cache_key)
+                .or_insert(engine)
+                .clone(),
+        )
     }
 
     /// The private storage of a mount.

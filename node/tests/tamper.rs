@@ -21,7 +21,10 @@ async fn call(app: &axum::Router, method: &str, path: &str, body: Option<Value>)
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -42,14 +45,25 @@ async fn flipping_any_byte_of_a_stored_secret_fails_the_read() {
     let server = coffer_node::start(config, StorageHandle::Engine(engine.clone()))
         .await
         .unwrap();
-    coffer_node::server::dev_setup(&server.core, Some("root")).await.unwrap();
+    coffer_node::server::dev_setup(&server.core, Some("root"))
+        .await
+        .unwrap();
     let app = server.app();
 
     let secret = "hunter2-tamper-check";
-    let (status, _) = call(&app, "POST", "secret/data/app", Some(json!({"data": {"pw": secret}}))).await;
+    let (status, _) = call(
+        &app,
+        "POST",
+        "secret/data/app",
+        Some(json!({"data": {"pw": secret}})),
+    )
+    .await;
     assert_eq!(status, 200);
     let (status, body) = call(&app, "GET", "secret/data/app", None).await;
-    assert_eq!((status, body["data"]["data"]["pw"].as_str()), (200, Some(secret)));
+    assert_eq!(
+        (status, body["data"]["data"]["pw"].as_str()),
+        (200, Some(secret))
+    );
 
     let stored = engine.scan_prefix(Space::Data, b"logical/").unwrap();
     let (key, original) = stored
@@ -57,7 +71,9 @@ async fn flipping_any_byte_of_a_stored_secret_fails_the_read() {
         .find(|(k, _)| String::from_utf8_lossy(k).contains("/versions/"))
         .expect("the secret's version entry is in the state machine")
         .clone();
-    assert!(!original.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    assert!(!original
+        .windows(secret.len())
+        .any(|w| w == secret.as_bytes()));
 
     for pos in 0..original.len() {
         let mut tampered = original.clone();
@@ -68,14 +84,23 @@ async fn flipping_any_byte_of_a_stored_secret_fails_the_read() {
 
         let (status, body) = call(&app, "GET", "secret/data/app", None).await;
         assert!(status >= 400, "byte {pos} flipped still read back: {body}");
-        assert!(body["errors"].is_array(), "byte {pos}: not a Vault error: {body}");
-        assert!(!body.to_string().contains(secret), "byte {pos}: secret leaked in {body}");
+        assert!(
+            body["errors"].is_array(),
+            "byte {pos}: not a Vault error: {body}"
+        );
+        assert!(
+            !body.to_string().contains(secret),
+            "byte {pos}: secret leaked in {body}"
+        );
     }
 
     let mut batch = WriteBatch::new();
     batch.put(Space::Data, key, original);
     engine.write(batch, true).unwrap();
     let (status, body) = call(&app, "GET", "secret/data/app", None).await;
-    assert_eq!((status, body["data"]["data"]["pw"].as_str()), (200, Some(secret)));
+    assert_eq!(
+        (status, body["data"]["data"]["pw"].as_str()),
+        (200, Some(secret))
+    );
     server.shutdown().await;
 }

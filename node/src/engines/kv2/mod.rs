@@ -47,8 +47,19 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::RwLock;
 
-/// The KV v2 engine. Stateless: everything lives in the mount's storage.
-pub struct KvV2;
+/// The KV v2 engine of one mount. Its only state is the lock stripes that serialise writes to one
+/// secret (so concurrent CAS writes see each other); everything else lives in the mount's storage.
+pub struct KvV2 {
+    locks: [RwLock<()>; LOCK_STRIPES],
+}
+
+impl Default for KvV2 {
+    fn default() -> Self {
+        KvV2 {
+            locks: std::array::from_fn(|_| RwLock::new(())),
+        }
+    }
+}
 
 /// Which endpoint a mount-relative path names, with the secret path it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,16 +106,12 @@ impl<'a> Route<'a> {
 }
 
 const LOCK_STRIPES: usize = 64;
-static KEY_LOCKS: [RwLock<()>; LOCK_STRIPES] = [const { RwLock::const_new(()) }; LOCK_STRIPES];
-
-/// The lock stripe guarding secret `key` of the mount behind `storage`.
-fn key_lock(storage: &StorageView, key: &str) -> &'static RwLock<()> {
-    let digest = Sha256::new()
-        .chain_update(storage.prefix())
-        .chain_update([0u8])
-        .chain_update(key)
-        .finalize();
-    &KEY_LOCKS[usize::from(digest[0]) % LOCK_STRIPES]
+impl KvV2 {
+    /// The lock stripe guarding secret `key`.
+    fn key_lock(&self, key: &str) -> &RwLock<()> {
+        let digest = Sha256::digest(key.as_bytes());
+        &self.locks[usize::from(digest[0]) % LOCK_STRIPES]
+    }
 }
 
 #[async_trait]
@@ -116,7 +123,7 @@ impl SecretEngine for KvV2 {
         let Some(key) = route.key() else {
             return config::handle(&mreq, op).await;
         };
-        let lock = key_lock(mreq.storage, key);
+        let lock = self.key_lock(key);
         if matches!(op, Operation::Read | Operation::List) {
             let _shared = lock.read().await;
             dispatch(&mreq, route, op).await

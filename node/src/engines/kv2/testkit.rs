@@ -15,6 +15,7 @@ pub(super) struct Kv {
     pub storage: StorageView,
     pub physical: Arc<MemPhysical>,
     mount: MountEntry,
+    engine: KvV2,
 }
 
 /// A `MemPhysical` whose every call first yields to the scheduler, so concurrent requests on
@@ -66,6 +67,7 @@ impl Kv {
             storage: StorageView::new(barrier, "logical/test/"),
             physical,
             mount,
+            engine: KvV2::default(),
         }
     }
 
@@ -82,7 +84,7 @@ impl Kv {
             storage: &self.storage,
             mount: &self.mount,
         };
-        KvV2.handle(mreq).await
+        self.engine.handle(mreq).await
     }
 
     /// A call expected to answer 200 with data; returns `data`.
@@ -126,7 +128,7 @@ impl Kv {
             storage: &self.storage,
             mount: &self.mount,
         };
-        KvV2.exists(mreq).await.unwrap()
+        self.engine.exists(mreq).await.unwrap()
     }
 
     pub async fn put(&self, path: &str, data: Value) -> Value {
