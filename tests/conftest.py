@@ -111,3 +111,43 @@ def cli(node: Node, *args, token=None, stdin=None, check=True):
     if check and result.returncode != 0:
         raise AssertionError(f"coffer {' '.join(args)} failed ({result.returncode}): {result.stderr}")
     return result
+
+
+def init_and_unseal(node: Node, shares: int = 5, threshold: int = 3):
+    """Initialise `node` over the API and unseal it with the first `threshold` keys.
+
+    Returns (root_token, keys), keys being the hex shares `sys/init` answered."""
+    client = node.client()
+    result = client.sys.initialize(secret_shares=shares, secret_threshold=threshold)
+    keys, root = result["keys"], result["root_token"]
+    for key in keys[:threshold]:
+        client.sys.submit_unseal_key(key)
+    assert client.sys.is_sealed() is False, "the node did not unseal with a threshold of keys"
+    return root, keys
+
+
+@pytest.fixture
+def unsealed(node):
+    """A fresh node, initialised (5 shares, threshold 3) and unsealed: (node, root_token, keys)."""
+    root, keys = init_and_unseal(node)
+    return node, root, keys
+
+
+def http(node: Node, method: str, path: str, token=None, **kwargs) -> requests.Response:
+    """One raw HTTP call to `node` at /v1/<path>, with X-Vault-Token when `token` is given."""
+    headers = dict(kwargs.pop("headers", None) or {})
+    if token:
+        headers["X-Vault-Token"] = token
+    return requests.request(method, f"{node.addr}/v1/{path}", headers=headers, timeout=30, **kwargs)
+
+
+def assert_vault_error(response: requests.Response, status: int):
+    """`response` is a Vault-shaped error: the status, and a JSON body `{"errors": [str, ...]}`."""
+    assert response.status_code == status, (
+        f"{response.request.method} {response.url}: expected {status}, got "
+        f"{response.status_code}: {response.text[:500]}"
+    )
+    body = response.json()
+    assert isinstance(body.get("errors"), list), body
+    assert all(isinstance(e, str) for e in body["errors"]), body
+    return body["errors"]

@@ -53,6 +53,8 @@ pub struct Core {
     pub(crate) cluster: RwLock<Option<ClusterInfo>>,
     /// Serialises init/unseal/seal so two callers cannot race a state change.
     pub(crate) state_lock: tokio::sync::Mutex<()>,
+    /// Request and node metrics (`sys/metrics`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Core {
@@ -76,6 +78,7 @@ impl Core {
             active: RwLock::new(None),
             cluster: RwLock::new(None),
             state_lock: tokio::sync::Mutex::new(()),
+            metrics: crate::metrics::Metrics::default(),
         })
     }
 
@@ -107,6 +110,41 @@ impl Core {
             .await
             .map_err(ApiError::internal)?
             .is_some())
+    }
+
+    /// The mount a path belongs to, as a metrics label (`secret/`, `sys/`, `auth/token/`).
+    pub fn mount_label(&self, path: &str) -> String {
+        if let Some(rest) = path.strip_prefix("auth/") {
+            let name = rest.split('/').next().unwrap_or_default();
+            return format!("auth/{name}/");
+        }
+        if path.starts_with("sys/") {
+            return "sys/".into();
+        }
+        let routed = self
+            .active
+            .read()
+            .as_ref()
+            .and_then(|a| a.mounts.route(crate::router::Table::Secrets, path));
+        match routed {
+            Some((entry, _)) => entry.path,
+            None => "unknown".into(),
+        }
+    }
+
+    /// Scrape-time values for `sys/metrics`.
+    pub fn node_gauges(&self) -> crate::metrics::NodeGauges {
+        let status = self.raft.as_ref().map(|r| r.metrics());
+        crate::metrics::NodeGauges {
+            sealed: self.is_sealed(),
+            active: self.is_active(),
+            raft_term: status.as_ref().map_or(0, |s| s.current_term),
+            raft_last_log_index: status.as_ref().and_then(|s| s.last_log_index).unwrap_or(0),
+            raft_applied_index: status
+                .as_ref()
+                .and_then(|s| s.last_applied_index)
+                .unwrap_or(0),
+        }
     }
 
     /// A storage view of the barrier under `prefix`.

@@ -16,6 +16,7 @@ pub mod engines;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod metrics;
 pub mod mounts;
 pub mod physical;
 pub mod pipeline;

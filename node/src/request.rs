@@ -119,6 +119,8 @@ pub struct Response {
     pub raw: Option<(u16, Value)>,
     /// Also copy the `data` fields to the top level of the body (Vault's legacy sys shapes).
     pub merge_data_top_level: bool,
+    /// A non-JSON body with its content type (Prometheus metrics).
+    pub text: Option<(&'static str, String)>,
 }
 
 impl Response {

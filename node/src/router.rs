@@ -201,7 +201,9 @@ impl MountTable {
         let removed = entries.remove(pos);
         self.persist(table, &entries).await?;
         *self.table(table).write() = entries;
-        self.engines.write().retain(|k, _| !k.starts_with(&removed.uuid));
+        self.engines
+            .write()
+            .retain(|k, _| !k.starts_with(&removed.uuid));
         let data = self.root.sub(&table.data_prefix(&removed.uuid));
         for key in data.list_recursive("").await? {
             data.delete(&key).await?;

@@ -36,6 +36,8 @@ async fn serve(
     let span = tracing::debug_span!("request", id = %req.id, path = %req.path, op = ?req.operation);
     let _enter = span.enter();
     let request_id = req.id.clone();
+    let (operation, mount) = (req.operation.capability(), core.mount_label(&req.path));
+    let started = tokio::time::Instant::now();
     let result = core.handle(req).await;
     let mut resp = match result {
         Ok(r) => render(&request_id, r),
@@ -44,6 +46,8 @@ async fn serve(
             render_error(&e)
         }
     };
+    core.metrics
+        .observe_request(operation, &mount, resp.status().as_u16(), started.elapsed());
     if is_head {
         *resp.body_mut() = axum::body::Body::empty();
     }

@@ -30,6 +30,13 @@ pub fn render(request_id: &str, resp: Option<Response>) -> HttpResponse {
             .body(Body::empty())
             .unwrap_or_default();
     };
+    if let Some((content_type, text)) = resp.text {
+        return HttpResponse::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(text))
+            .unwrap_or_default();
+    }
     if let Some((status, body)) = &resp.raw {
         let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
         return json_response(status, body);

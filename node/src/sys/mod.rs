@@ -78,6 +78,7 @@ pub async fn handle(
         "internal" if rel.starts_with("internal/ui/mounts/") => {
             mounts::internal_ui_mount(active, &rel["internal/ui/mounts/".len()..])
         }
+        "metrics" if req.operation == Operation::Read => Ok(Some(metrics(core, req))),
         "policy" | "policies" => policy::handle(active, req, rel).await,
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
             capabilities::handle(active, caller, req, rel).await
@@ -96,4 +97,17 @@ pub fn legacy(data: serde_json::Value) -> Response {
     let mut resp = Response::data(data);
     resp.merge_data_top_level = true;
     resp
+}
+
+/// `sys/metrics`: Prometheus text with `format=prometheus`, Vault's JSON otherwise.
+fn metrics(core: &Core, req: &Request) -> Response {
+    let gauges = core.node_gauges();
+    if req.data.get("format").and_then(|v| v.as_str()) == Some("prometheus") {
+        let text = core.metrics.prometheus(&gauges);
+        return Response {
+            text: Some(("text/plain; version=0.0.4", text)),
+            ..Default::default()
+        };
+    }
+    Response::raw(core.metrics.json(&gauges, &crate::clock::now_rfc3339()))
 }

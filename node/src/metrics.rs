@@ -1,0 +1,184 @@
+//! Request and node metrics for `sys/metrics`: Prometheus text (`?format=prometheus`) or Vault's
+//! JSON shape (`Gauges`, `Counters`, `Samples`). Counters are plain atomics and small maps; the
+//! request path records one observation per request.
+
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Latency bucket bounds, seconds.
+const BUCKETS_SECS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+/// A latency histogram with fixed buckets.
+#[derive(Debug, Clone, Default)]
+struct Histogram {
+    counts: [u64; BUCKETS_SECS.len()],
+    count: u64,
+    sum_secs: f64,
+}
+
+impl Histogram {
+    fn observe(&mut self, d: Duration) {
+        let secs = d.as_secs_f64();
+        for (i, bound) in BUCKETS_SECS.iter().enumerate() {
+            if secs <= *bound {
+                self.counts[i] += 1;
+            }
+        }
+        self.count += 1;
+        self.sum_secs += secs;
+    }
+}
+
+/// One node's metrics.
+#[derive(Default)]
+pub struct Metrics {
+    /// (operation, mount, status class) → latency histogram.
+    requests: Mutex<BTreeMap<(String, String, String), Histogram>>,
+    forwarded: AtomicU64,
+}
+
+/// Values read from the node at scrape time.
+pub struct NodeGauges {
+    pub sealed: bool,
+    pub active: bool,
+    pub raft_term: u64,
+    pub raft_last_log_index: u64,
+    pub raft_applied_index: u64,
+}
+
+impl Metrics {
+    /// Record one finished request.
+    pub fn observe_request(&self, operation: &str, mount: &str, status: u16, took: Duration) {
+        let class = format!("{}xx", status / 100);
+        self.requests
+            .lock()
+            .entry((operation.to_string(), mount.to_string(), class))
+            .or_default()
+            .observe(took);
+    }
+
+    /// Count a request relayed to the active node.
+    pub fn observe_forwarded(&self) {
+        self.forwarded.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn gauges(g: &NodeGauges) -> Vec<(&'static str, f64)> {
+        vec![
+            ("coffer_core_sealed", f64::from(u8::from(g.sealed))),
+            ("coffer_core_active", f64::from(u8::from(g.active))),
+            ("coffer_raft_term", g.raft_term as f64),
+            ("coffer_raft_last_log_index", g.raft_last_log_index as f64),
+            ("coffer_raft_applied_index", g.raft_applied_index as f64),
+        ]
+    }
+
+    /// Prometheus text exposition format.
+    pub fn prometheus(&self, g: &NodeGauges) -> String {
+        let mut out = String::new();
+        for (name, value) in Self::gauges(g) {
+            let _ = writeln!(out, "# TYPE {name} gauge\n{name} {value}");
+        }
+        let forwarded = self.forwarded.load(Ordering::Relaxed);
+        let _ = writeln!(out, "# TYPE coffer_forwarded_requests_total counter");
+        let _ = writeln!(out, "coffer_forwarded_requests_total {forwarded}");
+        let name = "coffer_http_request_duration_seconds";
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        for ((op, mount, class), h) in self.requests.lock().iter() {
+            let labels = format!(
+                "operation=\"{op}\",mount=\"{}\",status=\"{class}\"",
+                escape(mount)
+            );
+            for (bound, count) in BUCKETS_SECS.iter().zip(h.counts) {
+                let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {count}");
+            }
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum_secs);
+            let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
+        }
+        out
+    }
+
+    /// Vault's JSON shape of `sys/metrics`.
+    pub fn json(&self, g: &NodeGauges, timestamp: &str) -> Value {
+        let gauges: Vec<Value> = Self::gauges(g)
+            .into_iter()
+            .map(|(name, value)| json!({ "Name": name, "Value": value, "Labels": {} }))
+            .collect();
+        let mut counters = vec![json!({
+            "Name": "coffer_forwarded_requests_total",
+            "Count": self.forwarded.load(Ordering::Relaxed),
+            "Labels": {},
+        })];
+        let mut samples = Vec::new();
+        for ((op, mount, class), h) in self.requests.lock().iter() {
+            let labels = json!({ "operation": op, "mount": mount, "status": class });
+            counters.push(
+                json!({ "Name": "coffer_http_requests_total", "Count": h.count, "Labels": labels }),
+            );
+            samples.push(json!({
+                "Name": "coffer_http_request_duration_seconds",
+                "Count": h.count,
+                "Sum": h.sum_secs,
+                "Mean": if h.count == 0 { 0.0 } else { h.sum_secs / h.count as f64 },
+                "Labels": labels,
+            }));
+        }
+        json!({ "Timestamp": timestamp, "Gauges": gauges, "Counters": counters, "Samples": samples, "Points": [] })
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gauges() -> NodeGauges {
+        NodeGauges {
+            sealed: false,
+            active: true,
+            raft_term: 3,
+            raft_last_log_index: 10,
+            raft_applied_index: 9,
+        }
+    }
+
+    #[test]
+    fn prometheus_text_has_histogram_and_gauges() {
+        let m = Metrics::default();
+        m.observe_request("read", "secret/", 200, Duration::from_millis(3));
+        m.observe_request("read", "secret/", 200, Duration::from_millis(30));
+        m.observe_forwarded();
+        let text = m.prometheus(&gauges());
+        assert!(text.contains("coffer_raft_applied_index 9"));
+        assert!(text.contains("coffer_forwarded_requests_total 1"));
+        let labels = "operation=\"read\",mount=\"secret/\",status=\"2xx\"";
+        assert!(text.contains(&format!(
+            "coffer_http_request_duration_seconds_bucket{{{labels},le=\"0.005\"}} 1"
+        )));
+        assert!(text.contains(&format!(
+            "coffer_http_request_duration_seconds_bucket{{{labels},le=\"0.05\"}} 2"
+        )));
+        assert!(text.contains(&format!(
+            "coffer_http_request_duration_seconds_count{{{labels}}} 2"
+        )));
+    }
+
+    #[test]
+    fn json_shape_matches_vault() {
+        let m = Metrics::default();
+        m.observe_request("update", "sys/", 403, Duration::from_millis(1));
+        let v = m.json(&gauges(), "2024-01-01T00:00:00Z");
+        assert_eq!(v["Gauges"][0]["Name"], "coffer_core_sealed");
+        assert_eq!(v["Counters"][1]["Labels"]["status"], "4xx");
+        assert_eq!(v["Samples"][0]["Count"], 1);
+    }
+}
