@@ -23,6 +23,14 @@ pub fn unix_now() -> i64 {
         .as_secs() as i64
 }
 
+/// Milliseconds since the Unix epoch.
+pub fn unix_now_ms() -> i64 {
+    now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_millis() as i64
+}
+
 /// Format a time as Vault does: RFC 3339 with nanoseconds, UTC (`2024-01-01T00:00:00.123456789Z`).
 pub fn rfc3339(t: SystemTime) -> String {
     let dt = time::OffsetDateTime::from(t);

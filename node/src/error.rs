@@ -13,6 +13,9 @@ pub enum ApiError {
     /// 403: missing or bad token, or the ACL denies the path.
     #[error("permission denied")]
     PermissionDenied,
+    /// 403 with Vault's specific message (`bad token`).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: nothing is mounted or stored there. The message may be empty (Vault sends `errors: []`).
     #[error("{0}")]
     NotFound(String),
@@ -44,7 +47,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::PermissionDenied => StatusCode::FORBIDDEN,
+            ApiError::PermissionDenied | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::UnsupportedOperation | ApiError::MethodNotAllowed(_) => {
                 StatusCode::METHOD_NOT_ALLOWED

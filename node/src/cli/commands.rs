@@ -286,13 +286,11 @@ pub fn policy(client: &Client, cmd: PolicyCmd, format: Format) -> Result<i32, Cl
         }
         PolicyCmd::Read { name } => {
             let reply = client.read(&format!("sys/policies/acl/{name}"))?;
+            let rules = reply.body["data"]["policy"].clone();
             if format == Format::Json {
-                output::json(&reply.body);
+                output::json(&json!({ "policy": rules }));
             } else {
-                println!(
-                    "{}",
-                    reply.body["data"]["policy"].as_str().unwrap_or_default()
-                );
+                println!("{}", rules.as_str().unwrap_or_default());
             }
         }
         PolicyCmd::List => {

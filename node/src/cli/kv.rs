@@ -123,14 +123,22 @@ pub fn run(client: &Client, cmd: KvCmd, format: Format) -> Result<i32, ClientErr
 }
 
 fn metadata(client: &Client, cmd: KvMetadataCmd, format: Format) -> Result<i32, ClientError> {
+    let (path, mount) = match &cmd {
+        KvMetadataCmd::Get { path, mount }
+        | KvMetadataCmd::Delete { path, mount }
+        | KvMetadataCmd::Put { path, mount, .. } => (path.clone(), mount.clone()),
+    };
+    let kv = KvPath::resolve(client, &path, mount.as_deref())?;
+    if !kv.v2 {
+        eprintln!("Metadata not supported on KV Version 1");
+        return Ok(1);
+    }
     match cmd {
-        KvMetadataCmd::Get { path, mount } => {
-            let kv = KvPath::resolve(client, &path, mount.as_deref())?;
+        KvMetadataCmd::Get { .. } => {
             let reply = client.read(&kv.api("metadata"))?;
             output::secret(format, &reply.body);
         }
-        KvMetadataCmd::Delete { path, mount } => {
-            let kv = KvPath::resolve(client, &path, mount.as_deref())?;
+        KvMetadataCmd::Delete { .. } => {
             client.delete(&kv.api("metadata"))?;
             println!(
                 "Success! Data deleted (if it existed) at: {}",
@@ -138,12 +146,10 @@ fn metadata(client: &Client, cmd: KvMetadataCmd, format: Format) -> Result<i32, 
             );
         }
         KvMetadataCmd::Put {
-            path,
-            mount,
             max_versions,
             cas_required,
+            ..
         } => {
-            let kv = KvPath::resolve(client, &path, mount.as_deref())?;
             let mut body = json!({});
             if let Some(m) = max_versions {
                 body["max_versions"] = json!(m);

@@ -63,7 +63,7 @@ pub fn run(client: &Client, op: Operator, format: Format) -> Result<i32, ClientE
             client.write("sys/rotate", &json!({}))?;
             let status = client.read("sys/key-status")?;
             if format == Format::Json {
-                output::json(&status.body);
+                output::json(&status.body["data"]);
             } else {
                 println!("Success! Rotated key\n");
                 let d = &status.body["data"];
@@ -79,7 +79,19 @@ pub fn run(client: &Client, op: Operator, format: Format) -> Result<i32, ClientE
         }
         Operator::KeyStatus => {
             let status = client.read("sys/key-status")?;
-            output::secret(format, &status.body);
+            let d = &status.body["data"];
+            if format == Format::Json {
+                output::json(d);
+            } else {
+                output::table(
+                    &[
+                        ("Key Term".into(), cell(&d["term"])),
+                        ("Install Time".into(), cell(&d["install_time"])),
+                        ("Encryption Count".into(), cell(&d["encryptions"])),
+                    ],
+                    ("Key", "Value"),
+                );
+            }
             Ok(0)
         }
         Operator::Rekey(a) => rekey(client, a, format),

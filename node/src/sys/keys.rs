@@ -237,6 +237,7 @@ pub async fn generate_root_attempt(
     core: &Arc<Core>,
     req: &Request,
 ) -> Result<Option<Response>, ApiError> {
+    require_unsealed(core)?;
     let config = current_config(core).await?;
     match req.operation {
         Operation::Read => match &*core.generate_root.lock() {
@@ -280,6 +281,7 @@ pub async fn generate_root_update(
     if !matches!(req.operation, Operation::Create | Operation::Update) {
         return Err(ApiError::UnsupportedOperation);
     }
+    require_unsealed(core)?;
     let (key, nonce) = key_and_nonce(req)?;
     let mut attempt = core
         .generate_root

@@ -22,9 +22,8 @@ pub async fn handle(
     if name.is_empty() {
         return match req.operation {
             Operation::Read | Operation::List => {
-                let mut names = store.list().await?;
+                let names = store.list().await?;
                 if modern {
-                    names.retain(|n| n != "root");
                     return Ok(Some(Response::data(json!({ "keys": names }))));
                 }
                 Ok(Some(legacy(json!({ "keys": names, "policies": names }))))

@@ -3,7 +3,7 @@
 use super::entry::TokenEntry;
 use super::roles::{boolean, secs, string_list, unsigned, TokenRole};
 use super::store::token_hash;
-use crate::clock::unix_now;
+use crate::clock::unix_now_ms;
 use crate::core::{ActiveState, Core};
 use crate::error::ApiError;
 use crate::request::{Operation, Request, Response};
@@ -209,7 +209,7 @@ async fn create(
             "root or sudo privileges required to create orphan token",
         ));
     }
-    let now = unix_now();
+    let now = unix_now_ms();
     let sys_max = call.core.config.max_lease_ttl_secs;
     let period = role.as_ref().map_or(0, |r| r.token_period).max(opts.period);
     let explicit_max = match role.as_ref().map_or(0, |r| r.token_explicit_max_ttl) {
@@ -262,16 +262,16 @@ async fn create(
         } else {
             role.as_ref().map_or(0, |r| r.token_num_uses)
         },
-        creation_time: now,
+        creation_ms: now,
         creation_ttl: ttl,
-        expire_time: if ttl == 0 { 0 } else { now + ttl as i64 },
+        expire_at_ms: if ttl == 0 { 0 } else { now + 1000 * ttl as i64 },
         explicit_max_ttl: explicit_max,
         period,
         renewable: opts.renewable && role.as_ref().is_none_or(|r| r.renewable) && ttl > 0,
-        path: if role_name.is_empty() {
-            "auth/token/create".into()
-        } else {
-            format!("auth/token/create/{role_name}")
+        path: match (role_name.as_str(), orphan_endpoint) {
+            ("", true) => "auth/token/create-orphan".into(),
+            ("", false) => "auth/token/create".into(),
+            (role, _) => format!("auth/token/create/{role}"),
         },
         role: role_name,
         orphan,
@@ -289,13 +289,15 @@ async fn lookup(call: &TokenCall<'_>, token: String) -> Result<Option<Response>,
         .tokens
         .lookup(&token)
         .await?
-        .ok_or_else(|| ApiError::bad("bad token"))?;
-    Ok(Some(Response::data(entry.lookup_data(unix_now(), true))))
+        .ok_or_else(|| ApiError::Forbidden("bad token".into()))?;
+    Ok(Some(Response::data(entry.lookup_data(unix_now_ms(), true))))
 }
 
 async fn lookup_accessor(call: &TokenCall<'_>) -> Result<Option<Response>, ApiError> {
     let entry = by_accessor(call).await?;
-    Ok(Some(Response::data(entry.lookup_data(unix_now(), false))))
+    Ok(Some(Response::data(
+        entry.lookup_data(unix_now_ms(), false),
+    )))
 }
 
 async fn renew(call: &TokenCall<'_>, token: String) -> Result<Option<Response>, ApiError> {
@@ -304,10 +306,10 @@ async fn renew(call: &TokenCall<'_>, token: String) -> Result<Option<Response>, 
         .lookup(&token)
         .await?
         .ok_or_else(|| ApiError::bad("invalid token"))?;
-    if !entry.renewable || entry.expire_time == 0 {
+    if !entry.renewable || entry.expire_at_ms == 0 {
         return Err(ApiError::bad("lease is not renewable"));
     }
-    let now = unix_now();
+    let now = unix_now_ms();
     let increment = secs(
         call.req.data.get("increment").unwrap_or(&Value::Null),
         "increment",
@@ -320,11 +322,11 @@ async fn renew(call: &TokenCall<'_>, token: String) -> Result<Option<Response>, 
         entry.creation_ttl
     };
     ttl = ttl.min(call.core.config.max_lease_ttl_secs);
-    let mut expire = now + ttl as i64;
+    let mut expire = now + 1000 * ttl as i64;
     if entry.explicit_max_ttl > 0 {
-        expire = expire.min(entry.creation_time + entry.explicit_max_ttl as i64);
+        expire = expire.min(entry.creation_ms + 1000 * entry.explicit_max_ttl as i64);
     }
-    entry.expire_time = expire;
+    entry.expire_at_ms = expire;
     tokens.update(&entry).await?;
     Ok(Some(Response {
         auth: Some(entry.auth_info(now)),

@@ -18,11 +18,12 @@ pub struct TokenEntry {
     pub display_name: String,
     /// Uses left; 0 means unlimited.
     pub num_uses: u64,
-    pub creation_time: i64,
+    /// Unix milliseconds at creation.
+    pub creation_ms: i64,
     /// The TTL granted at creation, seconds (0: never expires).
     pub creation_ttl: u64,
-    /// Unix seconds of expiry; 0 means never.
-    pub expire_time: i64,
+    /// Unix milliseconds of expiry; 0 means never.
+    pub expire_at_ms: i64,
     pub explicit_max_ttl: u64,
     pub period: u64,
     pub renewable: bool,
@@ -32,17 +33,17 @@ pub struct TokenEntry {
 }
 
 impl TokenEntry {
-    /// Whether the token has expired at `now` (unix seconds).
-    pub fn expired(&self, now: i64) -> bool {
-        self.expire_time != 0 && now >= self.expire_time
+    /// Whether the token has expired at `now_ms` (unix milliseconds).
+    pub fn expired(&self, now_ms: i64) -> bool {
+        self.expire_at_ms != 0 && now_ms >= self.expire_at_ms
     }
 
-    /// Seconds left before expiry (0 if it never expires).
-    pub fn ttl_left(&self, now: i64) -> u64 {
-        if self.expire_time == 0 {
+    /// Whole seconds left before expiry, rounded up (0 if it never expires).
+    pub fn ttl_left(&self, now_ms: i64) -> u64 {
+        if self.expire_at_ms == 0 {
             0
         } else {
-            (self.expire_time - now).max(0) as u64
+            ((self.expire_at_ms - now_ms).max(0) as u64).div_ceil(1000)
         }
     }
 
@@ -52,20 +53,20 @@ impl TokenEntry {
     }
 
     /// The `data` of `auth/token/lookup*` (with `id` blanked for lookup-accessor).
-    pub fn lookup_data(&self, now: i64, show_id: bool) -> Value {
-        let fmt = |t: i64| {
-            clock::rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t as u64))
+    pub fn lookup_data(&self, now_ms: i64, show_id: bool) -> Value {
+        let fmt = |ms: i64| {
+            clock::rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms as u64))
         };
         json!({
             "accessor": self.accessor,
-            "creation_time": self.creation_time,
+            "creation_time": self.creation_ms / 1000,
             "creation_ttl": self.creation_ttl,
             "display_name": self.display_name,
             "entity_id": "",
-            "expire_time": if self.expire_time == 0 { Value::Null } else { json!(fmt(self.expire_time)) },
+            "expire_time": if self.expire_at_ms == 0 { Value::Null } else { json!(fmt(self.expire_at_ms)) },
             "explicit_max_ttl": self.explicit_max_ttl,
             "id": if show_id { self.id.clone() } else { String::new() },
-            "issue_time": fmt(self.creation_time),
+            "issue_time": fmt(self.creation_ms),
             "meta": if self.meta.is_empty() { Value::Null } else { json!(self.meta) },
             "num_uses": self.num_uses,
             "orphan": self.orphan,
@@ -74,13 +75,13 @@ impl TokenEntry {
             "policies": self.policies,
             "renewable": self.renewable,
             "role": if self.role.is_empty() { Value::Null } else { json!(self.role) },
-            "ttl": self.ttl_left(now),
+            "ttl": self.ttl_left(now_ms),
             "type": "service",
         })
     }
 
     /// The `auth` block returned when this token is created or renewed.
-    pub fn auth_info(&self, now: i64) -> crate::request::AuthInfo {
+    pub fn auth_info(&self, now_ms: i64) -> crate::request::AuthInfo {
         let token_policies = self.policies.clone();
         crate::request::AuthInfo {
             client_token: self.id.clone(),
@@ -93,7 +94,7 @@ impl TokenEntry {
             } else {
                 Some(self.meta.clone())
             },
-            lease_duration: self.ttl_left(now),
+            lease_duration: self.ttl_left(now_ms),
             renewable: self.renewable,
             entity_id: String::new(),
             token_type: "service".into(),

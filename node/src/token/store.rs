@@ -3,7 +3,7 @@
 //! `parent/<parent hash>/<child hash>` → an empty marker, so revoking a token finds its children.
 
 use super::entry::TokenEntry;
-use crate::clock::unix_now;
+use crate::clock::unix_now_ms;
 use crate::error::ApiError;
 use crate::storage::StorageView;
 use sha2::{Digest, Sha256};
@@ -41,7 +41,7 @@ impl TokenStore {
             accessor: crate::ids::base62(24),
             policies: vec!["root".into()],
             display_name: "root".into(),
-            creation_time: unix_now(),
+            creation_ms: unix_now_ms(),
             path: "auth/token/root".into(),
             orphan: true,
             ..Default::default()
@@ -78,7 +78,7 @@ impl TokenStore {
         else {
             return Ok(None);
         };
-        if entry.expired(unix_now()) {
+        if entry.expired(unix_now_ms()) {
             self.revoke_tree(hash).await?;
             return Ok(None);
         }
