@@ -22,6 +22,25 @@ fn raw<T: Serialize>(v: &T) -> Result<Option<Response>, ApiError> {
     )))
 }
 
+/// One step of an operation kept in `slot`: take it out (no lock is held across the await), run
+/// the step, and put it back unless it completed. A concurrent call meanwhile sees no operation.
+async fn step_in_slot<T, Fut>(
+    slot: &parking_lot::Mutex<Option<T>>,
+    missing: &'static str,
+    is_complete: fn(&T) -> bool,
+    step: impl FnOnce(T) -> Fut,
+) -> Result<Option<Response>, ApiError>
+where
+    Fut: std::future::Future<Output = (T, Result<Option<Response>, ApiError>)>,
+{
+    let op = slot.lock().take().ok_or_else(|| ApiError::bad(missing))?;
+    let (op, result) = step(op).await;
+    if !is_complete(&op) {
+        *slot.lock() = Some(op);
+    }
+    result
+}
+
 fn seal_err(e: SealError) -> ApiError {
     ApiError::bad(e.to_string())
 }
@@ -110,17 +129,16 @@ pub async fn rekey_update(core: &Arc<Core>, req: &Request) -> Result<Option<Resp
         return Err(ApiError::UnsupportedOperation);
     }
     let (key, nonce) = key_and_nonce(req)?;
-    let mut op = core
-        .rekey
-        .lock()
-        .take()
-        .ok_or_else(|| ApiError::bad("no rekey in progress"))?;
-    let result = rekey_step(core, &mut op, key, &nonce).await;
-    let finished = op.is_complete();
-    if !finished {
-        *core.rekey.lock() = Some(op);
-    }
-    result
+    step_in_slot(
+        &core.rekey,
+        "no rekey in progress",
+        RekeyOperation::is_complete,
+        |mut op| async move {
+            let result = rekey_step(core, &mut op, key, &nonce).await;
+            (op, result)
+        },
+    )
+    .await
 }
 
 async fn rekey_step(
@@ -195,16 +213,17 @@ pub async fn rekey_verify(core: &Arc<Core>, req: &Request) -> Result<Option<Resp
         }
         Operation::Create | Operation::Update => {
             let (key, nonce) = key_and_nonce(req)?;
-            let mut op = core
-                .rekey
-                .lock()
-                .take()
-                .ok_or_else(|| ApiError::bad("no rekey in progress"))?;
-            let result = verify_step(core, &mut op, key, &nonce).await;
-            if !op.is_complete() {
-                *core.rekey.lock() = Some(op);
-            }
-            result
+            let done = RekeyOperation::is_complete;
+            step_in_slot(
+                &core.rekey,
+                "no rekey in progress",
+                done,
+                |mut op| async move {
+                    let result = verify_step(core, &mut op, key, &nonce).await;
+                    (op, result)
+                },
+            )
+            .await
         }
         _ => Err(ApiError::UnsupportedOperation),
     }
@@ -283,16 +302,18 @@ pub async fn generate_root_update(
     }
     require_unsealed(core)?;
     let (key, nonce) = key_and_nonce(req)?;
-    let mut attempt = core
-        .generate_root
-        .lock()
-        .take()
-        .ok_or_else(|| ApiError::bad("no root generation in progress"))?;
-    let result = generate_root_step(core, &mut attempt, key, &nonce).await;
-    if !attempt.is_complete() {
-        *core.generate_root.lock() = Some(attempt);
-    }
-    result
+    let missing = "no root generation in progress";
+    let done = GenerateRootAttempt::is_complete;
+    step_in_slot(
+        &core.generate_root,
+        missing,
+        done,
+        |mut attempt| async move {
+            let result = generate_root_step(core, &mut attempt, key, &nonce).await;
+            (attempt, result)
+        },
+    )
+    .await
 }
 
 async fn generate_root_step(
