@@ -9,6 +9,7 @@
 #[cfg(not(madsim))]
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod core;
 pub mod duration;

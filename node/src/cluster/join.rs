@@ -1,0 +1,184 @@
+//! The join challenge. A node asking to join gets a `ChallengeBundle`: the cluster's seal
+//! configuration, the root key wrapped by the unseal key, the keyring encrypted by the root key,
+//! and 32 random bytes encrypted by the keyring. Only an operator who unseals the joining node
+//! with the cluster's own key shares lets it open that chain and send the bytes back; the active
+//! node compares them (constant time) before it adds the node to Raft. Nothing in the bundle is
+//! readable without the unseal key.
+
+use coffer_barrier::{Barrier, MemPhysical, Physical, RootKey, KEYRING_PATH};
+use coffer_seal::{Seal, SealConfig, ShamirSeal};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+/// The storage path whose AAD binds a challenge to the node it was issued for.
+fn challenge_path(node_id: &str) -> String {
+    format!("core/raft/join-challenge/{node_id}")
+}
+
+/// Why a join handshake failed.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum JoinError {
+    #[error("the unseal key does not open this cluster's root key")]
+    WrongKey,
+    #[error("malformed join challenge: {0}")]
+    Malformed(String),
+    #[error("challenge answer does not match")]
+    BadAnswer,
+    #[error("join failed: {0}")]
+    Internal(String),
+}
+
+/// What the active node sends a joining node (base64 fields in JSON on the wire).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChallengeBundle {
+    pub node_id: String,
+    pub seal_config: SealConfig,
+    /// `core/root-key`: the root key wrapped by the unseal key.
+    pub wrapped_root_key: Vec<u8>,
+    /// `core/keyring`: the keyring encrypted by the root key.
+    pub keyring: Vec<u8>,
+    /// 32 random bytes encrypted by the keyring, AAD bound to `node_id`.
+    pub challenge: Vec<u8>,
+}
+
+/// The plaintext the active node expects back; zeroized on drop.
+pub struct Expected(Zeroizing<Vec<u8>>);
+
+impl Expected {
+    /// Whether `answer` is the challenge's plaintext (constant time).
+    pub fn check(&self, answer: &[u8]) -> Result<(), JoinError> {
+        if bool::from(self.0.as_slice().ct_eq(answer)) {
+            Ok(())
+        } else {
+            Err(JoinError::BadAnswer)
+        }
+    }
+}
+
+/// Active side: issue a challenge for `node_id` from an unsealed barrier and the plain records.
+pub async fn issue(
+    barrier: &Barrier,
+    node_id: &str,
+    seal_config: SealConfig,
+    wrapped_root_key: Vec<u8>,
+) -> Result<(ChallengeBundle, Expected), JoinError> {
+    let keyring = barrier
+        .physical()
+        .get(KEYRING_PATH)
+        .await
+        .map_err(|e| JoinError::Internal(e.to_string()))?
+        .ok_or_else(|| JoinError::Internal("no keyring stored".into()))?;
+    let mut secret = Zeroizing::new(vec![0u8; 32]);
+    getrandom::fill(&mut secret).map_err(|e| JoinError::Internal(e.to_string()))?;
+    let challenge = barrier
+        .encrypt(&challenge_path(node_id), &secret)
+        .map_err(|e| JoinError::Internal(e.to_string()))?;
+    let bundle = ChallengeBundle {
+        node_id: node_id.to_string(),
+        seal_config,
+        wrapped_root_key,
+        keyring,
+        challenge,
+    };
+    Ok((bundle, Expected(secret)))
+}
+
+/// Joining side: with the unseal key rebuilt from the operator's shares, open the chain and
+/// return the challenge's plaintext (the answer).
+pub async fn answer(
+    bundle: &ChallengeBundle,
+    unseal_key: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, JoinError> {
+    let seal = ShamirSeal::new(unseal_key).map_err(|_| JoinError::WrongKey)?;
+    let root = seal
+        .unwrap(&bundle.wrapped_root_key)
+        .await
+        .map_err(|_| JoinError::WrongKey)?;
+    let root = RootKey::from_bytes(&root).map_err(|e| JoinError::Malformed(e.to_string()))?;
+    // A throw-away barrier over just the keyring record opens the challenge.
+    let scratch = Arc::new(MemPhysical::new());
+    scratch
+        .put(KEYRING_PATH, bundle.keyring.clone())
+        .await
+        .map_err(|e| JoinError::Internal(e.to_string()))?;
+    let barrier = Barrier::new(scratch);
+    barrier
+        .unseal(&root)
+        .await
+        .map_err(|e| JoinError::Malformed(e.to_string()))?;
+    let plain = barrier
+        .decrypt(&challenge_path(&bundle.node_id), &bundle.challenge)
+        .map_err(|e| JoinError::Malformed(e.to_string()))?;
+    barrier.seal();
+    Ok(Zeroizing::new(plain))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn cluster() -> (Barrier, Vec<u8>, Zeroizing<[u8; 32]>) {
+        let barrier = Barrier::new(Arc::new(MemPhysical::new()));
+        let root = RootKey::generate();
+        barrier.initialize(&root, 0).await.unwrap();
+        barrier.unseal(&root).await.unwrap();
+        let kek = coffer_seal::rng::random_key();
+        let wrapped = ShamirSeal::new(&kek[..])
+            .unwrap()
+            .wrap(root.as_bytes())
+            .await
+            .unwrap();
+        (barrier, wrapped, kek)
+    }
+
+    #[tokio::test]
+    async fn the_right_unseal_key_answers_the_challenge() {
+        let (barrier, wrapped, kek) = cluster().await;
+        let (bundle, expected) = issue(&barrier, "node-2", SealConfig::shamir(1, 1), wrapped)
+            .await
+            .unwrap();
+        let wire = serde_json::to_vec(&bundle).unwrap();
+        let received: ChallengeBundle = serde_json::from_slice(&wire).unwrap();
+        let reply = answer(&received, &kek[..]).await.unwrap();
+        assert_eq!(expected.check(&reply), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn another_clusters_key_cannot_answer() {
+        let (barrier, wrapped, _) = cluster().await;
+        let (bundle, expected) = issue(&barrier, "node-2", SealConfig::shamir(1, 1), wrapped)
+            .await
+            .unwrap();
+        let stranger = coffer_seal::rng::random_key();
+        assert_eq!(
+            answer(&bundle, &stranger[..]).await.err(),
+            Some(JoinError::WrongKey)
+        );
+        assert_eq!(expected.check(&[0u8; 32]), Err(JoinError::BadAnswer));
+    }
+
+    #[tokio::test]
+    async fn a_challenge_cannot_be_replayed_for_another_node() {
+        let (barrier, wrapped, kek) = cluster().await;
+        let (mut bundle, _) = issue(&barrier, "node-2", SealConfig::shamir(1, 1), wrapped)
+            .await
+            .unwrap();
+        bundle.node_id = "node-3".into();
+        assert!(matches!(
+            answer(&bundle, &kek[..]).await,
+            Err(JoinError::Malformed(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_bundle_carries_no_plaintext_key_material() {
+        let (barrier, wrapped, kek) = cluster().await;
+        let (bundle, _) = issue(&barrier, "node-2", SealConfig::shamir(1, 1), wrapped)
+            .await
+            .unwrap();
+        let wire = serde_json::to_vec(&bundle).unwrap();
+        assert!(!wire.windows(kek.len()).any(|w| w == &kek[..]));
+    }
+}
