@@ -50,6 +50,7 @@ disable_mlock = true
         )
         self.log = workdir / f"{name}.log"
         self.proc = None
+        self.verify = True  # a CA bundle path for TLS listeners
 
     def start(self):
         log = open(self.log, "ab")
@@ -68,7 +69,7 @@ disable_mlock = true
             if self.proc.poll() is not None:
                 raise RuntimeError(f"coffer exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}")
             try:
-                requests.get(f"{self.addr}/v1/sys/health", timeout=1)
+                requests.get(f"{self.addr}/v1/sys/health", timeout=1, verify=self.verify)
                 return
             except requests.ConnectionError:
                 time.sleep(0.05)

@@ -6,7 +6,6 @@ import pytest
 import requests
 
 import os
-import time
 
 from conftest import Node, cli
 
@@ -34,6 +33,7 @@ class TlsNode(Node):
     def __init__(self, workdir):
         super().__init__(workdir, "tls1")
         self.ca, self.cert, self.key = make_cert(workdir)
+        self.verify = str(self.ca)
         self.addr = f"https://127.0.0.1:{self.port}"
         self.config.write_text(
             f'''
@@ -45,18 +45,6 @@ listener "tcp" {{
 }}
 '''
         )
-
-    def wait_responding(self, timeout: float = 60.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(self.log.read_text()[-2000:])
-            try:
-                requests.get(f"{self.addr}/v1/sys/health", verify=str(self.ca), timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        raise TimeoutError("TLS node did not answer")
 
 
 def test_tls_listener_serves_hvac_and_cli_with_the_ca(tmp_path):
