@@ -13,8 +13,10 @@
 //!   tests, with crash semantics), and [`engine_suite`], the suite both pass;
 //! - the openraft type configuration ([`TypeConfig`], [`Command`], [`ClusterNode`]), the log
 //!   store and state machine on an engine, snapshots;
-//! - the network seam ([`UnreachableNetwork`] until the gRPC transport lands);
-//! - [`RaftHandle`], what the node crate drives: start, bootstrap, write, read, list, read index.
+//! - the network seam: [`UnreachableNetwork`] for a single node, and the cluster [`transport`]
+//!   (tonic gRPC, mutual TLS outside simulation; madsim's simulated tonic under `--cfg madsim`);
+//! - [`RaftHandle`], what the node crate drives: start, bootstrap, write, read, list, read index,
+//!   membership (add voters and learners, remove), leadership hand-over, snapshots.
 //!
 //! It must never import `coffer-barrier`, `coffer-seal` or `coffer-node`: the dependency points
 //! the other way, and node owns the adapter from the barrier's `Physical` to [`RaftHandle`].
@@ -29,6 +31,7 @@ pub mod network;
 mod node;
 pub mod runtime;
 pub mod store;
+pub mod transport;
 mod types;
 
 pub use engine::memory::MemEngine;
@@ -39,8 +42,9 @@ pub use engine::{Engine, EngineError, Op, Pair, Space, WriteBatch};
 pub use error::RaftError;
 pub use list::immediate_children;
 pub use network::UnreachableNetwork;
-pub use node::{CofferRaft, RaftConfig, RaftHandle, RaftStatus, Role};
+pub use node::{ClusterMember, CofferRaft, RaftConfig, RaftHandle, RaftStatus, Role};
 pub use runtime::CofferRuntime;
+pub use transport::{ClientTls, GrpcNetwork, ServerTls, TransportError};
 pub use types::{
     Applied, ClusterNode, Command, Entry, LogId, Members, Snapshot, SnapshotData, SnapshotMeta,
     StoredMembership, TypeConfig, Vote,

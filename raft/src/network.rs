@@ -1,10 +1,10 @@
 //! The outbound Raft network seam.
 //!
 //! [`UnreachableNetwork`] is the network of a single-node cluster: it has no peers to talk to,
-//! so every RPC to any peer fails as `Unreachable` (openraft then backs off). The tonic gRPC
-//! transport (rustls mTLS on the cluster port) replaces it in the cluster issue, plugged in
-//! through [`RaftHandle::start_with_network`](crate::RaftHandle::start_with_network); inbound RPCs
-//! will reach the local `Raft` through the handle.
+//! so every RPC to any peer fails as `Unreachable` (openraft then backs off). A cluster uses
+//! [`GrpcNetwork`](crate::GrpcNetwork) instead ([`RaftHandle::start_cluster`](crate::RaftHandle::start_cluster));
+//! any other factory plugs in through
+//! [`RaftHandle::start_with_network`](crate::RaftHandle::start_with_network).
 
 use std::future::Future;
 

@@ -1,5 +1,6 @@
 //! [`RaftHandle`]: what the node crate holds — start, bootstrap, write, read, list, status,
-//! shutdown — over openraft, the storage and the network seam.
+//! shutdown — over openraft, the storage and the network seam. Cluster operations (the gRPC
+//! transport, membership, leadership) are in [`cluster`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,6 +16,10 @@ use crate::list::immediate_children;
 use crate::network::UnreachableNetwork;
 use crate::store::{LogStore, StateMachine, Storage};
 use crate::types::{ClusterNode, Command, SnapshotData, TypeConfig};
+
+mod cluster;
+
+pub use cluster::ClusterMember;
 
 /// The openraft instance this crate runs.
 pub type CofferRaft = Raft<TypeConfig, StateMachine>;
@@ -42,6 +47,8 @@ pub struct RaftConfig {
     pub snapshot_threshold: u64,
     /// Entries kept in the log behind a snapshot, for slow followers.
     pub trailing_logs: u64,
+    /// Deadline for sending a whole snapshot to a follower and having it installed.
+    pub snapshot_timeout_ms: u64,
 }
 
 impl Default for RaftConfig {
@@ -55,6 +62,7 @@ impl Default for RaftConfig {
             election_timeout_max_ms: 1000,
             snapshot_threshold: 8192,
             trailing_logs: 1024,
+            snapshot_timeout_ms: 60_000,
         }
     }
 }
@@ -72,6 +80,7 @@ impl RaftConfig {
             election_timeout_max: self.election_timeout_max_ms,
             snapshot_policy,
             max_in_snapshot_log_to_keep: self.trailing_logs,
+            install_snapshot_timeout: self.snapshot_timeout_ms,
             ..Default::default()
         };
         config
@@ -119,6 +128,10 @@ pub struct RaftStatus {
     pub last_applied_index: Option<u64>,
     /// Voting members, ascending.
     pub voters: Vec<u64>,
+    /// Index of the last entry covered by this node's latest snapshot.
+    pub snapshot_index: Option<u64>,
+    /// Index of the last entry purged from this node's log.
+    pub purged_index: Option<u64>,
 }
 
 struct Inner {
@@ -145,7 +158,8 @@ impl std::fmt::Debug for RaftHandle {
 }
 
 impl RaftHandle {
-    /// Start Raft on `engine` with no cluster transport (a single-node cluster).
+    /// Start Raft on `engine` with no cluster transport (a single-node cluster; see
+    /// [`RaftHandle::start_cluster`] for more).
     pub async fn start(
         config: RaftConfig,
         engine: Arc<dyn Engine>,
@@ -283,6 +297,8 @@ impl RaftHandle {
             last_log_index: m.last_log_index,
             last_applied_index: m.last_applied.as_ref().map(|id| id.index()),
             voters: m.membership_config.voter_ids().collect(),
+            snapshot_index: m.snapshot.as_ref().map(|id| id.index()),
+            purged_index: m.purged.as_ref().map(|id| id.index()),
         }
     }
 

@@ -1,0 +1,192 @@
+//! The cluster side of [`RaftHandle`]: starting over the gRPC transport, the service peers call,
+//! membership changes, leadership hand-over and manual triggers.
+//!
+//! Membership changes go through the leader (elsewhere they fail with `ForwardToLeader`) and
+//! return once the change is committed. Voters are added as learners first and promoted only
+//! when they have caught up, so a slow joiner never counts towards a quorum it cannot serve.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::ChangeMembers;
+use openraft_rt::WatchReceiver;
+
+use super::RaftHandle;
+use crate::engine::Engine;
+use crate::error::{from_write, RaftError};
+use crate::node::RaftConfig;
+use crate::transport::{ClientTls, GrpcNetwork, RaftGrpcServer, RaftGrpcService};
+use crate::types::ClusterNode;
+
+/// One member of the cluster as this node sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterMember {
+    /// Its Raft id.
+    pub node_id: u64,
+    /// Where it is reached.
+    pub node: ClusterNode,
+    /// Whether it votes (otherwise it is a learner, Vault's non-voter).
+    pub voter: bool,
+}
+
+impl RaftHandle {
+    /// Start Raft on `engine`, reaching peers over gRPC at their `cluster_addr` with mutual
+    /// `tls` (not applied under madsim). Serve [`RaftHandle::grpc_service`] on this node's
+    /// `cluster_addr` so peers can reach it.
+    pub async fn start_cluster(
+        config: RaftConfig,
+        engine: Arc<dyn Engine>,
+        tls: Option<ClientTls>,
+    ) -> Result<RaftHandle, RaftError> {
+        let network = GrpcNetwork::new(config.node_id, tls);
+        Self::start_with_network(config, engine, network).await
+    }
+
+    /// The Raft RPC service peers call, for the node's cluster server.
+    pub fn grpc_service(&self) -> RaftGrpcServer {
+        RaftGrpcService::new(self.inner.raft.clone()).into_server()
+    }
+
+    /// Add `node_id` as a learner (Vault's non-voter): it replicates but never votes. Returns
+    /// once the membership change is committed, without waiting for it to catch up.
+    pub async fn add_learner(&self, node_id: u64, node: ClusterNode) -> Result<(), RaftError> {
+        let added = self.inner.raft.add_learner(node_id, node, false).await;
+        added
+            .map(|_| ())
+            .map_err(|e| self.not_initialized_or(from_write(e)))
+    }
+
+    /// Add `node_id` as a voter: as a learner first, then, once it has caught up (waiting at
+    /// most `catch_up`, else `Timeout` and it stays a learner), promoted. A no-op for a voter.
+    pub async fn add_voter(
+        &self,
+        node_id: u64,
+        node: ClusterNode,
+        catch_up: Duration,
+    ) -> Result<(), RaftError> {
+        if self.member(node_id).is_some_and(|m| m.voter) {
+            return Ok(());
+        }
+        let learner = self.inner.raft.add_learner(node_id, node, true);
+        tokio::time::timeout(catch_up, learner)
+            .await
+            .map_err(|_| RaftError::Timeout)?
+            .map_err(|e| self.not_initialized_or(from_write(e)))?;
+        self.change_members(ChangeMembers::AddVoterIds(BTreeSet::from([node_id])))
+            .await
+    }
+
+    /// Make `voters` the voting members; voters left out are removed from the cluster. Every
+    /// new voter must already be a member (a learner).
+    pub async fn change_voters(&self, voters: BTreeSet<u64>) -> Result<(), RaftError> {
+        self.change_members(ChangeMembers::ReplaceAllVoters(voters))
+            .await
+    }
+
+    /// Remove `node_id` from the cluster, voter or learner. Removing a non-member is a no-op.
+    /// A leader that removes itself steps down once the change is committed.
+    pub async fn remove_node(&self, node_id: u64) -> Result<(), RaftError> {
+        let ids = BTreeSet::from([node_id]);
+        match self.member(node_id) {
+            None => Ok(()),
+            Some(m) if m.voter => self.change_members(ChangeMembers::RemoveVoters(ids)).await,
+            Some(_) => self.change_members(ChangeMembers::RemoveNodes(ids)).await,
+        }
+    }
+
+    /// Every member this node knows of (voters of a joint configuration included), by id.
+    pub fn membership(&self) -> Vec<ClusterMember> {
+        let rx = self.inner.raft.metrics();
+        let metrics = rx.borrow_watched();
+        let config = &metrics.membership_config;
+        let voters: BTreeSet<u64> = config.voter_ids().collect();
+        config
+            .nodes()
+            .map(|(id, node)| ClusterMember {
+                node_id: *id,
+                node: node.clone(),
+                voter: voters.contains(id),
+            })
+            .collect()
+    }
+
+    /// The leader this node knows of, with its addresses.
+    pub fn leader(&self) -> Option<(u64, ClusterNode)> {
+        let leader_id = self.metrics().leader_id?;
+        let member = self.member(leader_id)?;
+        Some((leader_id, member.node))
+    }
+
+    /// Hand leadership to voter `to`. Only the leader can; returns once the hand-over has been
+    /// started (watch [`RaftHandle::leader`] for it to happen).
+    pub async fn transfer_leadership(&self, to: u64) -> Result<(), RaftError> {
+        self.ensure_leader()?;
+        if !self.member(to).is_some_and(|m| m.voter) {
+            return Err(RaftError::Rejected(format!("node {to} is not a voter")));
+        }
+        Ok(self.inner.raft.trigger().transfer_leader(to).await?)
+    }
+
+    /// Step down: hand leadership to the voter whose log is most up to date. Returns its id.
+    pub async fn step_down(&self) -> Result<u64, RaftError> {
+        self.ensure_leader()?;
+        let target = self.most_caught_up_voter().ok_or_else(|| {
+            RaftError::Rejected("no other voter to hand leadership to".to_string())
+        })?;
+        self.transfer_leadership(target).await?;
+        Ok(target)
+    }
+
+    /// Start an election on this node now, without waiting for the election timeout.
+    pub async fn trigger_election(&self) -> Result<(), RaftError> {
+        Ok(self.inner.raft.trigger().elect(false).await?)
+    }
+
+    /// Build a snapshot of the applied state now (in the background) and purge the log behind
+    /// it as the configuration allows.
+    pub async fn trigger_snapshot(&self) -> Result<(), RaftError> {
+        Ok(self.inner.raft.trigger().snapshot().await?)
+    }
+
+    fn member(&self, node_id: u64) -> Option<ClusterMember> {
+        self.membership().into_iter().find(|m| m.node_id == node_id)
+    }
+
+    fn ensure_leader(&self) -> Result<(), RaftError> {
+        if self.is_leader() {
+            return Ok(());
+        }
+        let leader = self.leader();
+        Err(RaftError::ForwardToLeader {
+            leader_id: leader.as_ref().map(|(id, _)| *id),
+            leader_addr: leader.map(|(_, node)| node.api_addr),
+        })
+    }
+
+    /// The other voter with the highest replicated log id, per the leader's metrics.
+    fn most_caught_up_voter(&self) -> Option<u64> {
+        let me = self.inner.node_id;
+        let rx = self.inner.raft.metrics();
+        let metrics = rx.borrow_watched();
+        let replication = metrics.replication.as_ref()?;
+        let voters: BTreeSet<u64> = metrics.membership_config.voter_ids().collect();
+        replication
+            .iter()
+            .filter(|(id, _)| **id != me && voters.contains(id))
+            .max_by_key(|(id, matched)| {
+                (matched.as_ref().map(|l| l.index()), std::cmp::Reverse(**id))
+            })
+            .map(|(id, _)| *id)
+    }
+
+    async fn change_members(
+        &self,
+        change: ChangeMembers<u64, ClusterNode>,
+    ) -> Result<(), RaftError> {
+        let changed = self.inner.raft.change_membership(change, false).await;
+        changed
+            .map(|_| ())
+            .map_err(|e| self.not_initialized_or(from_write(e)))
+    }
+}
