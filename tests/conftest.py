@@ -25,26 +25,30 @@ def free_port() -> int:
 class Node:
     """One `coffer server` process with raft storage under `data_dir`."""
 
-    def __init__(self, workdir: Path, name: str = "node1"):
+    def __init__(self, workdir: Path, name: str = "node1", retry_join=()):
         self.workdir = workdir
         self.name = name
         self.data_dir = workdir / f"{name}-data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        self.cluster_port = free_port()
         self.addr = f"http://127.0.0.1:{self.port}"
         self.config = workdir / f"{name}.hcl"
+        retry = "\n".join(f'  retry_join {{ leader_api_addr = "{addr}" }}' for addr in retry_join)
         self.config.write_text(
             f'''
 storage "raft" {{
   path    = "{self.data_dir}"
   node_id = "{name}"
+{retry}
 }}
 listener "tcp" {{
-  address     = "127.0.0.1:{self.port}"
-  tls_disable = true
+  address         = "127.0.0.1:{self.port}"
+  cluster_address = "127.0.0.1:{self.cluster_port}"
+  tls_disable     = true
 }}
 api_addr     = "{self.addr}"
-cluster_addr = "http://127.0.0.1:{self.port + 1}"
+cluster_addr = "http://127.0.0.1:{self.cluster_port}"
 disable_mlock = true
 '''
         )

@@ -27,6 +27,9 @@ pub struct ActiveState {
     pub policies: PolicyStore,
     /// Unix seconds when this node became active.
     pub active_since: i64,
+    /// The Raft term this state was loaded in (0 without Raft). A node that wins a later term
+    /// reloads, so it never serves a mount table or token cache from an earlier leadership.
+    pub term: u64,
 }
 
 /// Identity of the cluster, created at init and kept behind the barrier.
@@ -55,6 +58,13 @@ pub struct Core {
     pub(crate) state_lock: tokio::sync::Mutex<()>,
     /// Request and node metrics (`sys/metrics`).
     pub metrics: crate::metrics::Metrics,
+    /// Relays requests to the active node while this one is a standby.
+    pub(crate) forwarder: crate::cluster::forward::Forwarder,
+    /// A join challenge this node received and will answer at unseal.
+    pub(crate) pending_join: Mutex<Option<crate::cluster::joining::PendingJoin>>,
+    /// Join challenges this (active) node issued, by server id.
+    pub(crate) join_challenges:
+        Mutex<std::collections::HashMap<String, crate::cluster::joining::IssuedChallenge>>,
 }
 
 impl Core {
@@ -79,6 +89,9 @@ impl Core {
             cluster: RwLock::new(None),
             state_lock: tokio::sync::Mutex::new(()),
             metrics: crate::metrics::Metrics::default(),
+            forwarder: crate::cluster::forward::Forwarder::new(None),
+            pending_join: Mutex::new(None),
+            join_challenges: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -90,6 +103,41 @@ impl Core {
     /// The unsealed state, or 503 Sealed.
     pub fn active(&self) -> Result<Arc<ActiveState>, ApiError> {
         self.active.read().clone().ok_or(ApiError::Sealed)
+    }
+
+    /// The state to serve a request with: reloaded from storage (after a read index, so it holds
+    /// every committed write) when this node became leader in a term it has not loaded yet.
+    pub async fn current_active(self: &Arc<Self>) -> Result<Arc<ActiveState>, ApiError> {
+        let state = self.active()?;
+        let Some(raft) = &self.raft else {
+            return Ok(state);
+        };
+        let term = raft.metrics().current_term;
+        if state.term == term {
+            return Ok(state);
+        }
+        let _guard = self.state_lock.lock().await;
+        if let Some(state) = self.active.read().clone().filter(|s| s.term == term) {
+            return Ok(state);
+        }
+        raft.ensure_linearizable()
+            .await
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        let fresh = Arc::new(self.load_active_state(term).await?);
+        *self.active.write() = Some(fresh.clone());
+        tracing::info!(term, "took over as the active node");
+        Ok(fresh)
+    }
+
+    /// Read the mount table, tokens and policies from the (unsealed) barrier.
+    pub(crate) async fn load_active_state(&self, term: u64) -> Result<ActiveState, ApiError> {
+        Ok(ActiveState {
+            mounts: crate::router::MountTable::load(self).await?,
+            tokens: crate::token::TokenStore::new(self.view("sys/token/")),
+            policies: crate::policy_store::PolicyStore::new(self.view("sys/policy/")),
+            active_since: crate::clock::unix_now(),
+            term,
+        })
     }
 
     /// Whether this node is the one that serves requests (single node: whenever unsealed).

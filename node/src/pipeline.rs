@@ -46,7 +46,7 @@ impl Core {
         if !self.is_initialized().await? {
             return Err(ApiError::Unavailable("Vault is not initialized".into()));
         }
-        let active = self.active()?;
+        let active = self.current_active().await?;
         let caller = self.authenticate(&active, &req).await?;
         let mut req = req;
         self.authorize(&active, &caller, &mut req).await?;

@@ -24,6 +24,8 @@ pub enum StartError {
 /// A running node. Dropping it stops the listeners.
 pub struct ServerHandle {
     pub core: Arc<Core>,
+    /// Raft RPCs and forwarding, when the storage is raft.
+    pub cluster_port: Option<crate::cluster::port::ClusterPort>,
     #[cfg(not(madsim))]
     pub listeners: Vec<crate::http::listener::Listener>,
 }
@@ -100,16 +102,12 @@ async fn open_storage(
     let raft_config = RaftConfig {
         node_id,
         api_addr: config.api_addr.clone().unwrap_or_default(),
-        cluster_addr: config.cluster_addr.clone().unwrap_or_default(),
+        cluster_addr: advertised_cluster_addr(config),
         ..RaftConfig::default()
     };
-    let raft = RaftHandle::start(raft_config, engine)
-        .await
-        .map_err(|e| StartError::Storage(e.to_string()))?;
-    raft.bootstrap_single()
-        .await
-        .map_err(|e| StartError::Storage(e.to_string()))?;
-    raft.wait_leader(std::time::Duration::from_secs(30))
+    // The node is not bootstrapped here: `sys/init` bootstraps a new cluster, a join adds the node
+    // to an existing one, and a restarted member finds its membership in its own log.
+    let raft = RaftHandle::start_cluster(raft_config, engine, None)
         .await
         .map_err(|e| StartError::Storage(e.to_string()))?;
     Ok((
@@ -119,6 +117,26 @@ async fn open_storage(
     ))
 }
 
+/// The cluster port to bind: the first listener's `cluster_address`, else its port + 1.
+pub fn cluster_bind_addr(config: &ServerConfig) -> Option<String> {
+    let listener = config.listeners.first()?;
+    if let Some(addr) = &listener.cluster_address {
+        return Some(addr.clone());
+    }
+    let (host, port) = listener.address.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    Some(format!("{host}:{}", port.checked_add(1)?))
+}
+
+/// The cluster address other nodes dial: `cluster_addr`, else the bound cluster port.
+pub fn advertised_cluster_addr(config: &ServerConfig) -> String {
+    config
+        .cluster_addr
+        .clone()
+        .or_else(|| cluster_bind_addr(config))
+        .unwrap_or_default()
+}
+
 /// Start a node: storage, core and listeners. The node starts sealed (or uninitialised).
 pub async fn start(
     config: ServerConfig,
@@ -126,19 +144,37 @@ pub async fn start(
 ) -> Result<ServerHandle, StartError> {
     let (physical, raft, storage_type) = open_storage(&config, &storage).await?;
     let core = Core::new(config, physical, raft, storage_type);
+    let app = crate::http::app(core.clone());
+    let cluster_port = match (&core.raft, cluster_bind_addr(&core.config)) {
+        (Some(raft), Some(addr)) => Some(
+            crate::cluster::port::start(&addr, raft, app.clone())
+                .await
+                .map_err(|e| StartError::Storage(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    if let StorageConfig::Raft { retry_join, .. } = &core.config.storage {
+        if !retry_join.is_empty() {
+            let leaders = retry_join.clone();
+            tokio::spawn(crate::cluster::joining::retry_join(core.clone(), leaders));
+        }
+    }
     #[cfg(not(madsim))]
     {
-        let app = crate::http::app(core.clone());
         let mut listeners = Vec::new();
         for l in &core.config.listeners {
             let started = crate::http::listener::start(l, app.clone()).await?;
             tracing::info!(address = %started.local_addr, tls = started.tls, "listening");
             listeners.push(started);
         }
-        Ok(ServerHandle { core, listeners })
+        Ok(ServerHandle {
+            core,
+            listeners,
+            cluster_port,
+        })
     }
     #[cfg(madsim)]
-    Ok(ServerHandle { core })
+    Ok(ServerHandle { core, cluster_port })
 }
 
 /// What `-dev` prints.

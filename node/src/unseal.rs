@@ -3,7 +3,7 @@
 //! key opens the keyring (`core/keyring`, inside the barrier) → the keyring's terms encrypt
 //! everything else. `core/seal-config` is the only other plain record.
 
-use crate::core::{ActiveState, ClusterInfo, Core, VAULT_API_VERSION};
+use crate::core::{ClusterInfo, Core, VAULT_API_VERSION};
 use crate::error::ApiError;
 use coffer_barrier::RootKey;
 use coffer_seal::config::SealConfig;
@@ -38,6 +38,13 @@ impl Core {
         let _guard = self.state_lock.lock().await;
         if self.is_initialized().await? {
             return Err(ApiError::bad("Vault is already initialized"));
+        }
+        if let Some(raft) = &self.raft {
+            // A new cluster of one; others join it later.
+            raft.bootstrap_single().await.map_err(ApiError::internal)?;
+            raft.wait_leader(std::time::Duration::from_secs(30))
+                .await
+                .map_err(ApiError::internal)?;
         }
         let shares = coffer_seal::shamir::split(
             &coffer_seal::rng::random_key()[..],
@@ -130,10 +137,16 @@ impl Core {
     /// `sys/unseal` with one key share. Returns the seal status afterwards.
     pub async fn submit_unseal_key(self: &Arc<Self>, key: &str) -> Result<Value, ApiError> {
         let _guard = self.state_lock.lock().await;
-        let config = self
-            .seal_config()
-            .await?
-            .ok_or_else(|| ApiError::bad("Vault is not initialized"))?;
+        let joining = self
+            .pending_join
+            .lock()
+            .as_ref()
+            .map(|p| p.bundle.seal_config.clone());
+        let config = match (self.seal_config().await?, joining) {
+            (Some(config), _) => config,
+            (None, Some(config)) => config,
+            (None, None) => return Err(ApiError::bad("Vault is not initialized")),
+        };
         if !self.is_sealed() {
             drop(_guard);
             return self.seal_status().await;
@@ -154,7 +167,13 @@ impl Core {
             }
         };
         if let Some(kek) = combined {
-            self.unseal_with_kek(&kek).await.map_err(|e| match e {
+            let joining = !self.is_initialized().await?;
+            let result = if joining {
+                self.complete_join(&kek).await
+            } else {
+                self.unseal_with_kek(&kek).await
+            };
+            result.map_err(|e| match e {
                 ApiError::Internal(m) => ApiError::BadRequest(format!("Error unsealing: {m}")),
                 other => other,
             })?;
@@ -202,12 +221,8 @@ impl Core {
                 .get_json(CLUSTER_INFO_PATH)
                 .await?
                 .unwrap_or_default();
-            let state = ActiveState {
-                mounts: crate::router::MountTable::load(self).await?,
-                tokens: crate::token::TokenStore::new(self.view("sys/token/")),
-                policies: crate::policy_store::PolicyStore::new(self.view("sys/policy/")),
-                active_since: crate::clock::unix_now(),
-            };
+            let term = self.raft.as_ref().map_or(0, |r| r.metrics().current_term);
+            let state = self.load_active_state(term).await?;
             Ok::<_, ApiError>((info, state))
         }
         .await;
@@ -239,7 +254,13 @@ impl Core {
 
     /// Body of `sys/seal-status` (and of `sys/unseal`'s answer).
     pub async fn seal_status(&self) -> Result<Value, ApiError> {
-        let config = self.seal_config().await?;
+        // A node with a pending join already knows the cluster's seal configuration.
+        let joining = self
+            .pending_join
+            .lock()
+            .as_ref()
+            .map(|p| p.bundle.seal_config.clone());
+        let config = self.seal_config().await?.or(joining);
         let (t, n) = config
             .as_ref()
             .map(|c| (c.secret_threshold, c.secret_shares))

@@ -2,6 +2,7 @@
 
 use axum::body::Body;
 use coffer_node::config::{ListenerConfig, ServerConfig, StorageConfig};
+use coffer_node::core::Core;
 use coffer_node::StorageHandle;
 use http_body_util::BodyExt;
 use madsim::runtime::{Handle, NodeHandle};
@@ -10,14 +11,21 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use tower::ServiceExt;
 
 /// The app of each running node, by node name; set by the node's init, read by calls that run on
 /// that node.
-fn apps() -> &'static Mutex<HashMap<String, axum::Router>> {
-    static APPS: OnceLock<Mutex<HashMap<String, axum::Router>>> = OnceLock::new();
+fn apps() -> &'static Mutex<HashMap<String, Running>> {
+    static APPS: OnceLock<Mutex<HashMap<String, Running>>> = OnceLock::new();
     APPS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// What a running node exposes to the simulator.
+#[derive(Clone)]
+struct Running {
+    app: axum::Router,
+    core: Arc<Core>,
 }
 
 /// An HTTP answer: status and JSON body (`Null` when empty).
@@ -31,6 +39,7 @@ pub struct Reply {
 pub struct SimNode {
     pub name: String,
     pub raft_id: u64,
+    pub ip: IpAddr,
     id: NodeId,
 }
 
@@ -70,7 +79,11 @@ impl SimNode {
                     let server = coffer_node::start(cfg, StorageHandle::Engine(engine))
                         .await
                         .expect("a simulated node starts");
-                    apps().lock().insert(node_name.clone(), server.app());
+                    let running = Running {
+                        app: server.app(),
+                        core: server.core.clone(),
+                    };
+                    apps().lock().insert(node_name.clone(), running);
                     // Keep the server (and its raft tasks) alive as long as the node runs.
                     std::future::pending::<()>().await;
                     drop(server);
@@ -80,6 +93,7 @@ impl SimNode {
         SimNode {
             name: name.to_string(),
             raft_id,
+            ip,
             id: handle.id(),
         }
     }
@@ -125,7 +139,7 @@ impl SimNode {
             .get_node(self.id)
             .expect("the node exists");
         node.spawn(async move {
-            let app = apps().lock().get(&name).cloned();
+            let app = apps().lock().get(&name).map(|r| r.app.clone());
             let Some(app) = app else {
                 return Reply {
                     status: 0,
@@ -158,5 +172,35 @@ impl SimNode {
             status: 0,
             body: Value::Null,
         })
+    }
+}
+
+impl SimNode {
+    /// Add `other` to this node's Raft cluster as a voter (run on this node, which must lead).
+    pub async fn add_voter(&self, other: &SimNode) -> Result<(), String> {
+        let core = apps().lock().get(&self.name).map(|r| r.core.clone());
+        let core = core.ok_or("the node is not running")?;
+        let member = coffer_raft::ClusterNode {
+            api_addr: format!("http://{}:8200", other.ip),
+            cluster_addr: format!("http://{}:8201", other.ip),
+        };
+        let id = other.raft_id;
+        let node: NodeHandle = Handle::current().get_node(self.id).ok_or("no such node")?;
+        node.spawn(async move {
+            let raft = core.raft.as_ref().ok_or("no raft")?;
+            raft.add_voter(id, member, std::time::Duration::from_secs(30))
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    /// Whether this node is the active one (unsealed Raft leader).
+    pub fn is_active(&self) -> bool {
+        apps()
+            .lock()
+            .get(&self.name)
+            .is_some_and(|r| r.core.is_active())
     }
 }

@@ -28,6 +28,11 @@ async fn serve(
     headers: HeaderMap,
     body: Bytes,
 ) -> HttpResponse {
+    if let Some(forwarded) =
+        crate::cluster::maybe_forward(&core, &method, &uri, &headers, &body).await
+    {
+        return forwarded;
+    }
     let is_head = method == Method::HEAD;
     let req = match parse_request(&method, &uri, &headers, &body) {
         Ok(req) => req,

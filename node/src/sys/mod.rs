@@ -6,6 +6,7 @@ mod fields;
 mod keys;
 mod mounts;
 mod policy;
+mod raft;
 mod status;
 
 use crate::core::{ActiveState, Core};
@@ -29,6 +30,9 @@ pub fn is_unauthenticated(rel: &str) -> bool {
             | "generate-root/update"
             | "rekey/init"
             | "rekey/update"
+            | "storage/raft/join"
+            | "storage/raft/bootstrap/challenge"
+            | "storage/raft/bootstrap/answer"
             | "rekey/verify"
     )
 }
@@ -50,6 +54,9 @@ pub async fn handle_unauthenticated(
         "rekey/init" => keys::rekey_init(core, req).await,
         "rekey/update" => keys::rekey_update(core, req).await,
         "rekey/verify" => keys::rekey_verify(core, req).await,
+        "storage/raft/join" => raft::join(core, req).await,
+        "storage/raft/bootstrap/challenge" => raft::challenge(core, req).await,
+        "storage/raft/bootstrap/answer" => raft::answer(core, req).await,
         _ => Err(ApiError::UnsupportedOperation),
     }
 }
@@ -79,6 +86,7 @@ pub async fn handle(
             mounts::internal_ui_mount(active, &rel["internal/ui/mounts/".len()..])
         }
         "metrics" if req.operation == Operation::Read => Ok(Some(metrics(core, req))),
+        "storage" if rel == "storage/raft/configuration" => raft::configuration(core, req),
         "policy" | "policies" => policy::handle(active, req, rel).await,
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
             capabilities::handle(active, caller, req, rel).await

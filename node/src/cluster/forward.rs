@@ -1,0 +1,196 @@
+//! Standby → active forwarding. A standby sends a client's request to the active node over one
+//! long-lived gRPC channel per leader address (every call with a deadline); the active node runs
+//! it through its own axum app and the standby relays the answer unchanged. A forwarded request
+//! carries `x-coffer-forwarded`, and a node that is not active refuses it rather than forwarding
+//! it again, so a request can never loop between nodes.
+
+use axum::body::Body;
+use http_body_util::BodyExt;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::time::Duration;
+use tonic::transport::Channel;
+use tower::ServiceExt;
+
+/// Generated stubs.
+pub mod pb {
+    tonic::include_proto!("coffer.forward");
+}
+
+use pb::forwarding_client::ForwardingClient;
+use pb::forwarding_server::{Forwarding, ForwardingServer};
+
+/// The generated server type (the simulated stubs add an interceptor parameter).
+#[cfg(not(madsim))]
+pub type ForwardGrpcServer = ForwardingServer<ForwardService>;
+/// The generated server type (the simulated stubs add an interceptor parameter).
+#[cfg(madsim)]
+pub type ForwardGrpcServer = ForwardingServer<ForwardService, tonic::codegen::IdentityInterceptor>;
+
+/// Marks a request that already crossed one node.
+pub const FORWARDED_HEADER: &str = "x-coffer-forwarded";
+/// How long a forwarded call may take end to end.
+const FORWARD_DEADLINE: Duration = Duration::from_secs(30);
+/// Headers that belong to one hop, not to the request.
+const HOP_HEADERS: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+];
+
+/// Why a request could not be relayed.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    #[error("no active node is known")]
+    NoLeader,
+    #[error("cannot reach the active node at {addr}: {reason}")]
+    Unreachable { addr: String, reason: String },
+    #[error("the active node answered with an invalid response: {0}")]
+    BadReply(String),
+}
+
+fn headers_out(map: &http::HeaderMap) -> Vec<pb::Header> {
+    map.iter()
+        .filter(|(name, _)| !HOP_HEADERS.contains(&name.as_str()))
+        .filter_map(|(name, value)| {
+            value.to_str().ok().map(|v| pb::Header {
+                name: name.to_string(),
+                value: v.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Active side: the gRPC service that runs forwarded requests through the node's app.
+#[derive(Clone)]
+pub struct ForwardService {
+    app: axum::Router,
+}
+
+impl ForwardService {
+    /// Serve forwarded requests with `app` (the same app the listeners serve).
+    pub fn new(app: axum::Router) -> Self {
+        ForwardService { app }
+    }
+
+    /// The tonic service to add to the cluster port's server.
+    pub fn into_server(self) -> ForwardGrpcServer {
+        ForwardingServer::new(self)
+    }
+}
+
+#[tonic::async_trait]
+impl Forwarding for ForwardService {
+    async fn forward(
+        &self,
+        request: tonic::Request<pb::HttpRequest>,
+    ) -> Result<tonic::Response<pb::HttpReply>, tonic::Status> {
+        let req = request.into_inner();
+        let mut builder = http::Request::builder()
+            .method(req.method.as_str())
+            .uri(req.uri.as_str());
+        for h in &req.headers {
+            builder = builder.header(h.name.as_str(), h.value.as_str());
+        }
+        builder = builder.header(FORWARDED_HEADER, "1");
+        let http_req = builder
+            .body(Body::from(req.body))
+            .map_err(|e| tonic::Status::invalid_argument(e.to_string()))?;
+        let resp = match self.app.clone().oneshot(http_req).await {
+            Ok(resp) => resp,
+            Err(never) => match never {},
+        };
+        let status = u32::from(resp.status().as_u16());
+        let headers = headers_out(resp.headers());
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| tonic::Status::internal(e.to_string()))?
+            .to_bytes()
+            .to_vec();
+        Ok(tonic::Response::new(pb::HttpReply {
+            status,
+            headers,
+            body,
+        }))
+    }
+}
+
+/// Standby side: one lazily connected channel per active-node address.
+#[derive(Default)]
+pub struct Forwarder {
+    clients: Mutex<HashMap<String, ForwardingClient<Channel>>>,
+    tls: Option<coffer_raft::ClientTls>,
+}
+
+impl Forwarder {
+    /// A forwarder that dials with mutual TLS when `tls` is given.
+    pub fn new(tls: Option<coffer_raft::ClientTls>) -> Self {
+        Forwarder {
+            clients: Mutex::new(HashMap::new()),
+            tls,
+        }
+    }
+
+    fn client(&self, cluster_addr: &str) -> Result<ForwardingClient<Channel>, ForwardError> {
+        if let Some(c) = self.clients.lock().get(cluster_addr) {
+            return Ok(c.clone());
+        }
+        let channel = coffer_raft::transport::lazy_channel(cluster_addr, self.tls.as_ref())
+            .map_err(|e| ForwardError::Unreachable {
+                addr: cluster_addr.to_string(),
+                reason: e.to_string(),
+            })?;
+        let client = ForwardingClient::new(channel);
+        self.clients
+            .lock()
+            .insert(cluster_addr.to_string(), client.clone());
+        Ok(client)
+    }
+
+    /// Relay one request to the active node at `cluster_addr` and return its answer.
+    pub async fn forward(
+        &self,
+        cluster_addr: &str,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<http::Response<Body>, ForwardError> {
+        let mut client = self.client(cluster_addr)?;
+        let uri = uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+            .to_string();
+        let mut request = tonic::Request::new(pb::HttpRequest {
+            method: method.to_string(),
+            uri,
+            headers: headers_out(headers),
+            body,
+            remote_addr: String::new(),
+        });
+        request.set_timeout(FORWARD_DEADLINE);
+        let reply = client
+            .forward(request)
+            .await
+            .map_err(|status| ForwardError::Unreachable {
+                addr: cluster_addr.to_string(),
+                reason: status.message().to_string(),
+            })?;
+        let reply = reply.into_inner();
+        let status =
+            u16::try_from(reply.status).map_err(|e| ForwardError::BadReply(e.to_string()))?;
+        let mut builder = http::Response::builder().status(status);
+        for h in reply.headers {
+            builder = builder.header(h.name, h.value);
+        }
+        builder
+            .body(Body::from(reply.body))
+            .map_err(|e| ForwardError::BadReply(e.to_string()))
+    }
+}

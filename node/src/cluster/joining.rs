@@ -1,0 +1,244 @@
+//! Joining a cluster, on both sides. The joining node asks the active node for a challenge
+//! (`sys/storage/raft/bootstrap/challenge`) and keeps it; when an operator unseals the joining
+//! node with the cluster's key shares, it answers (`.../bootstrap/answer`), the active node adds
+//! it to Raft, and once its log has caught up it unseals from its own replicated records.
+
+use super::api_client::post_json;
+use super::join::{self, ChallengeBundle, Expected};
+use crate::core::Core;
+use crate::error::ApiError;
+use crate::unseal::ROOT_KEY_PATH;
+use base64::Engine as _;
+use coffer_raft::ClusterNode;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a joined node waits for its log to catch up before it gives up unsealing.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(60);
+
+/// A challenge this node received and has not answered yet.
+pub struct PendingJoin {
+    pub bundle: ChallengeBundle,
+    pub leader_api_addr: String,
+    pub leader_ca_pem: Option<String>,
+}
+
+/// A challenge the active node issued and waits to see answered.
+pub struct IssuedChallenge {
+    expected: Expected,
+    member: ClusterNode,
+    non_voter: bool,
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+impl Core {
+    /// Joining side: fetch a challenge from the active node at `leader_api_addr` and keep it.
+    pub async fn request_join(
+        &self,
+        leader_api_addr: &str,
+        leader_ca_pem: Option<String>,
+        non_voter: bool,
+    ) -> Result<(), ApiError> {
+        let raft = self
+            .raft
+            .as_ref()
+            .ok_or_else(|| ApiError::bad("storage is not raft"))?;
+        let status = raft.metrics();
+        let body = json!({
+            "server_id": status.node_id.to_string(),
+            "api_addr": self.config.api_addr.clone().unwrap_or_default(),
+            "cluster_addr": crate::server::advertised_cluster_addr(&self.config),
+            "non_voter": non_voter,
+        });
+        let path = "sys/storage/raft/bootstrap/challenge";
+        let (code, reply) = post_json(leader_api_addr, path, &body, leader_ca_pem.as_deref())
+            .await
+            .map_err(|e| ApiError::bad(format!("failed to get raft challenge: {e}")))?;
+        if code != 200 {
+            return Err(ApiError::bad(format!(
+                "failed to get raft challenge: {code} {reply}"
+            )));
+        }
+        let bundle: ChallengeBundle = serde_json::from_value(reply)
+            .map_err(|e| ApiError::bad(format!("malformed raft challenge: {e}")))?;
+        *self.pending_join.lock() = Some(PendingJoin {
+            bundle,
+            leader_api_addr: leader_api_addr.to_string(),
+            leader_ca_pem,
+        });
+        tracing::info!(
+            leader = leader_api_addr,
+            "received a join challenge; unseal to complete the join"
+        );
+        Ok(())
+    }
+
+    /// Joining side, at unseal: answer the challenge with the rebuilt unseal key, wait until the
+    /// replicated seal records arrive, then unseal from them.
+    pub(crate) async fn complete_join(self: &Arc<Self>, kek: &[u8]) -> Result<(), ApiError> {
+        let Some(pending) = self.pending_join.lock().take() else {
+            return Err(ApiError::bad("Vault is not initialized"));
+        };
+        let answer = match join::answer(&pending.bundle, kek).await {
+            Ok(a) => a,
+            Err(e) => {
+                *self.pending_join.lock() = Some(pending);
+                return Err(ApiError::bad(e.to_string()));
+            }
+        };
+        let body =
+            json!({ "server_id": pending.bundle.node_id, "answer": b64().encode(&answer[..]) });
+        let path = "sys/storage/raft/bootstrap/answer";
+        let result = post_json(
+            &pending.leader_api_addr,
+            path,
+            &body,
+            pending.leader_ca_pem.as_deref(),
+        )
+        .await;
+        match result {
+            Ok((200, _)) => {}
+            Ok((code, reply)) => {
+                return Err(ApiError::bad(format!(
+                    "join answer refused: {code} {reply}"
+                )))
+            }
+            Err(e) => {
+                *self.pending_join.lock() = Some(pending);
+                return Err(ApiError::Unavailable(format!("join answer failed: {e}")));
+            }
+        }
+        self.wait_for_replicated_seal().await?;
+        self.unseal_with_kek(kek).await
+    }
+
+    async fn wait_for_replicated_seal(&self) -> Result<(), ApiError> {
+        let deadline = tokio::time::Instant::now() + CATCH_UP_WAIT;
+        loop {
+            let has_root = self
+                .physical
+                .get(ROOT_KEY_PATH)
+                .await
+                .map_err(ApiError::internal)?
+                .is_some();
+            if has_root && self.is_initialized().await? {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApiError::Unavailable(
+                    "joined, but the log has not caught up yet".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Active side: issue a challenge to a node that asks to join.
+    pub async fn issue_join_challenge(
+        &self,
+        data: &serde_json::Map<String, Value>,
+    ) -> Result<Value, ApiError> {
+        let f = crate::sys::Fields(data);
+        let server_id = f.str_req("server_id")?;
+        server_id
+            .parse::<u64>()
+            .map_err(|_| ApiError::bad("server_id must be a number"))?;
+        let member = ClusterNode {
+            api_addr: f.str_opt("api_addr")?.unwrap_or_default(),
+            cluster_addr: f.str_req("cluster_addr")?,
+        };
+        let non_voter = f.bool_or("non_voter", false)?;
+        if self.barrier.is_sealed() || !self.is_active() {
+            return Err(ApiError::Unavailable(
+                "this node is not the active node".into(),
+            ));
+        }
+        let config = self
+            .seal_config()
+            .await?
+            .ok_or_else(|| ApiError::bad("not initialized"))?;
+        let wrapped = self
+            .physical
+            .get(ROOT_KEY_PATH)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::internal("root key record is missing"))?;
+        let (bundle, expected) = join::issue(&self.barrier, &server_id, config, wrapped)
+            .await
+            .map_err(ApiError::internal)?;
+        let issued = IssuedChallenge {
+            expected,
+            member,
+            non_voter,
+        };
+        self.join_challenges.lock().insert(server_id, issued);
+        serde_json::to_value(&bundle).map_err(ApiError::internal)
+    }
+
+    /// Active side: check an answer and add the node to Raft.
+    pub async fn accept_join_answer(
+        &self,
+        data: &serde_json::Map<String, Value>,
+    ) -> Result<(), ApiError> {
+        let f = crate::sys::Fields(data);
+        let server_id = f.str_req("server_id")?;
+        let answer = b64()
+            .decode(f.str_req("answer")?)
+            .map_err(|_| ApiError::bad("answer must be base64"))?;
+        let issued = self
+            .join_challenges
+            .lock()
+            .remove(&server_id)
+            .ok_or_else(|| ApiError::bad("no challenge was issued to this node"))?;
+        issued
+            .expected
+            .check(&answer)
+            .map_err(|_| ApiError::PermissionDenied)?;
+        let raft = self
+            .raft
+            .as_ref()
+            .ok_or_else(|| ApiError::bad("storage is not raft"))?;
+        let id: u64 = server_id
+            .parse()
+            .map_err(|_| ApiError::bad("bad server_id"))?;
+        let added = if issued.non_voter {
+            raft.add_learner(id, issued.member).await
+        } else {
+            raft.add_voter(id, issued.member, CATCH_UP_WAIT).await
+        };
+        added.map_err(|e| ApiError::Unavailable(format!("adding node {id}: {e}")))?;
+        tracing::info!(
+            node = id,
+            voter = !issued.non_voter,
+            "node joined the cluster"
+        );
+        Ok(())
+    }
+}
+
+/// Keep asking each `retry_join` leader for a challenge until one answers (or the node gets
+/// initialised some other way).
+pub async fn retry_join(core: Arc<Core>, leaders: Vec<crate::config::RetryJoin>) {
+    loop {
+        if core.pending_join.lock().is_some() || core.is_initialized().await.unwrap_or(false) {
+            return;
+        }
+        for leader in &leaders {
+            let ca = leader
+                .leader_ca_cert_file
+                .as_ref()
+                .and_then(|p| std::fs::read_to_string(p).ok());
+            match core.request_join(&leader.leader_api_addr, ca, false).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::debug!(leader = %leader.leader_api_addr, error = %e, "retry_join")
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}

@@ -1,0 +1,125 @@
+//! A three-node cluster under simulation: standbys forward to the active node, and when the
+//! active node is killed another takes over with every acknowledged write intact.
+#![cfg(madsim)]
+
+use coffer_sim::{Reply, SimNode};
+use serde_json::json;
+use std::time::Duration;
+
+async fn unseal(node: &SimNode, keys: &[String]) -> Reply {
+    let mut last = None;
+    for k in keys {
+        last = Some(
+            node.call("PUT", "sys/unseal", None, Some(json!({"key": k})))
+                .await,
+        );
+    }
+    last.expect("at least one key")
+}
+
+/// Poll until `check` holds, for at most `within` of simulated time.
+async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    check()
+}
+
+#[madsim::test]
+async fn standbys_forward_and_a_new_active_node_keeps_every_write() {
+    let nodes: Vec<SimNode> = (1..=3)
+        .map(|i| {
+            SimNode::start(
+                &format!("coffer-{i}"),
+                100 + i,
+                format!("10.0.1.{i}").parse().unwrap(),
+            )
+        })
+        .collect();
+    for n in &nodes {
+        n.wait_ready().await;
+    }
+    let init = nodes[0]
+        .call(
+            "PUT",
+            "sys/init",
+            None,
+            Some(json!({"secret_shares": 1, "secret_threshold": 1})),
+        )
+        .await;
+    assert_eq!(init.status, 200, "{:?}", init.body);
+    let keys: Vec<String> = serde_json::from_value(init.body["keys"].clone()).unwrap();
+    let root = init.body["root_token"].as_str().unwrap().to_string();
+    assert_eq!(unseal(&nodes[0], &keys).await.body["sealed"], false);
+    for other in &nodes[1..] {
+        nodes[0].add_voter(other).await.expect("a voter joins");
+    }
+    // The standbys now hold the replicated seal records and unseal with the same key.
+    for n in &nodes[1..] {
+        let status = unseal(n, &keys).await;
+        assert_eq!(
+            status.body["sealed"], false,
+            "{}: {:?}",
+            n.name, status.body
+        );
+        assert!(!n.is_active());
+    }
+    let mount = nodes[1]
+        .call(
+            "POST",
+            "sys/mounts/secret",
+            Some(&root),
+            Some(json!({"type": "kv", "options": {"version": "2"}})),
+        )
+        .await;
+    assert_eq!(
+        mount.status, 204,
+        "mount through a standby: {:?}",
+        mount.body
+    );
+
+    let mut acknowledged = Vec::new();
+    for i in 0..20 {
+        let via = &nodes[i % 3];
+        let w = via
+            .call(
+                "POST",
+                &format!("secret/data/k{i}"),
+                Some(&root),
+                Some(json!({"data": {"v": i}})),
+            )
+            .await;
+        assert_eq!(w.status, 200, "write {i} via {}: {:?}", via.name, w.body);
+        acknowledged.push(i);
+    }
+
+    nodes[0].kill();
+    let survivors = &nodes[1..];
+    assert!(
+        eventually(Duration::from_secs(30), || survivors
+            .iter()
+            .any(SimNode::is_active))
+        .await,
+        "no survivor became active"
+    );
+    for i in acknowledged {
+        let r = survivors[i % 2]
+            .call("GET", &format!("secret/data/k{i}"), Some(&root), None)
+            .await;
+        assert_eq!(r.status, 200, "read {i} after failover: {:?}", r.body);
+        assert_eq!(r.body["data"]["data"]["v"], i);
+    }
+    let w = survivors[0]
+        .call(
+            "POST",
+            "secret/data/after",
+            Some(&root),
+            Some(json!({"data": {"v": "x"}})),
+        )
+        .await;
+    assert_eq!(w.status, 200, "a write after failover: {:?}", w.body);
+}
