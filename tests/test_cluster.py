@@ -1,12 +1,15 @@
 """Three `coffer server` processes with raft storage on loopback: join by API and by retry_join,
 standbys forward, and a SIGKILLed active node loses no acknowledged write."""
+import json
+import threading
 import time
 
 import hvac
 import pytest
 import requests
 
-from conftest import Node
+from conftest import Node, cli
+from test_single_node import base64_forms
 
 
 def wait_until(check, timeout=60.0, what="condition"):
@@ -44,7 +47,8 @@ def cluster(tmp_path):
         n.stop()
 
 
-def test_three_nodes_join_forward_and_survive_the_active_node_being_killed(cluster):
+def form(cluster):
+    """Init node1, join node2 by API and node3 by retry_join, unseal all; returns (keys, root)."""
     n1, n2, n3 = cluster
     init = n1.client().sys.initialize(secret_shares=3, secret_threshold=2)
     keys, root = init["keys"], init["root_token"]
@@ -58,6 +62,12 @@ def test_three_nodes_join_forward_and_survive_the_active_node_being_killed(clust
     wait_until(lambda: n3.client().sys.read_seal_status()["initialized"], what="node3 challenge")
     assert unseal(n3, keys[:2])["sealed"] is False
 
+    return keys, root
+
+
+def test_three_nodes_join_forward_and_survive_the_active_node_being_killed(cluster):
+    n1, n2, n3 = cluster
+    keys, root = form(cluster)
     admin = n1.client(root)
     servers = admin.sys.read_raft_config()["data"]["config"]["servers"]
     assert len(servers) == 3 and all(s["voter"] for s in servers), servers
@@ -74,9 +84,31 @@ def test_three_nodes_join_forward_and_survive_the_active_node_being_killed(clust
     got = n3.client(root).secrets.kv.v2.read_secret_version(path="k4", mount_point="secret", raise_on_deleted_version=True)
     assert got["data"]["data"]["v"] == "4"
 
+    # A client keeps writing through the standbys while the active node is SIGKILLed.
+    acknowledged, stop = {}, threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            via = [n2, n3][i % 2].client(root)
+            try:
+                via.secrets.kv.v2.create_or_update_secret(path=f"c{i}", secret={"v": str(i)}, mount_point="secret")
+                acknowledged[f"c{i}"] = str(i)
+                i += 1
+            except Exception:  # a failed write was not acknowledged; the client retries
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    wait_until(lambda: len(acknowledged) >= 10, what="writes before the kill")
     n1.kill()
+    before_kill = len(acknowledged)
     survivors = [n2, n3]
     active = wait_until(lambda: next((n for n in survivors if health(n) == 200), None), what="a new active node")
+    wait_until(lambda: len(acknowledged) >= before_kill + 10, what="writes resuming after the failover")
+    stop.set()
+    thread.join()
+    written.update(acknowledged)
     client = active.client(root)
     for path, value in written.items():
         got = client.secrets.kv.v2.read_secret_version(path=path, mount_point="secret", raise_on_deleted_version=True)
@@ -89,3 +121,46 @@ def test_three_nodes_join_forward_and_survive_the_active_node_being_killed(clust
     wait_until(lambda: health(n1) == 429, what="the old active node back as a standby")
     got = n1.client(root).secrets.kv.v2.read_secret_version(path="after", mount_point="secret", raise_on_deleted_version=True)
     assert got["data"]["data"]["v"] == "x"
+
+
+def node_id_of(node, servers):
+    return next(s["node_id"] for s in servers if s["address"].endswith(f":{node.cluster_port}"))
+
+
+def test_remove_peer_step_down_and_no_plaintext_in_any_raft_dir(cluster):
+    n1, n2, n3 = cluster
+    keys, root = form(cluster)
+    peers = cli(n2, "operator", "raft", "list-peers", "-format=json", token=root)
+    servers = json.loads(peers.stdout)["data"]["config"]["servers"]
+    assert len(servers) == 3 and sum(s["leader"] for s in servers) == 1
+
+    client = n1.client(root)
+    client.sys.enable_secrets_engine(backend_type="kv", path="secret", options={"version": "2"})
+    value = "cluster-plaintext-probe-93b1"
+    client.secrets.kv.v2.create_or_update_secret(path="probe", secret={"v": value}, mount_point="secret")
+
+    # Step down: another node becomes active and the old one a standby.
+    cli(n1, "operator", "step-down", token=root)
+    wait_until(lambda: health(n1) == 429 and any(health(n) == 200 for n in (n2, n3)), what="a new active node")
+
+    # Remove a stopped peer: two voters remain and the cluster keeps serving.
+    victim = n3 if health(n3) == 429 else n2
+    victim_id = node_id_of(victim, servers)
+    victim.stop()
+    cli(n1, "operator", "raft", "remove-peer", victim_id, token=root)
+    remaining = client.sys.read_raft_config()["data"]["config"]["servers"]
+    assert len(remaining) == 2 and victim_id not in {s["node_id"] for s in remaining}, remaining
+    client.secrets.kv.v2.create_or_update_secret(path="after-remove", secret={"v": "y"}, mount_point="secret")
+    got = client.secrets.kv.v2.read_secret_version(path="after-remove", mount_point="secret", raise_on_deleted_version=True)
+    assert got["data"]["data"]["v"] == "y"
+
+    for n in cluster:
+        n.stop()
+    needles = [value.encode(), root.encode(), *base64_forms(value.encode())]
+    for n in cluster:
+        files = [p for p in n.data_dir.rglob("*") if p.is_file()]
+        assert files, f"{n.name} wrote nothing"
+        for path in files:
+            blob = path.read_bytes()
+            for needle in needles:
+                assert needle not in blob, f"{needle!r} in {path}"

@@ -124,6 +124,27 @@ pub enum Operator {
     KeyStatus,
     Rekey(RekeyArgs),
     GenerateRoot(GenerateRootArgs),
+    /// Raft membership: list-peers, remove-peer, join.
+    #[command(subcommand)]
+    Raft(RaftCmd),
+    /// Make the active node hand over to a standby.
+    StepDown,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RaftCmd {
+    /// The members of the Raft configuration.
+    ListPeers,
+    /// Remove a member by node id.
+    RemovePeer { server_id: String },
+    /// Ask the node at -address to join the cluster led by LEADER_API_ADDR.
+    Join {
+        leader_api_addr: String,
+        #[arg(long = "leader-ca-cert")]
+        leader_ca_cert: Option<String>,
+        #[arg(long = "non-voter")]
+        non_voter: bool,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -95,6 +95,11 @@ impl Client {
         self.token = Some(token);
     }
 
+    /// The server address this client talks to.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
     /// The current token, if any.
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()

@@ -1,6 +1,6 @@
 //! `operator init|unseal|seal|rotate|key-status|rekey|generate-root`.
 
-use super::args::{GenerateRootArgs, Operator, RekeyArgs};
+use super::args::{GenerateRootArgs, Operator, RaftCmd, RekeyArgs};
 use super::client::{Client, ClientError};
 use super::output::{self, cell, Format};
 use serde_json::{json, Value};
@@ -95,6 +95,12 @@ pub fn run(client: &Client, op: Operator, format: Format) -> Result<i32, ClientE
             Ok(0)
         }
         Operator::Rekey(a) => rekey(client, a, format),
+        Operator::Raft(cmd) => raft(client, cmd, format),
+        Operator::StepDown => {
+            client.write("sys/step-down", &json!({}))?;
+            println!("Success! Stepped down: {}", client.address());
+            Ok(0)
+        }
         Operator::GenerateRoot(a) => generate_root(client, a, format),
     }
 }
@@ -192,5 +198,72 @@ fn generate_root(client: &Client, a: GenerateRootArgs, format: Format) -> Result
         )?
     };
     show(format, &reply.body);
+    Ok(0)
+}
+
+fn raft(client: &Client, cmd: RaftCmd, format: Format) -> Result<i32, ClientError> {
+    match cmd {
+        RaftCmd::ListPeers => {
+            let reply = client.read("sys/storage/raft/configuration")?;
+            if format == Format::Json {
+                output::json(&reply.body);
+                return Ok(0);
+            }
+            let servers = reply.body["data"]["config"]["servers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let rows: Vec<(String, String)> = servers
+                .iter()
+                .map(|s| {
+                    let state = if s["leader"] == true {
+                        "leader"
+                    } else {
+                        "follower"
+                    };
+                    (
+                        cell(&s["node_id"]),
+                        format!(
+                            "{:<28}{:<10}{}",
+                            cell(&s["address"]),
+                            state,
+                            cell(&s["voter"])
+                        ),
+                    )
+                })
+                .collect();
+            output::table(&rows, ("Node", "Address / State / Voter"));
+        }
+        RaftCmd::RemovePeer { server_id } => {
+            client.write(
+                "sys/storage/raft/remove-peer",
+                &json!({ "server_id": server_id }),
+            )?;
+            println!("Peer removed successfully!");
+        }
+        RaftCmd::Join {
+            leader_api_addr,
+            leader_ca_cert,
+            non_voter,
+        } => {
+            let ca = match leader_ca_cert {
+                Some(path) => Some(
+                    std::fs::read_to_string(&path)
+                        .map_err(|e| ClientError::Usage(format!("reading {path}: {e}")))?,
+                ),
+                None => None,
+            };
+            let body = json!({ "leader_api_addr": leader_api_addr, "leader_ca_cert": ca, "non_voter": non_voter });
+            let reply = client.write("sys/storage/raft/join", &body)?;
+            if format == Format::Json {
+                output::json(&reply.body);
+            } else {
+                output::table(
+                    &[("Joined".into(), cell(&reply.body["joined"]))],
+                    ("Key", "Value"),
+                );
+            }
+        }
+    }
     Ok(0)
 }

@@ -34,6 +34,11 @@ pub async fn maybe_forward(
     body: &[u8],
 ) -> Option<http::Response<Body>> {
     let raft = core.raft.as_ref()?;
+    if is_removed(raft) && !LOCAL_PATHS.contains(&uri.path()) {
+        let e =
+            crate::error::ApiError::Unavailable("node has been removed from the cluster".into());
+        return Some(crate::http::render_error(&e));
+    }
     if core.barrier.is_sealed() || raft.is_leader() || LOCAL_PATHS.contains(&uri.path()) {
         return None;
     }
@@ -79,4 +84,11 @@ async fn wait_for_leader(
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// Whether this node was part of a cluster whose configuration no longer lists it.
+fn is_removed(raft: &coffer_raft::RaftHandle) -> bool {
+    let members = raft.membership();
+    let me = raft.metrics().node_id;
+    !members.is_empty() && !members.iter().any(|m| m.node_id == me)
 }

@@ -87,6 +87,8 @@ pub async fn handle(
         }
         "metrics" if req.operation == Operation::Read => Ok(Some(metrics(core, req))),
         "storage" if rel == "storage/raft/configuration" => raft::configuration(core, req),
+        "storage" if rel == "storage/raft/remove-peer" => raft::remove_peer(core, req).await,
+        "step-down" => raft::step_down(core, req).await,
         "policy" | "policies" => policy::handle(active, req, rel).await,
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
             capabilities::handle(active, caller, req, rel).await

@@ -75,3 +75,41 @@ pub fn configuration(core: &Core, req: &Request) -> Result<Option<Response>, Api
         json!({ "config": { "servers": servers, "index": index } }),
     )))
 }
+
+/// `sys/storage/raft/remove-peer`: take a node out of the Raft configuration.
+pub async fn remove_peer(core: &Core, req: &Request) -> Result<Option<Response>, ApiError> {
+    require_write(req)?;
+    let raft = core
+        .raft
+        .as_ref()
+        .ok_or_else(|| ApiError::bad("storage is not raft"))?;
+    let server_id = Fields(&req.data).str_req("server_id")?;
+    let id: u64 = server_id
+        .parse()
+        .map_err(|_| ApiError::bad(format!("unknown server id {server_id:?}")))?;
+    if id == raft.metrics().node_id {
+        return Err(ApiError::bad(
+            "the active node cannot remove itself; step down first",
+        ));
+    }
+    raft.remove_node(id)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    tracing::info!(node = id, "removed from the cluster");
+    Ok(None)
+}
+
+/// `sys/step-down`: hand leadership to the most caught-up voter.
+pub async fn step_down(core: &Core, req: &Request) -> Result<Option<Response>, ApiError> {
+    require_write(req)?;
+    let raft = core
+        .raft
+        .as_ref()
+        .ok_or_else(|| ApiError::bad("storage is not raft"))?;
+    let to = raft
+        .step_down()
+        .await
+        .map_err(|e| ApiError::bad(e.to_string()))?;
+    tracing::info!(to, "stepped down");
+    Ok(None)
+}
