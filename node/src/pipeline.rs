@@ -51,7 +51,22 @@ impl Core {
         let mut req = req;
         self.authorize(&active, &caller, &mut req).await?;
         active.tokens.use_token(&caller).await?;
+        if matches!(req.operation, Operation::Read | Operation::List) {
+            self.confirm_leadership().await?;
+        }
         self.dispatch(&active, &caller, &req).await
+    }
+
+    /// Before a read, confirm with a quorum that this node still leads (read index), so a leader
+    /// cut off from the others can never answer with stale data.
+    async fn confirm_leadership(&self) -> Result<(), ApiError> {
+        match &self.raft {
+            None => Ok(()),
+            Some(raft) => raft
+                .ensure_linearizable()
+                .await
+                .map_err(|e| ApiError::Unavailable(format!("cannot confirm leadership: {e}"))),
+        }
     }
 
     async fn authenticate(

@@ -204,3 +204,15 @@ impl SimNode {
             .is_some_and(|r| r.core.is_active())
     }
 }
+
+impl SimNode {
+    /// Cut this node off the network (both directions) until `unclog`.
+    pub fn clog(&self) {
+        madsim::net::NetSim::current().clog_node(self.id);
+    }
+
+    /// Reconnect a clogged node.
+    pub fn unclog(&self) {
+        madsim::net::NetSim::current().unclog_node(self.id);
+    }
+}

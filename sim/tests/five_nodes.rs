@@ -1,0 +1,118 @@
+//! Five nodes under simulation: cut the active node off, the majority elects a new active node
+//! and keeps every acknowledged write; after healing, the old node serves as a standby again.
+#![cfg(madsim)]
+
+use coffer_sim::{Reply, SimNode};
+use serde_json::json;
+use std::time::Duration;
+
+async fn unseal(node: &SimNode, keys: &[String]) -> Reply {
+    let mut last = None;
+    for k in keys {
+        last = Some(
+            node.call("PUT", "sys/unseal", None, Some(json!({"key": k})))
+                .await,
+        );
+    }
+    last.expect("at least one key")
+}
+
+async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    check()
+}
+
+#[madsim::test]
+async fn a_partitioned_active_node_is_replaced_and_rejoins_as_standby() {
+    let nodes: Vec<SimNode> = (1..=5)
+        .map(|i| {
+            SimNode::start(
+                &format!("coffer-{i}"),
+                200 + i,
+                format!("10.0.2.{i}").parse().unwrap(),
+            )
+        })
+        .collect();
+    for n in &nodes {
+        n.wait_ready().await;
+    }
+    let init = nodes[0]
+        .call(
+            "PUT",
+            "sys/init",
+            None,
+            Some(json!({"secret_shares": 3, "secret_threshold": 2})),
+        )
+        .await;
+    let keys: Vec<String> = serde_json::from_value(init.body["keys"].clone()).unwrap();
+    let root = init.body["root_token"].as_str().unwrap().to_string();
+    assert_eq!(unseal(&nodes[0], &keys[..2]).await.body["sealed"], false);
+    for other in &nodes[1..] {
+        nodes[0].add_voter(other).await.expect("a voter joins");
+        assert_eq!(unseal(other, &keys[1..]).await.body["sealed"], false);
+    }
+    let mount = nodes[2]
+        .call(
+            "POST",
+            "sys/mounts/secret",
+            Some(&root),
+            Some(json!({"type": "kv", "options": {"version": "2"}})),
+        )
+        .await;
+    assert_eq!(mount.status, 204, "{:?}", mount.body);
+    for i in 0..10 {
+        let w = nodes[i % 5]
+            .call(
+                "POST",
+                &format!("secret/data/p{i}"),
+                Some(&root),
+                Some(json!({"data": {"v": i}})),
+            )
+            .await;
+        assert_eq!(w.status, 200, "write {i}: {:?}", w.body);
+    }
+
+    nodes[0].clog();
+    let majority = &nodes[1..];
+    assert!(
+        eventually(Duration::from_secs(30), || majority
+            .iter()
+            .any(SimNode::is_active))
+        .await,
+        "the majority did not elect a new active node"
+    );
+    for i in 10..20 {
+        let w = majority[i % 4]
+            .call(
+                "POST",
+                &format!("secret/data/p{i}"),
+                Some(&root),
+                Some(json!({"data": {"v": i}})),
+            )
+            .await;
+        assert_eq!(
+            w.status, 200,
+            "write {i} during the partition: {:?}",
+            w.body
+        );
+    }
+
+    nodes[0].unclog();
+    assert!(
+        eventually(Duration::from_secs(30), || !nodes[0].is_active()).await,
+        "the healed node still claims to be active"
+    );
+    for i in 0..20 {
+        let r = nodes[0]
+            .call("GET", &format!("secret/data/p{i}"), Some(&root), None)
+            .await;
+        assert_eq!(r.status, 200, "read {i} via the healed node: {:?}", r.body);
+        assert_eq!(r.body["data"]["data"]["v"], i);
+    }
+}
