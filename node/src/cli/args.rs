@@ -90,6 +90,9 @@ pub struct ServerArgs {
     /// In-memory, initialised and unsealed dev server.
     #[arg(long)]
     pub dev: bool,
+    /// Three in-process nodes forming one cluster (like Vault's -dev-three-node).
+    #[arg(long = "dev-three-node")]
+    pub dev_three_node: bool,
     /// Root token id for -dev.
     #[arg(long = "dev-root-token-id")]
     pub dev_root_token_id: Option<String>,

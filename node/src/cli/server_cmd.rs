@@ -32,6 +32,9 @@ fn init_logging(config: &ServerConfig, override_level: Option<&str>) {
 
 /// Run the server until SIGINT/SIGTERM.
 pub fn run(a: ServerArgs) -> i32 {
+    if a.dev_three_node {
+        return run_three_nodes(a);
+    }
     let config = if a.dev {
         dev_config(&a)
     } else {
@@ -124,4 +127,57 @@ async fn wait_for_signal() {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// `server -dev-three-node`: a three-node dev cluster in this process.
+fn run_three_nodes(a: ServerArgs) -> i32 {
+    let base_port = a
+        .dev_listen_address
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse::<u16>().ok())
+        .unwrap_or(8200);
+    init_logging(&ServerConfig::default(), a.log_level.as_deref());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error starting the runtime: {e}");
+            return 1;
+        }
+    };
+    runtime.block_on(async move {
+        let (nodes, info) =
+            match crate::server::dev_three_node(base_port, a.dev_root_token_id.as_deref()).await {
+                Ok(started) => started,
+                Err(e) => {
+                    eprintln!("Error starting the dev cluster: {e}");
+                    return 1;
+                }
+            };
+        println!("==> Coffer three-node dev cluster started (in memory, unsealed)\n");
+        for (i, n) in nodes.iter().enumerate() {
+            let role = if n.core.is_active() {
+                "active"
+            } else {
+                "standby"
+            };
+            println!(
+                "    node {}: {}  (cluster {})  {role}",
+                i + 1,
+                n.core.config.api_addr.clone().unwrap_or_default(),
+                n.core.config.cluster_addr.clone().unwrap_or_default()
+            );
+        }
+        println!("\nUnseal Key: {}", info.unseal_key);
+        println!("Root Token: {}\n", info.root_token);
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        wait_for_signal().await;
+        for n in nodes {
+            n.shutdown().await;
+        }
+        0
+    })
 }
