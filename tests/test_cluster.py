@@ -133,6 +133,9 @@ def test_remove_peer_step_down_and_no_plaintext_in_any_raft_dir(cluster):
     peers = cli(n2, "operator", "raft", "list-peers", "-format=json", token=root)
     servers = json.loads(peers.stdout)["data"]["config"]["servers"]
     assert len(servers) == 3 and sum(s["leader"] for s in servers) == 1
+    members = json.loads(cli(n3, "operator", "members", "-format=json", token=root).stdout)["nodes"]
+    assert sorted(m["active_node"] for m in members) == [False, False, True]
+    assert {m["api_address"] for m in members} == {n1.addr, n2.addr, n3.addr}
 
     client = n1.client(root)
     client.sys.enable_secrets_engine(backend_type="kv", path="secret", options={"version": "2"})

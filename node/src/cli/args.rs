@@ -132,6 +132,8 @@ pub enum Operator {
     Raft(RaftCmd),
     /// Make the active node hand over to a standby.
     StepDown,
+    /// The nodes of the cluster and which one is active.
+    Members,
 }
 
 #[derive(Subcommand, Debug)]
@@ -147,6 +149,22 @@ pub enum RaftCmd {
         leader_ca_cert: Option<String>,
         #[arg(long = "non-voter")]
         non_voter: bool,
+    },
+    /// Save or restore a snapshot of the Raft data.
+    #[command(subcommand)]
+    Snapshot(SnapshotCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SnapshotCmd {
+    /// Write a snapshot of the cluster's data to FILE.
+    Save { file: String },
+    /// Replace the cluster's data with the snapshot in FILE.
+    Restore {
+        file: String,
+        /// Restore a snapshot taken on another cluster.
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -1,6 +1,6 @@
 //! `operator init|unseal|seal|rotate|key-status|rekey|generate-root`.
 
-use super::args::{GenerateRootArgs, Operator, RaftCmd, RekeyArgs};
+use super::args::{GenerateRootArgs, Operator, RaftCmd, RekeyArgs, SnapshotCmd};
 use super::client::{Client, ClientError};
 use super::output::{self, cell, Format};
 use serde_json::{json, Value};
@@ -96,6 +96,40 @@ pub fn run(client: &Client, op: Operator, format: Format) -> Result<i32, ClientE
         }
         Operator::Rekey(a) => rekey(client, a, format),
         Operator::Raft(cmd) => raft(client, cmd, format),
+        Operator::Members => {
+            let reply = client.read("sys/ha-status")?;
+            if format == Format::Json {
+                output::json(&reply.body["data"]);
+                return Ok(0);
+            }
+            let nodes = reply.body["data"]["nodes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let rows: Vec<(String, String)> = nodes
+                .iter()
+                .map(|n| {
+                    let mode = if n["active_node"] == true {
+                        "active"
+                    } else {
+                        "standby"
+                    };
+                    (
+                        cell(&n["hostname"]),
+                        format!(
+                            "{:<28}{:<28}{mode}",
+                            cell(&n["api_address"]),
+                            cell(&n["cluster_address"])
+                        ),
+                    )
+                })
+                .collect();
+            output::table(
+                &rows,
+                ("Host Name", "API Address / Cluster Address / HA Mode"),
+            );
+            Ok(0)
+        }
         Operator::StepDown => {
             client.write("sys/step-down", &json!({}))?;
             println!("Success! Stepped down: {}", client.address());
@@ -262,6 +296,29 @@ fn raft(client: &Client, cmd: RaftCmd, format: Format) -> Result<i32, ClientErro
                     &[("Joined".into(), cell(&reply.body["joined"]))],
                     ("Key", "Value"),
                 );
+            }
+        }
+        RaftCmd::Snapshot(SnapshotCmd::Save { file }) => {
+            let reply = client.read("sys/storage/raft/snapshot")?;
+            let Value::String(archive) = reply.body else {
+                return Err(ClientError::Usage(
+                    "the server did not answer with a snapshot".into(),
+                ));
+            };
+            std::fs::write(&file, archive)
+                .map_err(|e| ClientError::Usage(format!("writing {file}: {e}")))?;
+        }
+        RaftCmd::Snapshot(SnapshotCmd::Restore { file, force }) => {
+            let archive = std::fs::read_to_string(&file)
+                .map_err(|e| ClientError::Usage(format!("reading {file}: {e}")))?;
+            let path = if force {
+                "sys/storage/raft/snapshot-force"
+            } else {
+                "sys/storage/raft/snapshot"
+            };
+            let reply = client.call("POST", path, Some(&json!({ "snapshot": archive })), &[])?;
+            for w in reply.body["warnings"].as_array().into_iter().flatten() {
+                eprintln!("WARNING! {}", w.as_str().unwrap_or_default());
             }
         }
     }

@@ -38,7 +38,12 @@ async fn serve(
         Ok(req) => req,
         Err(e) => return render_error(&e),
     };
-    let span = tracing::debug_span!("request", id = %req.id, path = %req.path, op = ?req.operation);
+    let (node, term) = core
+        .raft
+        .as_ref()
+        .map(|r| r.metrics())
+        .map_or((0, 0), |m| (m.node_id, m.current_term));
+    let span = tracing::info_span!("request", node, term, id = %req.id, path = %req.path, op = ?req.operation);
     let _enter = span.enter();
     let request_id = req.id.clone();
     let (operation, mount) = (req.operation.capability(), core.mount_label(&req.path));
@@ -47,7 +52,8 @@ async fn serve(
     let mut resp = match result {
         Ok(r) => render(&request_id, r),
         Err(e) => {
-            tracing::debug!(status = e.status().as_u16(), "request failed");
+            // The error's message is ours (never a secret value); the request body is not logged.
+            tracing::debug!(status = e.status().as_u16(), error = %e, "request failed");
             render_error(&e)
         }
     };

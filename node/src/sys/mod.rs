@@ -7,6 +7,7 @@ mod keys;
 mod mounts;
 mod policy;
 mod raft;
+mod snapshot;
 mod status;
 
 use crate::core::{ActiveState, Core};
@@ -88,7 +89,12 @@ pub async fn handle(
         "metrics" if req.operation == Operation::Read => Ok(Some(metrics(core, req))),
         "storage" if rel == "storage/raft/configuration" => raft::configuration(core, req),
         "storage" if rel == "storage/raft/remove-peer" => raft::remove_peer(core, req).await,
+        "storage" if rel == "storage/raft/snapshot" => snapshot::handle(core, req, false).await,
+        "storage" if rel == "storage/raft/snapshot-force" => {
+            snapshot::handle(core, req, true).await
+        }
         "step-down" => raft::step_down(core, req).await,
+        "ha-status" => raft::ha_status(core, req),
         "policy" | "policies" => policy::handle(active, req, rel).await,
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
             capabilities::handle(active, caller, req, rel).await

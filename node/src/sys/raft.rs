@@ -113,3 +113,32 @@ pub async fn step_down(core: &Core, req: &Request) -> Result<Option<Response>, A
     tracing::info!(to, "stepped down");
     Ok(None)
 }
+
+/// `sys/ha-status`: the nodes of the cluster and which one is active (Vault's `operator members`).
+pub fn ha_status(core: &Core, req: &Request) -> Result<Option<Response>, ApiError> {
+    if req.operation != Operation::Read {
+        return Err(ApiError::UnsupportedOperation);
+    }
+    let raft = core
+        .raft
+        .as_ref()
+        .ok_or_else(|| ApiError::bad("storage is not raft"))?;
+    let leader = raft.metrics().leader_id;
+    let nodes: Vec<_> = raft
+        .membership()
+        .into_iter()
+        .map(|m| {
+            json!({
+                "hostname": format!("node-{}", m.node_id),
+                "api_address": m.node.api_addr,
+                "cluster_address": m.node.cluster_addr,
+                "active_node": Some(m.node_id) == leader,
+                "version": crate::core::VAULT_API_VERSION,
+                "upgrade_version": crate::core::VAULT_API_VERSION,
+                "redundancy_zone": "",
+                "voter": m.voter,
+            })
+        })
+        .collect();
+    Ok(Some(legacy(json!({ "nodes": nodes }))))
+}
