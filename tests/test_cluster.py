@@ -157,6 +157,13 @@ def test_remove_peer_step_down_and_no_plaintext_in_any_raft_dir(cluster):
     got = client.secrets.kv.v2.read_secret_version(path="after-remove", mount_point="secret", raise_on_deleted_version=True)
     assert got["data"]["data"]["v"] == "y"
 
+    # Sealing the active node hands leadership to the other voter.
+    current = next(n for n in cluster if n is not victim and health(n) == 200)
+    current.client(root).sys.seal()
+    survivor = next(n for n in cluster if n not in (victim, current))
+    wait_until(lambda: health(survivor) == 200, what="the other voter active after the seal")
+    assert health(current) == 503
+
     for n in cluster:
         n.stop()
     needles = [value.encode(), root.encode(), *base64_forms(value.encode())]

@@ -240,9 +240,15 @@ impl Core {
         }
     }
 
-    /// Seal the node: drop the active state and forget every key.
+    /// Seal the node: drop the active state and forget every key. A sealed leader hands Raft
+    /// leadership to a standby (best effort), so the cluster keeps an active node.
     pub async fn seal(&self) {
         let _guard = self.state_lock.lock().await;
+        if let Some(raft) = self.raft.as_ref().filter(|r| r.is_leader()) {
+            if let Err(e) = raft.step_down().await {
+                tracing::info!(error = %e, "sealed leader could not hand over leadership");
+            }
+        }
         *self.active.write() = None;
         *self.unseal_progress.lock() = None;
         *self.rekey.lock() = None;
