@@ -21,6 +21,8 @@ const SUDO_PATHS: &[&str] = &[
     "sys/remount",
     "sys/leases/revoke-prefix/",
     "sys/leases/revoke-force/",
+    "sys/storage/raft/snapshot",
+    "sys/storage/raft/remove-peer",
     "auth/token/revoke-orphan",
     "auth/token/accessors",
 ];

@@ -266,6 +266,20 @@ impl RaftHandle {
         Ok(immediate_children(prefix, keys))
     }
 
+    /// Every pair of this node's applied data space, in key order, as storage paths and stored
+    /// bytes (no leadership check; call [`RaftHandle::ensure_linearizable`] first). For a
+    /// snapshot save.
+    pub async fn export_data(&self) -> Result<Vec<(String, Vec<u8>)>, RaftError> {
+        let pairs = self.inner.engine.scan(Space::Data, b"", None)?;
+        pairs
+            .into_iter()
+            .map(|(k, v)| match String::from_utf8(k) {
+                Ok(k) => Ok((k, v)),
+                Err(_) => Err(RaftError::Storage("a data key is not UTF-8".into())),
+            })
+            .collect()
+    }
+
     /// Read index: confirm with a quorum that this node is still the leader, and wait until its
     /// state machine has applied up to the commit point. Reads after this are linearizable.
     pub async fn ensure_linearizable(&self) -> Result<(), RaftError> {

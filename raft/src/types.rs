@@ -35,6 +35,12 @@ pub enum Command {
     },
     /// Several commands applied atomically, in order.
     Batch(Vec<Command>),
+    /// Replace the whole data space with `pairs` (a snapshot restore), atomically.
+    Restore {
+        /// Storage paths and their stored bytes.
+        #[serde(with = "b64_pairs")]
+        pairs: Vec<(String, Vec<u8>)>,
+    },
 }
 
 /// Debug shows keys and sizes, never the bytes.
@@ -50,6 +56,7 @@ impl fmt::Display for Command {
             Command::Put { key, value } => write!(f, "put {key} ({} bytes)", value.len()),
             Command::Delete { key } => write!(f, "delete {key}"),
             Command::Batch(cmds) => write!(f, "batch of {}", cmds.len()),
+            Command::Restore { pairs } => write!(f, "restore of {} pairs", pairs.len()),
         }
     }
 }
@@ -111,6 +118,34 @@ mod b64 {
     }
 }
 
+/// Serde for `Vec<(String, Vec<u8>)>` as a list of `[key, base64]` pairs.
+mod b64_pairs {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(pairs: &[(String, Vec<u8>)], s: S) -> Result<S::Ok, S::Error> {
+        let encoded: Vec<(&str, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), STANDARD.encode(v)))
+            .collect();
+        encoded.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(String, Vec<u8>)>, D::Error> {
+        let encoded = Vec::<(String, String)>::deserialize(d)?;
+        encoded
+            .into_iter()
+            .map(|(k, v)| {
+                let v = STANDARD.decode(v).map_err(serde::de::Error::custom)?;
+                Ok((k, v))
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +169,16 @@ mod tests {
             value: b"topsecret".to_vec(),
         };
         assert_eq!(format!("{put:?}"), "put k (9 bytes)");
+    }
+
+    #[test]
+    fn restore_round_trips_and_hides_bytes() {
+        let cmd = Command::Restore {
+            pairs: vec![("a".into(), vec![0, 1, 2, 255]), ("b".into(), Vec::new())],
+        };
+        let json = serde_json::to_string(&cmd).unwrap();
+        assert!(json.contains("AAEC/w=="), "value is base64: {json}");
+        assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), cmd);
+        assert_eq!(format!("{cmd:?}"), "restore of 2 pairs");
     }
 }

@@ -65,6 +65,12 @@ fn add_command(batch: &mut WriteBatch, cmd: Command) {
         Command::Put { key, value } => batch.put(Space::Data, key, value),
         Command::Delete { key } => batch.delete(Space::Data, key),
         Command::Batch(cmds) => cmds.into_iter().for_each(|c| add_command(batch, c)),
+        Command::Restore { pairs } => {
+            batch.delete_range(Space::Data, Vec::new(), None);
+            for (key, value) in pairs {
+                batch.put(Space::Data, key, value);
+            }
+        }
     }
 }
 

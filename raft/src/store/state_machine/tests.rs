@@ -132,3 +132,44 @@ async fn snapshot_built_on_one_machine_installs_on_another() {
     assert_eq!(current.meta, snapshot.meta);
     assert_eq!(current.snapshot, snapshot.snapshot);
 }
+
+#[tokio::test]
+async fn restore_replaces_the_data_space_in_one_batch() {
+    let engine = Arc::new(MemEngine::new());
+    let mut sm = machine(&engine);
+    apply(
+        &mut sm,
+        vec![
+            entry(1, EntryPayload::Membership(membership())),
+            entry(2, put("old/a", b"1")),
+            entry(3, put("keep", b"before")),
+        ],
+    )
+    .await;
+    let batches = engine.unsynced_batches();
+    let restore = Command::Restore {
+        pairs: vec![
+            ("keep".into(), b"after".to_vec()),
+            ("new/b".into(), b"2".to_vec()),
+        ],
+    };
+    apply(&mut sm, vec![entry(4, EntryPayload::Normal(restore))]).await;
+
+    assert_eq!(engine.get(Space::Data, b"old/a").unwrap(), None);
+    assert_eq!(
+        engine.get(Space::Data, b"keep").unwrap(),
+        Some(b"after".to_vec())
+    );
+    assert_eq!(
+        engine.get(Space::Data, b"new/b").unwrap(),
+        Some(b"2".to_vec())
+    );
+    let (applied, stored) = sm.applied_state().await.unwrap();
+    assert_eq!(applied, Some(log_id(4)));
+    assert_eq!(stored.log_id(), &Some(log_id(1)), "membership untouched");
+    assert_eq!(
+        engine.unsynced_batches(),
+        batches + 1,
+        "restore and applied index in one batch"
+    );
+}

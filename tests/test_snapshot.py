@@ -1,0 +1,80 @@
+"""Raft snapshot save/restore (`sys/storage/raft/snapshot`, `operator raft snapshot`) on one node."""
+import json
+
+import hvac
+import pytest
+
+from conftest import assert_vault_error, cli, http
+
+MAGIC = "COFFER-SNAPSHOT-1\n"
+
+
+def read(client, path):
+    return client.secrets.kv.v2.read_secret_version(path=path, mount_point="secret", raise_on_deleted_version=True)["data"]["data"]
+
+
+def test_save_restore_round_trip_and_tamper(unsealed):
+    node, root, _keys = unsealed
+    client = node.client(root)
+    client.sys.enable_secrets_engine(backend_type="kv", path="secret", options={"version": "2"})
+    client.secrets.kv.v2.create_or_update_secret(path="a", secret={"v": "A"}, mount_point="secret")
+
+    snap = node.workdir / "raft.snap"
+    cli(node, "operator", "raft", "snapshot", "save", str(snap), token=root)
+    archive = snap.read_text()
+    assert archive.startswith(MAGIC)
+    header = json.loads(archive[len(MAGIC):].split("\n", 1)[0])
+    assert set(header) == {"cluster_id", "term", "index", "pairs", "sha256"}
+    assert header["cluster_id"] and header["pairs"] > 0
+    assert '"A"' not in archive, "the archive holds ciphertext only"
+
+    # Without a token: refused.
+    assert_vault_error(http(node, "GET", "sys/storage/raft/snapshot"), 403)
+
+    # Change things after the snapshot: a new secret, a new mount, A deleted for good.
+    client.secrets.kv.v2.create_or_update_secret(path="b", secret={"v": "B"}, mount_point="secret")
+    client.sys.enable_secrets_engine(backend_type="kv", path="later", options={"version": "1"})
+    client.secrets.kv.v2.delete_metadata_and_all_versions(path="a", mount_point="secret")
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        read(client, "a")
+
+    cli(node, "operator", "raft", "snapshot", "restore", str(snap), token=root)
+
+    assert read(client, "a") == {"v": "A"}
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        read(client, "b")
+    assert "later/" not in client.sys.list_mounted_secrets_engines()["data"]
+    assert client.sys.is_sealed() is False
+
+    # Tampered payload: one byte changed, refused with 400, nothing changes.
+    client.secrets.kv.v2.create_or_update_secret(path="c", secret={"v": "C"}, mount_point="secret")
+    payload_at = archive.index("\n", len(MAGIC)) + 1
+    at = archive.index('"k":"', payload_at) + len('"k":"')
+    tampered = archive[:at] + ("X" if archive[at] != "X" else "Y") + archive[at + 1:]
+    errors = assert_vault_error(
+        http(node, "POST", "sys/storage/raft/snapshot", token=root, json={"snapshot": tampered}), 400
+    )
+    assert any("checksum" in e for e in errors), errors
+    bad = node.workdir / "bad.snap"
+    bad.write_text(tampered)
+    result = cli(node, "operator", "raft", "snapshot", "restore", str(bad), token=root, check=False)
+    assert result.returncode != 0 and "400" in result.stderr, result.stderr
+    # Not an archive at all, and no body.
+    assert_vault_error(http(node, "POST", "sys/storage/raft/snapshot", token=root, json={"snapshot": "hello"}), 400)
+    assert_vault_error(http(node, "POST", "sys/storage/raft/snapshot", token=root, json={}), 400)
+    assert read(client, "c") == {"v": "C"}
+    assert read(client, "a") == {"v": "A"}
+
+    # Another cluster's id: refused by snapshot, accepted by snapshot-force.
+    other = dict(header, cluster_id="some-other-cluster")
+    foreign = MAGIC + json.dumps(other) + "\n" + archive[payload_at:]
+    errors = assert_vault_error(
+        http(node, "POST", "sys/storage/raft/snapshot", token=root, json={"snapshot": foreign}), 400
+    )
+    assert any("different cluster" in e for e in errors), errors
+    assert read(client, "c") == {"v": "C"}
+    forced = http(node, "POST", "sys/storage/raft/snapshot-force", token=root, json={"snapshot": foreign})
+    assert forced.status_code == 204, forced.text
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        read(client, "c")
+    assert read(client, "a") == {"v": "A"}
