@@ -78,3 +78,18 @@ def test_save_restore_round_trip_and_tamper(unsealed):
     with pytest.raises(hvac.exceptions.InvalidPath):
         read(client, "c")
     assert read(client, "a") == {"v": "A"}
+
+
+def test_a_snapshot_larger_than_the_default_body_limits_round_trips(unsealed):
+    node, root, _keys = unsealed
+    client = node.client(root)
+    client.sys.enable_secrets_engine(backend_type="kv", path="secret", options={"version": "2"})
+    blob = "x" * 100_000
+    for i in range(40):  # ~4 MB of secrets, ~5.5 MB of archive: above axum's and ureq's defaults
+        client.secrets.kv.v2.create_or_update_secret(path=f"big{i}", secret={"v": blob, "i": str(i)}, mount_point="secret")
+    snap = node.workdir / "big.snap"
+    cli(node, "operator", "raft", "snapshot", "save", str(snap), token=root)
+    assert snap.stat().st_size > 4_000_000
+    client.secrets.kv.v2.delete_metadata_and_all_versions(path="big7", mount_point="secret")
+    cli(node, "operator", "raft", "snapshot", "restore", str(snap), token=root)
+    assert read(client, "big7") == {"v": blob, "i": "7"}

@@ -4,6 +4,9 @@
 use serde_json::Value;
 use std::time::Duration;
 
+/// The largest answer the CLI reads (a Raft snapshot is the big one).
+const MAX_BODY_BYTES: u64 = 1 << 30;
+
 /// A failed call, as the CLI reports it.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -135,7 +138,12 @@ impl Client {
             .map_err(|e| ClientError::Usage(format!("bad request: {e}")))?;
         let mut response = self.agent.run(request).map_err(transport)?;
         let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().map_err(transport)?;
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY_BYTES)
+            .read_to_string()
+            .map_err(transport)?;
         let body: Value = if text.trim().is_empty() {
             Value::Null
         } else {

@@ -16,9 +16,15 @@ use std::sync::Arc;
 pub use parse::parse_request;
 pub use render::{render, render_error};
 
+/// The largest request body a node accepts (a snapshot restore is the big one).
+const MAX_REQUEST_BODY_BYTES: usize = 1 << 30;
+
 /// The axum app serving Vault's API for one node.
 pub fn app(core: Arc<Core>) -> axum::Router {
-    axum::Router::new().fallback(serve).with_state(core)
+    axum::Router::new()
+        .fallback(serve)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
+        .with_state(core)
 }
 
 async fn serve(
