@@ -299,14 +299,17 @@ fn raft(client: &Client, cmd: RaftCmd, format: Format) -> Result<i32, ClientErro
             }
         }
         RaftCmd::Snapshot(SnapshotCmd::Save { file }) => {
+            let progress = spinner("saving a snapshot of the cluster");
             let reply = client.read("sys/storage/raft/snapshot")?;
             let Value::String(archive) = reply.body else {
                 return Err(ClientError::Usage(
                     "the server did not answer with a snapshot".into(),
                 ));
             };
+            let size = archive.len();
             std::fs::write(&file, archive)
                 .map_err(|e| ClientError::Usage(format!("writing {file}: {e}")))?;
+            progress.finish_with_message(format!("saved {size} bytes to {file}"));
         }
         RaftCmd::Snapshot(SnapshotCmd::Restore { file, force }) => {
             let archive = std::fs::read_to_string(&file)
@@ -316,11 +319,21 @@ fn raft(client: &Client, cmd: RaftCmd, format: Format) -> Result<i32, ClientErro
             } else {
                 "sys/storage/raft/snapshot"
             };
+            let progress = spinner(&format!("restoring {} bytes from {file}", archive.len()));
             let reply = client.call("POST", path, Some(&json!({ "snapshot": archive })), &[])?;
+            progress.finish_with_message(format!("restored the snapshot in {file}"));
             for w in reply.body["warnings"].as_array().into_iter().flatten() {
                 eprintln!("WARNING! {}", w.as_str().unwrap_or_default());
             }
         }
     }
     Ok(0)
+}
+
+/// A spinner on stderr for a long call (hidden when stderr is not a terminal).
+fn spinner(message: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
