@@ -8,7 +8,7 @@ import hvac
 import pytest
 import requests
 
-from conftest import Node, cli
+from conftest import Node, cli, http
 from test_single_node import base64_forms
 
 
@@ -136,6 +136,16 @@ def test_remove_peer_step_down_and_no_plaintext_in_any_raft_dir(cluster):
     members = json.loads(cli(n3, "operator", "members", "-format=json", token=root).stdout)["nodes"]
     assert sorted(m["active_node"] for m in members) == [False, False, True]
     assert {m["api_address"] for m in members} == {n1.addr, n2.addr, n3.addr}
+
+    def autopilot():
+        return http(n1, "GET", "sys/storage/raft/autopilot/state", token=root).json()["data"]
+
+    state = wait_until(lambda: (lambda s: s if s["healthy"] else None)(autopilot()), what="a healthy autopilot state")
+    assert len(state["voters"]) == 3 and state["failure_tolerance"] == 1, state
+    config = {"cleanup_dead_servers": True, "min_quorum": 3, "dead_server_last_contact_threshold": "1h"}
+    assert http(n1, "POST", "sys/storage/raft/autopilot/configuration", token=root, json=config).status_code == 204
+    got = http(n1, "GET", "sys/storage/raft/autopilot/configuration", token=root).json()["data"]
+    assert got["cleanup_dead_servers"] is True and got["dead_server_last_contact_threshold"] == "1h0m0s"
 
     client = n1.client(root)
     client.sys.enable_secrets_engine(backend_type="kv", path="secret", options={"version": "2"})

@@ -153,6 +153,9 @@ pub async fn start(
         ),
         _ => None,
     };
+    if core.raft.is_some() {
+        tokio::spawn(crate::cluster::autopilot::cleanup_loop(core.clone()));
+    }
     if let StorageConfig::Raft { retry_join, .. } = &core.config.storage {
         if !retry_join.is_empty() {
             let leaders = retry_join.clone();

@@ -42,7 +42,7 @@ pub use engine::{Engine, EngineError, Op, Pair, Space, WriteBatch};
 pub use error::RaftError;
 pub use list::immediate_children;
 pub use network::UnreachableNetwork;
-pub use node::{ClusterMember, CofferRaft, RaftConfig, RaftHandle, RaftStatus, Role};
+pub use node::{ClusterMember, CofferRaft, PeerHealth, RaftConfig, RaftHandle, RaftStatus, Role};
 pub use runtime::CofferRuntime;
 pub use transport::{ClientTls, GrpcNetwork, ServerTls, TransportError};
 pub use types::{

@@ -19,7 +19,7 @@ use crate::types::{ClusterNode, Command, SnapshotData, TypeConfig};
 
 mod cluster;
 
-pub use cluster::ClusterMember;
+pub use cluster::{ClusterMember, PeerHealth};
 
 /// The openraft instance this crate runs.
 pub type CofferRaft = Raft<TypeConfig, StateMachine>;

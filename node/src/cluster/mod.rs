@@ -4,6 +4,7 @@
 //! `coffer-raft`.
 
 pub mod api_client;
+pub mod autopilot;
 pub mod forward;
 pub mod join;
 pub mod joining;

@@ -94,6 +94,9 @@ pub async fn handle(
             snapshot::handle(core, req, true).await
         }
         "step-down" => raft::step_down(core, req).await,
+        "storage" if rel.starts_with("storage/raft/autopilot/") => {
+            raft::autopilot(core, req, &rel["storage/raft/autopilot/".len()..]).await
+        }
         "ha-status" => raft::ha_status(core, req),
         "policy" | "policies" => policy::handle(active, req, rel).await,
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {

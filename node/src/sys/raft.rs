@@ -142,3 +142,28 @@ pub fn ha_status(core: &Core, req: &Request) -> Result<Option<Response>, ApiErro
         .collect();
     Ok(Some(legacy(json!({ "nodes": nodes }))))
 }
+
+/// `sys/storage/raft/autopilot/state` and `.../configuration`.
+pub async fn autopilot(
+    core: &Core,
+    req: &Request,
+    rel: &str,
+) -> Result<Option<Response>, ApiError> {
+    use crate::cluster::autopilot::state_json;
+    match (rel, req.operation) {
+        ("state", Operation::Read) => {
+            let health = core.autopilot_health().await?;
+            Ok(Some(legacy(state_json(&health))))
+        }
+        ("configuration", Operation::Read) => {
+            Ok(Some(legacy(core.autopilot_config().await?.to_json())))
+        }
+        ("configuration", Operation::Create | Operation::Update) => {
+            let mut config = core.autopilot_config().await?;
+            config.apply(&req.data)?;
+            core.set_autopilot_config(&config).await?;
+            Ok(None)
+        }
+        _ => Err(ApiError::UnsupportedOperation),
+    }
+}

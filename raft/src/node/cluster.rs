@@ -19,6 +19,17 @@ use crate::node::RaftConfig;
 use crate::transport::{ClientTls, GrpcNetwork, RaftGrpcServer, RaftGrpcService};
 use crate::types::ClusterNode;
 
+/// What the leader knows of one follower's replication (autopilot's view).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerHealth {
+    /// The follower's Raft id.
+    pub node_id: u64,
+    /// The last log index known to be on that node.
+    pub matched_index: Option<u64>,
+    /// Milliseconds since it last acknowledged a heartbeat; `None` if it never did.
+    pub since_last_ack_ms: Option<u64>,
+}
+
 /// One member of the cluster as this node sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterMember {
@@ -107,6 +118,28 @@ impl RaftHandle {
                 node_id: *id,
                 node: node.clone(),
                 voter: voters.contains(id),
+            })
+            .collect()
+    }
+
+    /// Replication progress and last contact of every follower, as the leader sees them; empty on
+    /// a follower.
+    pub fn peer_health(&self) -> Vec<PeerHealth> {
+        use openraft_rt::Instant as _;
+        let rx = self.inner.raft.metrics();
+        let metrics = rx.borrow_watched();
+        let (Some(replication), heartbeat) = (&metrics.replication, &metrics.heartbeat) else {
+            return Vec::new();
+        };
+        replication
+            .iter()
+            .map(|(id, matched)| PeerHealth {
+                node_id: *id,
+                matched_index: matched.as_ref().map(|l| l.index()),
+                since_last_ack_ms: heartbeat
+                    .as_ref()
+                    .and_then(|h| h.get(id).cloned().flatten())
+                    .map(|at| at.elapsed().as_millis() as u64),
             })
             .collect()
     }
