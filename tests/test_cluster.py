@@ -113,6 +113,8 @@ def test_three_nodes_join_forward_and_survive_the_active_node_being_killed(clust
     for path, value in written.items():
         got = client.secrets.kv.v2.read_secret_version(path=path, mount_point="secret", raise_on_deleted_version=True)
         assert got["data"]["data"]["v"] == value, path
+    metrics = http(active, "GET", "sys/metrics", token=root, params={"format": "prometheus"}).text
+    assert "coffer_core_takeovers_total 1" in metrics.splitlines()
     other = next(n for n in survivors if n is not active)
     other.client(root).secrets.kv.v2.create_or_update_secret(path="after", secret={"v": "x"}, mount_point="secret")
 

@@ -22,6 +22,8 @@ def test_metrics_count_requests_by_operation_and_mount(node):
     count = [l for l in lines if l.startswith('coffer_http_request_duration_seconds_count{operation="update",mount="kvm/",status="2xx"}')]
     assert count and count[0].endswith(" 3"), count
     assert "coffer_core_sealed 0" in lines
+    commits = [l for l in lines if l.startswith("coffer_raft_commit_seconds_count")]
+    assert commits and int(commits[0].split()[1]) >= 3, commits
     applied = [l for l in lines if l.startswith("coffer_raft_applied_index ")]
     assert applied and float(applied[0].split()[1]) > 0
 

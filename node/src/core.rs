@@ -56,8 +56,8 @@ pub struct Core {
     pub(crate) cluster: RwLock<Option<ClusterInfo>>,
     /// Serialises init/unseal/seal so two callers cannot race a state change.
     pub(crate) state_lock: tokio::sync::Mutex<()>,
-    /// Request and node metrics (`sys/metrics`).
-    pub metrics: crate::metrics::Metrics,
+    /// Request and node metrics (`sys/metrics`), shared with the storage adapter.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Relays requests to the active node while this one is a standby.
     pub(crate) forwarder: crate::cluster::forward::Forwarder,
     /// A join challenge this node received and will answer at unseal.
@@ -74,6 +74,7 @@ impl Core {
         physical: Arc<dyn Physical>,
         raft: Option<RaftHandle>,
         storage_type: &'static str,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Arc<Core> {
         Arc::new(Core {
             config,
@@ -88,7 +89,7 @@ impl Core {
             active: RwLock::new(None),
             cluster: RwLock::new(None),
             state_lock: tokio::sync::Mutex::new(()),
-            metrics: crate::metrics::Metrics::default(),
+            metrics,
             forwarder: crate::cluster::forward::Forwarder::new(None),
             pending_join: Mutex::new(None),
             join_challenges: Mutex::new(std::collections::HashMap::new()),
@@ -125,6 +126,7 @@ impl Core {
             .map_err(|e| ApiError::Unavailable(e.to_string()))?;
         let fresh = Arc::new(self.load_active_state(term).await?);
         *self.active.write() = Some(fresh.clone());
+        self.metrics.observe_takeover();
         tracing::info!(term, "took over as the active node");
         Ok(fresh)
     }

@@ -41,6 +41,10 @@ pub struct Metrics {
     /// (operation, mount, status class) → latency histogram.
     requests: Mutex<BTreeMap<(String, String, String), Histogram>>,
     forwarded: AtomicU64,
+    /// Proposal → committed and applied locally, per storage write.
+    raft_commit: Mutex<Histogram>,
+    /// Times this node took over as the active node.
+    takeovers: AtomicU64,
 }
 
 /// Values read from the node at scrape time.
@@ -61,6 +65,16 @@ impl Metrics {
             .entry((operation.to_string(), mount.to_string(), class))
             .or_default()
             .observe(took);
+    }
+
+    /// Record one storage write's time through Raft (proposed, committed, applied).
+    pub fn observe_commit(&self, took: Duration) {
+        self.raft_commit.lock().observe(took);
+    }
+
+    /// Count a takeover: this node became the active node in a new term.
+    pub fn observe_takeover(&self) {
+        self.takeovers.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Count a request relayed to the active node.
@@ -87,6 +101,15 @@ impl Metrics {
         let forwarded = self.forwarded.load(Ordering::Relaxed);
         let _ = writeln!(out, "# TYPE coffer_forwarded_requests_total counter");
         let _ = writeln!(out, "coffer_forwarded_requests_total {forwarded}");
+        let takeovers = self.takeovers.load(Ordering::Relaxed);
+        let _ = writeln!(out, "# TYPE coffer_core_takeovers_total counter");
+        let _ = writeln!(out, "coffer_core_takeovers_total {takeovers}");
+        write_histogram(
+            &mut out,
+            "coffer_raft_commit_seconds",
+            "",
+            &self.raft_commit.lock(),
+        );
         let name = "coffer_http_request_duration_seconds";
         let _ = writeln!(out, "# TYPE {name} histogram");
         for ((op, mount, class), h) in self.requests.lock().iter() {
@@ -133,6 +156,18 @@ impl Metrics {
     }
 }
 
+/// One unlabelled histogram in Prometheus text.
+fn write_histogram(out: &mut String, name: &str, labels: &str, h: &Histogram) {
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    let sep = if labels.is_empty() { "" } else { "," };
+    for (bound, count) in BUCKETS_SECS.iter().zip(h.counts) {
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {count}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", h.count);
+    let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum_secs);
+    let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
+}
+
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
@@ -157,8 +192,13 @@ mod tests {
         m.observe_request("read", "secret/", 200, Duration::from_millis(3));
         m.observe_request("read", "secret/", 200, Duration::from_millis(30));
         m.observe_forwarded();
+        m.observe_commit(Duration::from_millis(2));
+        m.observe_takeover();
         let text = m.prometheus(&gauges());
         assert!(text.contains("coffer_raft_applied_index 9"));
+        assert!(text.contains("coffer_raft_commit_seconds_count{} 1"));
+        assert!(text.contains("coffer_raft_commit_seconds_bucket{le=\"0.0025\"} 1"));
+        assert!(text.contains("coffer_core_takeovers_total 1"));
         assert!(text.contains("coffer_forwarded_requests_total 1"));
         let labels = "operation=\"read\",mount=\"secret/\",status=\"2xx\"";
         assert!(text.contains(&format!(

@@ -2,20 +2,30 @@
 //! store (`storage "raft"`), or an in-memory map (`storage "inmem"`). Only ciphertext and the few
 //! plain pre-unseal records (`core/seal-config`, `core/root-key`) pass through here.
 
+use crate::metrics::Metrics;
 use async_trait::async_trait;
 use coffer_barrier::{Physical, PhysicalError};
 use coffer_raft::{Command, RaftError, RaftHandle};
+use std::sync::Arc;
 
 /// `Physical` over the Raft log: writes are proposed and wait until applied; reads come from the
 /// local state machine.
 pub struct RaftPhysical {
     raft: RaftHandle,
+    metrics: Arc<Metrics>,
 }
 
 impl RaftPhysical {
-    /// Wrap a started Raft handle.
-    pub fn new(raft: RaftHandle) -> Self {
-        RaftPhysical { raft }
+    /// Wrap a started Raft handle; write latencies go to `metrics`.
+    pub fn new(raft: RaftHandle, metrics: Arc<Metrics>) -> Self {
+        RaftPhysical { raft, metrics }
+    }
+
+    async fn write(&self, cmd: Command) -> Result<(), PhysicalError> {
+        let started = tokio::time::Instant::now();
+        let result = self.raft.write(cmd).await.map_err(to_physical);
+        self.metrics.observe_commit(started.elapsed());
+        result
     }
 }
 
@@ -34,14 +44,14 @@ impl Physical for RaftPhysical {
             key: key.to_string(),
             value,
         };
-        self.raft.write(cmd).await.map_err(to_physical)
+        self.write(cmd).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), PhysicalError> {
         let cmd = Command::Delete {
             key: key.to_string(),
         };
-        self.raft.write(cmd).await.map_err(to_physical)
+        self.write(cmd).await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, PhysicalError> {

@@ -90,6 +90,7 @@ fn open_engine(
 async fn open_storage(
     config: &ServerConfig,
     storage: &StorageHandle,
+    metrics: &Arc<crate::metrics::Metrics>,
 ) -> Result<(Arc<dyn Physical>, Option<RaftHandle>, &'static str), StartError> {
     if config.storage == StorageConfig::Inmem && matches!(storage, StorageHandle::FromConfig) {
         return Ok((Arc::new(MemPhysical::new()), None, "inmem"));
@@ -111,7 +112,7 @@ async fn open_storage(
         .await
         .map_err(|e| StartError::Storage(e.to_string()))?;
     Ok((
-        Arc::new(RaftPhysical::new(raft.clone())),
+        Arc::new(RaftPhysical::new(raft.clone(), metrics.clone())),
         Some(raft),
         "raft",
     ))
@@ -142,8 +143,9 @@ pub async fn start(
     config: ServerConfig,
     storage: StorageHandle,
 ) -> Result<ServerHandle, StartError> {
-    let (physical, raft, storage_type) = open_storage(&config, &storage).await?;
-    let core = Core::new(config, physical, raft, storage_type);
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    let (physical, raft, storage_type) = open_storage(&config, &storage, &metrics).await?;
+    let core = Core::new(config, physical, raft, storage_type, metrics);
     let app = crate::http::app(core.clone());
     let cluster_port = match (&core.raft, cluster_bind_addr(&core.config)) {
         (Some(raft), Some(addr)) => Some(
