@@ -25,7 +25,7 @@ def free_port() -> int:
 class Node:
     """One `coffer server` process with raft storage under `data_dir`."""
 
-    def __init__(self, workdir: Path, name: str = "node1", retry_join=()):
+    def __init__(self, workdir: Path, name: str = "node1", retry_join=(), extra_config: str = ""):
         self.workdir = workdir
         self.name = name
         self.data_dir = workdir / f"{name}-data"
@@ -50,6 +50,7 @@ listener "tcp" {{
 api_addr     = "{self.addr}"
 cluster_addr = "http://127.0.0.1:{self.cluster_port}"
 disable_mlock = true
+{extra_config}
 '''
         )
         self.log = workdir / f"{name}.log"
