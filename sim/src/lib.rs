@@ -12,4 +12,4 @@
 mod node;
 
 #[cfg(madsim)]
-pub use node::{Reply, SimNode};
+pub use node::{eventually, Reply, SimNode};

@@ -216,3 +216,36 @@ impl SimNode {
         madsim::net::NetSim::current().unclog_node(self.id);
     }
 }
+
+impl SimNode {
+    /// Submit unseal keys one by one; the answer to the last one.
+    pub async fn unseal(&self, keys: &[String]) -> Reply {
+        let mut last = Reply {
+            status: 0,
+            body: Value::Null,
+        };
+        for k in keys {
+            last = self
+                .call(
+                    "PUT",
+                    "sys/unseal",
+                    None,
+                    Some(serde_json::json!({ "key": k })),
+                )
+                .await;
+        }
+        last
+    }
+}
+
+/// Poll `check` every 50 ms of simulated time until it holds or `within` has passed.
+pub async fn eventually(within: std::time::Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    check()
+}

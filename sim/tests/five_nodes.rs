@@ -2,31 +2,9 @@
 //! and keeps every acknowledged write; after healing, the old node serves as a standby again.
 #![cfg(madsim)]
 
-use coffer_sim::{Reply, SimNode};
+use coffer_sim::{eventually, SimNode};
 use serde_json::json;
 use std::time::Duration;
-
-async fn unseal(node: &SimNode, keys: &[String]) -> Reply {
-    let mut last = None;
-    for k in keys {
-        last = Some(
-            node.call("PUT", "sys/unseal", None, Some(json!({"key": k})))
-                .await,
-        );
-    }
-    last.expect("at least one key")
-}
-
-async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + within;
-    while tokio::time::Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    check()
-}
 
 #[madsim::test]
 async fn a_partitioned_active_node_is_replaced_and_rejoins_as_standby() {
@@ -52,10 +30,10 @@ async fn a_partitioned_active_node_is_replaced_and_rejoins_as_standby() {
         .await;
     let keys: Vec<String> = serde_json::from_value(init.body["keys"].clone()).unwrap();
     let root = init.body["root_token"].as_str().unwrap().to_string();
-    assert_eq!(unseal(&nodes[0], &keys[..2]).await.body["sealed"], false);
+    assert_eq!(nodes[0].unseal(&keys[..2]).await.body["sealed"], false);
     for other in &nodes[1..] {
         nodes[0].add_voter(other).await.expect("a voter joins");
-        assert_eq!(unseal(other, &keys[1..]).await.body["sealed"], false);
+        assert_eq!(other.unseal(&keys[1..]).await.body["sealed"], false);
     }
     let mount = nodes[2]
         .call(

@@ -1,20 +1,8 @@
 //! The first simulated test: one node, init → unseal → write → read → restart → unseal → read.
 #![cfg(madsim)]
 
-use coffer_sim::Reply;
 use coffer_sim::SimNode;
 use serde_json::json;
-
-async fn unseal(node: &SimNode, keys: &[String]) -> Reply {
-    let mut last = None;
-    for k in keys {
-        last = Some(
-            node.call("PUT", "sys/unseal", None, Some(json!({"key": k})))
-                .await,
-        );
-    }
-    last.expect("at least one key")
-}
 
 #[madsim::test]
 async fn single_node_write_read_restart() {
@@ -33,7 +21,7 @@ async fn single_node_write_read_restart() {
     let keys: Vec<String> = serde_json::from_value(init.body["keys"].clone()).unwrap();
     let root = init.body["root_token"].as_str().unwrap().to_string();
 
-    let status = unseal(&node, &keys[..2]).await;
+    let status = node.unseal(&keys[..2]).await;
     assert_eq!(status.body["sealed"], false, "{:?}", status.body);
 
     let mount = node
@@ -65,7 +53,7 @@ async fn single_node_write_read_restart() {
         "a restarted node is sealed: {:?}",
         sealed.body
     );
-    let status = unseal(&node, &keys[1..3]).await;
+    let status = node.unseal(&keys[1..3]).await;
     assert_eq!(status.body["sealed"], false);
     let read = node.call("GET", "secret/data/app", Some(&root), None).await;
     assert_eq!(read.status, 200, "{:?}", read.body);

@@ -2,32 +2,9 @@
 //! active node is killed another takes over with every acknowledged write intact.
 #![cfg(madsim)]
 
-use coffer_sim::{Reply, SimNode};
+use coffer_sim::{eventually, SimNode};
 use serde_json::json;
 use std::time::Duration;
-
-async fn unseal(node: &SimNode, keys: &[String]) -> Reply {
-    let mut last = None;
-    for k in keys {
-        last = Some(
-            node.call("PUT", "sys/unseal", None, Some(json!({"key": k})))
-                .await,
-        );
-    }
-    last.expect("at least one key")
-}
-
-/// Poll until `check` holds, for at most `within` of simulated time.
-async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + within;
-    while tokio::time::Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    check()
-}
 
 #[madsim::test]
 async fn standbys_forward_and_a_new_active_node_keeps_every_write() {
@@ -54,13 +31,13 @@ async fn standbys_forward_and_a_new_active_node_keeps_every_write() {
     assert_eq!(init.status, 200, "{:?}", init.body);
     let keys: Vec<String> = serde_json::from_value(init.body["keys"].clone()).unwrap();
     let root = init.body["root_token"].as_str().unwrap().to_string();
-    assert_eq!(unseal(&nodes[0], &keys).await.body["sealed"], false);
+    assert_eq!(nodes[0].unseal(&keys).await.body["sealed"], false);
     for other in &nodes[1..] {
         nodes[0].add_voter(other).await.expect("a voter joins");
     }
     // The standbys now hold the replicated seal records and unseal with the same key.
     for n in &nodes[1..] {
-        let status = unseal(n, &keys).await;
+        let status = n.unseal(&keys).await;
         assert_eq!(
             status.body["sealed"], false,
             "{}: {:?}",

@@ -55,15 +55,8 @@ pub fn run(a: ServerArgs) -> i32 {
         return 0;
     }
     init_logging(&config, a.log_level.as_deref());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("Error starting the runtime: {e}");
-            return 1;
-        }
+    let Some(runtime) = runtime() else {
+        return 1;
     };
     runtime.block_on(serve(config, a))
 }
@@ -137,15 +130,8 @@ fn run_three_nodes(a: ServerArgs) -> i32 {
         .and_then(|(_, p)| p.parse::<u16>().ok())
         .unwrap_or(8200);
     init_logging(&ServerConfig::default(), a.log_level.as_deref());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("Error starting the runtime: {e}");
-            return 1;
-        }
+    let Some(runtime) = runtime() else {
+        return 1;
     };
     runtime.block_on(async move {
         let (nodes, info) =
@@ -180,4 +166,18 @@ fn run_three_nodes(a: ServerArgs) -> i32 {
         }
         0
     })
+}
+
+/// The multi-threaded runtime a server runs on (an error is printed, `None` returned).
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("Error starting the runtime: {e}");
+            None
+        }
+    }
 }
