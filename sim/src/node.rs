@@ -218,6 +218,20 @@ impl SimNode {
 }
 
 impl SimNode {
+    /// Wait (simulated time, at most 30 s) until the node has applied the replicated seal
+    /// records, i.e. `sys/seal-status` says initialized. A voter just added may still be behind.
+    pub async fn wait_initialized(&self) -> bool {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while tokio::time::Instant::now() < deadline {
+            let status = self.call("GET", "sys/seal-status", None, None).await;
+            if status.body["initialized"] == true {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    }
+
     /// Submit unseal keys one by one; the answer to the last one.
     pub async fn unseal(&self, keys: &[String]) -> Reply {
         let mut last = Reply {

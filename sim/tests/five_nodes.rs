@@ -33,6 +33,11 @@ async fn a_partitioned_active_node_is_replaced_and_rejoins_as_standby() {
     assert_eq!(nodes[0].unseal(&keys[..2]).await.body["sealed"], false);
     for other in &nodes[1..] {
         nodes[0].add_voter(other).await.expect("a voter joins");
+        assert!(
+            other.wait_initialized().await,
+            "{} never caught up",
+            other.name
+        );
         assert_eq!(other.unseal(&keys[1..]).await.body["sealed"], false);
     }
     let mount = nodes[2]

@@ -37,6 +37,7 @@ async fn standbys_forward_and_a_new_active_node_keeps_every_write() {
     }
     // The standbys now hold the replicated seal records and unseal with the same key.
     for n in &nodes[1..] {
+        assert!(n.wait_initialized().await, "{} never caught up", n.name);
         let status = n.unseal(&keys).await;
         assert_eq!(
             status.body["sealed"], false,
