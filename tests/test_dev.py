@@ -9,11 +9,34 @@ import requests
 from conftest import COFFER_BIN, free_port
 
 
+def free_base_port():
+    """A base port whose node ports (+0, +10, +20) and cluster ports (+1, +11, +21) are all free."""
+    import socket
+    for _ in range(50):
+        base = free_port()
+        if base > 65000:
+            continue
+        try:
+            socks = []
+            for off in (0, 1, 10, 11, 20, 21):
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + off))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
 def test_dev_three_node_cluster_serves_from_every_node(tmp_path):
-    base = free_port()
+    base = free_base_port()
+    errors = tmp_path / "stderr.log"
     proc = subprocess.Popen(
         [COFFER_BIN, "server", "-dev-three-node", f"-dev-listen-address=127.0.0.1:{base}", "-dev-root-token-id=devroot"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE, stderr=open(errors, "w"), text=True,
     )
     try:
         lines = []
@@ -26,7 +49,7 @@ def test_dev_three_node_cluster_serves_from_every_node(tmp_path):
             if line.startswith("Root Token:"):
                 break
         text = "".join(lines)
-        assert "Root Token: devroot" in text, text
+        assert "Root Token: devroot" in text, text + errors.read_text()[-2000:]
         addrs = re.findall(r"node \d: (http://127\.0\.0\.1:\d+)", text)
         assert len(addrs) == 3, text
         codes = [requests.get(f"{a}/v1/sys/health", timeout=5).status_code for a in addrs]
