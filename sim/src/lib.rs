@@ -4,7 +4,9 @@
 //! madsim node with an in-memory engine that outlives restarts (`coffer_raft::MemEngine`, keyed
 //! by node id) and loses unsynced writes when killed. Requests go through the node's real axum
 //! app, executed on the node itself, so a killed node stops answering mid-request.
-//! Only built for `--cfg madsim`; in a normal build this crate is empty.
+//! The simulated nodes are only built for `--cfg madsim`; the history recorder (`history`) and
+//! the checkers (`check`: linearizability, lost writes, duplicates, convergence) are plain logic
+//! and build and test in both builds.
 //! Never imported by node, raft, barrier or seal.
 #![forbid(unsafe_code)]
 
@@ -13,3 +15,6 @@ mod node;
 
 #[cfg(madsim)]
 pub use node::{eventually, Reply, SimNode};
+
+pub mod check;
+pub mod history;

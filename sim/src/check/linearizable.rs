@@ -1,0 +1,302 @@
+//! Per-key linearizability by Wing–Gong–Lowe search with memoisation.
+//!
+//! Each key is checked alone (a register per key composes: linearizability is local).
+//! An acknowledged op must be placed between its invocation and completion; an op without an
+//! answer (`Unknown`) may be placed anywhere after its invocation, or never; a `Failed` op never
+//! takes effect and is left out, as is a read that returned no value. The search tries, at each
+//! step, every pending op invoked before the earliest completion among pending ops, and memoises
+//! the (placed-set bitmask, register state) pairs it has already explored without success.
+//!
+//! Limits: at most [`MAX_OPS_PER_KEY`] (64) ops per key, so the placed set fits a `u64`; at most
+//! [`MAX_SEARCH_STATES`] memoised states per key. Beyond either the check reports
+//! `TooManyOps` / `SearchBudgetExceeded` instead of a verdict; workloads should spread ops over keys.
+
+use std::collections::HashSet;
+
+use super::{Register, Violation, ViolationKind};
+use crate::history::{History, Op};
+
+/// Most ops (after dropping failed ops and unanswered reads) one key may have.
+pub const MAX_OPS_PER_KEY: usize = 64;
+
+/// Most memoised (placed set, state) pairs the search explores for one key.
+pub const MAX_SEARCH_STATES: usize = 1_000_000;
+
+/// Checks every key of `history`; returns the first key that no linearization explains.
+pub fn check_linearizable(history: &History) -> Result<(), Violation> {
+    for key in history.keys() {
+        check_key(key, history.for_key(key).collect())?;
+    }
+    Ok(())
+}
+
+fn check_key(key: &str, all: Vec<&Op>) -> Result<(), Violation> {
+    let mut ops: Vec<&Op> = all.into_iter().filter(|op| takes_part(op)).collect();
+    ops.sort_by_key(|op| op.invoked_at);
+    if ops.len() > MAX_OPS_PER_KEY {
+        let explanation = format!(
+            "{} ops on this key; the search accepts at most {MAX_OPS_PER_KEY}",
+            ops.len()
+        );
+        return Err(violation(ViolationKind::TooManyOps, key, explanation, &ops));
+    }
+    let mut search = Search::new(&ops);
+    if search.run(0, &Register::default()) {
+        return Ok(());
+    }
+    if search.exhausted {
+        let explanation = format!("gave up after {MAX_SEARCH_STATES} search states");
+        return Err(violation(
+            ViolationKind::SearchBudgetExceeded,
+            key,
+            explanation,
+            &ops,
+        ));
+    }
+    Err(violation(
+        ViolationKind::NotLinearizable,
+        key,
+        search.explain(),
+        &ops,
+    ))
+}
+
+/// Failed ops never took effect; a read without a value constrains nothing.
+fn takes_part(op: &Op) -> bool {
+    op.may_take_effect() && (op.is_mutation() || op.read_value().is_some())
+}
+
+fn violation(kind: ViolationKind, key: &str, explanation: String, ops: &[&Op]) -> Violation {
+    let ops = ops.iter().map(|op| (*op).clone()).collect();
+    Violation {
+        kind,
+        key: key.to_string(),
+        explanation,
+        ops,
+    }
+}
+
+struct Search<'a> {
+    ops: &'a [&'a Op],
+    /// Latest time each op may be placed: its completion if acknowledged, else never forced.
+    deadlines: Vec<u64>,
+    /// Ops that must be placed: the acknowledged ones.
+    required: u64,
+    explored: HashSet<(u64, Register)>,
+    exhausted: bool,
+    path: Vec<usize>,
+    deepest: (Vec<usize>, Register),
+}
+
+impl<'a> Search<'a> {
+    fn new(ops: &'a [&'a Op]) -> Self {
+        let deadlines: Vec<u64> = ops
+            .iter()
+            .map(|op| op.effect_deadline().unwrap_or(u64::MAX))
+            .collect();
+        let required = (0..ops.len())
+            .filter(|&i| ops[i].is_acknowledged())
+            .fold(0u64, |mask, i| mask | 1 << i);
+        Search {
+            ops,
+            deadlines,
+            required,
+            explored: HashSet::new(),
+            exhausted: false,
+            path: Vec::new(),
+            deepest: (Vec::new(), Register::default()),
+        }
+    }
+
+    /// Depth-first: can the ops outside `placed` be linearized from `state`?
+    fn run(&mut self, placed: u64, state: &Register) -> bool {
+        if placed & self.required == self.required {
+            return true;
+        }
+        if self.exhausted || !self.explored.insert((placed, state.clone())) {
+            return false;
+        }
+        if self.explored.len() > MAX_SEARCH_STATES {
+            self.exhausted = true;
+            return false;
+        }
+        for i in self.candidates(placed) {
+            if let Some(next) = state.step(self.ops[i]) {
+                self.path.push(i);
+                if self.run(placed | 1 << i, &next) {
+                    return true;
+                }
+                self.path.pop();
+            }
+        }
+        if self.path.len() >= self.deepest.0.len() {
+            self.deepest = (self.path.clone(), state.clone());
+        }
+        false
+    }
+
+    /// Pending ops that may come next: invoked no later than the earliest pending deadline.
+    fn candidates(&self, placed: u64) -> Vec<usize> {
+        let pending: Vec<usize> = (0..self.ops.len())
+            .filter(|&i| placed & 1 << i == 0)
+            .collect();
+        let horizon = pending
+            .iter()
+            .map(|&i| self.deadlines[i])
+            .min()
+            .unwrap_or(u64::MAX);
+        pending
+            .into_iter()
+            .filter(|&i| self.ops[i].invoked_at <= horizon)
+            .collect()
+    }
+
+    fn explain(&self) -> String {
+        let (path, state) = &self.deepest;
+        let placed = path.iter().fold(0u64, |mask, &i| mask | 1 << i);
+        let mut text =
+            String::from("no order of the ops explains the answers. Longest valid prefix:");
+        for &i in path {
+            text.push_str(&format!("\n    {}", self.ops[i]));
+        }
+        text.push_str(&format!(
+            "\n  leaves value {:?} at version {}; no pending op can come next:",
+            state.value, state.version
+        ));
+        for i in self.candidates(placed) {
+            text.push_str(&format!("\n    {}", self.ops[i]));
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::fixtures::*;
+    use crate::history::{OpKind, Outcome};
+
+    fn kind_of(h: &History) -> Option<ViolationKind> {
+        check_linearizable(h).err().map(|v| v.kind)
+    }
+
+    #[test]
+    fn sequential_history_passes() {
+        let h = history([
+            read(1, None, 0, 1),
+            write(1, "a", 2, 3),
+            read(2, Some("a"), 4, 5),
+            op(2, OpKind::Delete, 6, Some(7), Outcome::Ok),
+            read(1, None, 8, 9),
+        ]);
+        assert_eq!(check_linearizable(&h), Ok(()));
+    }
+
+    #[test]
+    fn concurrent_history_passes() {
+        // The two writes overlap; the reads see them in the order b then a.
+        let h = history([
+            write(1, "a", 0, 10),
+            write(2, "b", 1, 11),
+            read(3, Some("b"), 2, 4),
+            read(3, Some("a"), 5, 12),
+            read(4, Some("a"), 13, 14),
+        ]);
+        assert_eq!(check_linearizable(&h), Ok(()));
+    }
+
+    #[test]
+    fn stale_read_is_rejected() {
+        let h = history([
+            write(1, "a", 0, 1),
+            write(1, "b", 2, 3),
+            read(2, Some("a"), 4, 5),
+        ]);
+        let err = check_linearizable(&h).unwrap_err();
+        assert_eq!(err.kind, ViolationKind::NotLinearizable);
+        assert!(err.explanation.contains("read"), "{err}");
+    }
+
+    #[test]
+    fn lost_write_read_as_absent_is_rejected() {
+        let h = history([write(1, "a", 0, 1), read(2, None, 2, 3)]);
+        assert_eq!(kind_of(&h), Some(ViolationKind::NotLinearizable));
+    }
+
+    #[test]
+    fn write_reappearing_after_overwrite_is_rejected() {
+        let h = history([
+            write(1, "a", 0, 1),
+            read(2, Some("a"), 2, 3),
+            write(1, "b", 4, 5),
+            read(2, Some("b"), 6, 7),
+            read(2, Some("a"), 8, 9),
+        ]);
+        assert_eq!(kind_of(&h), Some(ViolationKind::NotLinearizable));
+    }
+
+    #[test]
+    fn timed_out_write_that_took_effect_passes() {
+        let h = history([timed_out_write(1, "a", 0), read(2, Some("a"), 50, 51)]);
+        assert_eq!(check_linearizable(&h), Ok(()));
+    }
+
+    #[test]
+    fn timed_out_write_that_did_not_take_effect_passes() {
+        let h = history([timed_out_write(1, "a", 0), read(2, None, 50, 51)]);
+        assert_eq!(check_linearizable(&h), Ok(()));
+    }
+
+    #[test]
+    fn timed_out_write_cannot_take_effect_before_invocation() {
+        let h = history([read(2, Some("a"), 0, 1), timed_out_write(1, "a", 5)]);
+        assert_eq!(kind_of(&h), Some(ViolationKind::NotLinearizable));
+    }
+
+    #[test]
+    fn failed_write_read_back_is_rejected() {
+        let h = history([failed_write(1, "a", 0, 1), read(2, Some("a"), 2, 3)]);
+        assert_eq!(kind_of(&h), Some(ViolationKind::NotLinearizable));
+    }
+
+    #[test]
+    fn cas_follows_versions() {
+        let cas = |expected_version, v: &str, inv, done, outcome| {
+            op(
+                1,
+                OpKind::Cas {
+                    expected_version,
+                    value: v.into(),
+                },
+                inv,
+                Some(done),
+                outcome,
+            )
+        };
+        let good = history([
+            write(1, "a", 0, 1),
+            cas(1, "b", 2, 3, Outcome::Ok),
+            cas(1, "c", 4, 5, Outcome::Failed),
+            read(2, Some("b"), 6, 7),
+        ]);
+        assert_eq!(check_linearizable(&good), Ok(()));
+        let bad = history([write(1, "a", 0, 1), cas(0, "b", 2, 3, Outcome::Ok)]);
+        assert_eq!(kind_of(&bad), Some(ViolationKind::NotLinearizable));
+    }
+
+    #[test]
+    fn too_many_ops_is_reported() {
+        let ops = (0..=MAX_OPS_PER_KEY as u64).map(|i| read(1, None, 2 * i, 2 * i + 1));
+        assert_eq!(kind_of(&history(ops)), Some(ViolationKind::TooManyOps));
+    }
+
+    #[test]
+    fn many_concurrent_ops_stay_fast() {
+        // 14 fully overlapping writes (14! orders) and a final read: memoisation keeps this small.
+        let mut ops: Vec<Op> = (0..14)
+            .map(|i| write(i, &format!("v{i}"), i, 1000 + i))
+            .collect();
+        ops.push(read(99, Some("v7"), 2000, 2001));
+        assert_eq!(check_linearizable(&history(ops)), Ok(()));
+    }
+}

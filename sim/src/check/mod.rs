@@ -1,0 +1,26 @@
+//! History checkers: one property per file, plain functions over plain data.
+//!
+//! - [`check_linearizable`]: per-key linearizability (Wing–Gong–Lowe search).
+//! - [`check_no_lost_writes`]: the healed cluster's final values keep every acknowledged write.
+//! - [`converged`]: all nodes hold the same state after healing.
+//! - [`check_no_duplicates`]: no value comes back after being overwritten, none is read that was
+//!   never (successfully) written.
+
+mod converged;
+mod duplicates;
+mod linearizable;
+mod lost_writes;
+mod model;
+mod violation;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod self_check;
+
+pub use converged::converged;
+pub use duplicates::check_no_duplicates;
+pub use linearizable::{check_linearizable, MAX_OPS_PER_KEY, MAX_SEARCH_STATES};
+pub use lost_writes::check_no_lost_writes;
+pub use model::Register;
+pub use violation::{Violation, ViolationKind};
