@@ -232,6 +232,39 @@ impl SimNode {
         false
     }
 
+    /// `sys/init` with `shares`/`threshold`; returns the unseal keys and the root token.
+    /// Panics with the node's answer when it refuses (a test helper).
+    pub async fn init(&self, shares: u8, threshold: u8) -> (Vec<String>, String) {
+        let body = serde_json::json!({ "secret_shares": shares, "secret_threshold": threshold });
+        let init = self.call("PUT", "sys/init", None, Some(body)).await;
+        assert_eq!(init.status, 200, "init refused: {:?}", init.body);
+        let keys = serde_json::from_value(init.body["keys"].clone()).expect("init returns keys");
+        let root = init.body["root_token"]
+            .as_str()
+            .expect("init returns a root token");
+        (keys, root.to_string())
+    }
+
+    /// Start nodes `name_prefix-1..=count` with Raft ids `id_base + i` on `10.0.{subnet}.i`, and
+    /// wait until every one is up.
+    pub async fn start_many(
+        name_prefix: &str,
+        count: u64,
+        id_base: u64,
+        subnet: u8,
+    ) -> Vec<SimNode> {
+        let nodes: Vec<SimNode> = (1..=count)
+            .map(|i| {
+                let ip = IpAddr::from([10, 0, subnet, i as u8]);
+                SimNode::start(&format!("{name_prefix}-{i}"), id_base + i, ip)
+            })
+            .collect();
+        for n in &nodes {
+            n.wait_ready().await;
+        }
+        nodes
+    }
+
     /// Submit unseal keys one by one; the answer to the last one.
     pub async fn unseal(&self, keys: &[String]) -> Reply {
         let mut last = Reply {

@@ -8,28 +8,8 @@ use std::time::Duration;
 
 #[madsim::test]
 async fn a_partitioned_active_node_is_replaced_and_rejoins_as_standby() {
-    let nodes: Vec<SimNode> = (1..=5)
-        .map(|i| {
-            SimNode::start(
-                &format!("coffer-{i}"),
-                200 + i,
-                format!("10.0.2.{i}").parse().unwrap(),
-            )
-        })
-        .collect();
-    for n in &nodes {
-        n.wait_ready().await;
-    }
-    let init = nodes[0]
-        .call(
-            "PUT",
-            "sys/init",
-            None,
-            Some(json!({"secret_shares": 3, "secret_threshold": 2})),
-        )
-        .await;
-    let keys: Vec<String> = serde_json::from_value(init.body["keys"].clone()).unwrap();
-    let root = init.body["root_token"].as_str().unwrap().to_string();
+    let nodes = SimNode::start_many("coffer", 5, 200, 2).await;
+    let (keys, root) = nodes[0].init(3, 2).await;
     assert_eq!(nodes[0].unseal(&keys[..2]).await.body["sealed"], false);
     for other in &nodes[1..] {
         nodes[0].add_voter(other).await.expect("a voter joins");

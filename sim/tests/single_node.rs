@@ -9,17 +9,7 @@ async fn single_node_write_read_restart() {
     let node = SimNode::start("coffer-1", 1, "10.0.0.1".parse().unwrap());
     node.wait_ready().await;
 
-    let init = node
-        .call(
-            "PUT",
-            "sys/init",
-            None,
-            Some(json!({"secret_shares": 3, "secret_threshold": 2})),
-        )
-        .await;
-    assert_eq!(init.status, 200, "{:?}", init.body);
-    let keys: Vec<String> = serde_json::from_value(init.body["keys"].clone()).unwrap();
-    let root = init.body["root_token"].as_str().unwrap().to_string();
+    let (keys, root) = node.init(3, 2).await;
 
     let status = node.unseal(&keys[..2]).await;
     assert_eq!(status.body["sealed"], false, "{:?}", status.body);

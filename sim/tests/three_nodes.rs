@@ -8,29 +8,8 @@ use std::time::Duration;
 
 #[madsim::test]
 async fn standbys_forward_and_a_new_active_node_keeps_every_write() {
-    let nodes: Vec<SimNode> = (1..=3)
-        .map(|i| {
-            SimNode::start(
-                &format!("coffer-{i}"),
-                100 + i,
-                format!("10.0.1.{i}").parse().unwrap(),
-            )
-        })
-        .collect();
-    for n in &nodes {
-        n.wait_ready().await;
-    }
-    let init = nodes[0]
-        .call(
-            "PUT",
-            "sys/init",
-            None,
-            Some(json!({"secret_shares": 1, "secret_threshold": 1})),
-        )
-        .await;
-    assert_eq!(init.status, 200, "{:?}", init.body);
-    let keys: Vec<String> = serde_json::from_value(init.body["keys"].clone()).unwrap();
-    let root = init.body["root_token"].as_str().unwrap().to_string();
+    let nodes = SimNode::start_many("coffer", 3, 100, 1).await;
+    let (keys, root) = nodes[0].init(1, 1).await;
     assert_eq!(nodes[0].unseal(&keys).await.body["sealed"], false);
     for other in &nodes[1..] {
         nodes[0].add_voter(other).await.expect("a voter joins");
