@@ -8,6 +8,7 @@ need_apt=()
 command -v clang >/dev/null || need_apt+=(clang)
 [ -n "$(ls /usr/lib/llvm-*/lib/libclang*.so* 2>/dev/null | head -1)" ] || need_apt+=(libclang-dev)
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
+command -v openssl >/dev/null || need_apt+=(openssl)   # tests/test_tls.py makes its CA with it
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
