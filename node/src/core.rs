@@ -147,6 +147,13 @@ impl Core {
         !self.is_sealed() && self.raft.as_ref().is_none_or(|r| r.is_leader())
     }
 
+    /// The Raft handle, or 400 when this node's storage is not raft.
+    pub fn raft_handle(&self) -> Result<&RaftHandle, ApiError> {
+        self.raft
+            .as_ref()
+            .ok_or_else(|| ApiError::bad("storage is not raft"))
+    }
+
     /// Cluster name and id, known once unsealed.
     pub fn cluster_info(&self) -> Option<ClusterInfo> {
         self.cluster.read().clone()

@@ -170,10 +170,7 @@ impl Core {
 
     /// The members' health as this (active) node sees it.
     pub async fn autopilot_health(&self) -> Result<Vec<ServerHealth>, ApiError> {
-        let raft = self
-            .raft
-            .as_ref()
-            .ok_or_else(|| ApiError::bad("storage is not raft"))?;
+        let raft = self.raft_handle()?;
         let status = raft.metrics();
         let config = self.autopilot_config().await?;
         let last = status.last_log_index.unwrap_or(0);

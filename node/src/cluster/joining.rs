@@ -43,10 +43,7 @@ impl Core {
         leader_ca_pem: Option<String>,
         non_voter: bool,
     ) -> Result<(), ApiError> {
-        let raft = self
-            .raft
-            .as_ref()
-            .ok_or_else(|| ApiError::bad("storage is not raft"))?;
+        let raft = self.raft_handle()?;
         let status = raft.metrics();
         let body = json!({
             "server_id": status.node_id.to_string(),
@@ -198,10 +195,7 @@ impl Core {
             .expected
             .check(&answer)
             .map_err(|_| ApiError::PermissionDenied)?;
-        let raft = self
-            .raft
-            .as_ref()
-            .ok_or_else(|| ApiError::bad("storage is not raft"))?;
+        let raft = self.raft_handle()?;
         let id: u64 = server_id
             .parse()
             .map_err(|_| ApiError::bad("bad server_id"))?;

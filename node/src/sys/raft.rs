@@ -52,10 +52,7 @@ pub fn configuration(core: &Core, req: &Request) -> Result<Option<Response>, Api
     if req.operation != Operation::Read {
         return Err(ApiError::UnsupportedOperation);
     }
-    let raft = core
-        .raft
-        .as_ref()
-        .ok_or_else(|| ApiError::bad("storage is not raft"))?;
+    let raft = core.raft_handle()?;
     let leader = raft.metrics().leader_id;
     let servers: Vec<_> = raft
         .membership()
@@ -79,10 +76,7 @@ pub fn configuration(core: &Core, req: &Request) -> Result<Option<Response>, Api
 /// `sys/storage/raft/remove-peer`: take a node out of the Raft configuration.
 pub async fn remove_peer(core: &Core, req: &Request) -> Result<Option<Response>, ApiError> {
     require_write(req)?;
-    let raft = core
-        .raft
-        .as_ref()
-        .ok_or_else(|| ApiError::bad("storage is not raft"))?;
+    let raft = core.raft_handle()?;
     let server_id = Fields(&req.data).str_req("server_id")?;
     let id: u64 = server_id
         .parse()
@@ -102,10 +96,7 @@ pub async fn remove_peer(core: &Core, req: &Request) -> Result<Option<Response>,
 /// `sys/step-down`: hand leadership to the most caught-up voter.
 pub async fn step_down(core: &Core, req: &Request) -> Result<Option<Response>, ApiError> {
     require_write(req)?;
-    let raft = core
-        .raft
-        .as_ref()
-        .ok_or_else(|| ApiError::bad("storage is not raft"))?;
+    let raft = core.raft_handle()?;
     let to = raft
         .step_down()
         .await
@@ -119,10 +110,7 @@ pub fn ha_status(core: &Core, req: &Request) -> Result<Option<Response>, ApiErro
     if req.operation != Operation::Read {
         return Err(ApiError::UnsupportedOperation);
     }
-    let raft = core
-        .raft
-        .as_ref()
-        .ok_or_else(|| ApiError::bad("storage is not raft"))?;
+    let raft = core.raft_handle()?;
     let leader = raft.metrics().leader_id;
     let nodes: Vec<_> = raft
         .membership()

@@ -59,12 +59,6 @@ struct Line {
     v: String,
 }
 
-fn raft(core: &Core) -> Result<&RaftHandle, ApiError> {
-    core.raft
-        .as_ref()
-        .ok_or_else(|| ApiError::bad("storage is not raft"))
-}
-
 /// `sys/storage/raft/snapshot` (GET: save; POST/PUT: restore) and
 /// `sys/storage/raft/snapshot-force` (POST/PUT: restore from another cluster).
 pub async fn handle(
@@ -80,7 +74,7 @@ pub async fn handle(
 }
 
 async fn save(core: &Arc<Core>) -> Result<Option<Response>, ApiError> {
-    let raft = raft(core)?;
+    let raft = core.raft_handle()?;
     raft.ensure_linearizable()
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
@@ -163,7 +157,7 @@ async fn restore(
     req: &Request,
     force: bool,
 ) -> Result<Option<Response>, ApiError> {
-    let raft = raft(core)?;
+    let raft = core.raft_handle()?;
     let archive = super::Fields(&req.data).str_req("snapshot")?;
     let (header, pairs) = decode(&archive)?;
     if !force {
