@@ -60,6 +60,8 @@ pub struct Core {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Relays requests to the active node while this one is a standby.
     pub(crate) forwarder: crate::cluster::forward::Forwarder,
+    /// Raft RPCs and forwarding, open once the node knows the cluster certificate.
+    pub(crate) cluster_port: tokio::sync::Mutex<Option<crate::cluster::port::ClusterPort>>,
     /// A join challenge this node received and will answer at unseal.
     pub(crate) pending_join: Mutex<Option<crate::cluster::joining::PendingJoin>>,
     /// Join challenges this (active) node issued, by server id.
@@ -91,9 +93,18 @@ impl Core {
             state_lock: tokio::sync::Mutex::new(()),
             metrics,
             forwarder: crate::cluster::forward::Forwarder::new(None),
+            cluster_port: tokio::sync::Mutex::new(None),
             pending_join: Mutex::new(None),
             join_challenges: Mutex::new(std::collections::HashMap::new()),
         })
+    }
+
+    /// Where the cluster port listens, once it is open.
+    pub fn cluster_port_addr(&self) -> Option<std::net::SocketAddr> {
+        self.cluster_port
+            .try_lock()
+            .ok()
+            .and_then(|p| p.as_ref().map(|p| p.local_addr))
     }
 
     /// Whether the barrier is sealed.

@@ -21,13 +21,20 @@ pub enum StartError {
     Dev(#[from] ApiError),
 }
 
-/// A running node. Dropping it stops the listeners.
+/// A running node. Dropping it stops the listeners and the cluster port.
 pub struct ServerHandle {
     pub core: Arc<Core>,
-    /// Raft RPCs and forwarding, when the storage is raft.
-    pub cluster_port: Option<crate::cluster::port::ClusterPort>,
     #[cfg(not(madsim))]
     pub listeners: Vec<crate::http::listener::Listener>,
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        // The port's task holds the core (through the app): end it here, not when the core goes.
+        if let Ok(mut port) = self.core.cluster_port.try_lock() {
+            port.take();
+        }
+    }
 }
 
 impl ServerHandle {
@@ -147,14 +154,15 @@ pub async fn start(
     let (physical, raft, storage_type) = open_storage(&config, &storage, &metrics).await?;
     let core = Core::new(config, physical, raft, storage_type, metrics);
     let app = crate::http::app(core.clone());
-    let cluster_port = match (&core.raft, cluster_bind_addr(&core.config)) {
-        (Some(raft), Some(addr)) => Some(
-            crate::cluster::port::start(&addr, raft, app.clone())
-                .await
-                .map_err(|e| StartError::Storage(e.to_string()))?,
-        ),
-        _ => None,
-    };
+    // Outside simulation the cluster port opens with the cluster certificate, at unseal or
+    // join (`Core::enable_cluster_tls`); the simulated network has no TLS, so it opens now.
+    #[cfg(madsim)]
+    if let (Some(raft), Some(addr)) = (&core.raft, cluster_bind_addr(&core.config)) {
+        let port = crate::cluster::port::start(&addr, raft, app.clone(), None)
+            .await
+            .map_err(|e| StartError::Storage(e.to_string()))?;
+        *core.cluster_port.lock().await = Some(port);
+    }
     if core.raft.is_some() {
         tokio::spawn(crate::cluster::autopilot::cleanup_loop(core.clone()));
     }
@@ -172,14 +180,10 @@ pub async fn start(
             tracing::info!(address = %started.local_addr, tls = started.tls, "listening");
             listeners.push(started);
         }
-        Ok(ServerHandle {
-            core,
-            listeners,
-            cluster_port,
-        })
+        Ok(ServerHandle { core, listeners })
     }
     #[cfg(madsim)]
-    Ok(ServerHandle { core, cluster_port })
+    Ok(ServerHandle { core })
 }
 
 /// What `-dev` prints.
@@ -268,34 +272,14 @@ pub async fn dev_three_node(
         nodes.push(start(config, StorageHandle::Engine(engine)).await?);
     }
     let info = dev_setup(&nodes[0].core, root_token_id).await?;
-    let leader = nodes[0]
-        .core
-        .raft
-        .clone()
-        .ok_or_else(|| ApiError::internal("no raft"))?;
-    for (i, node) in nodes.iter().enumerate().skip(1) {
-        let member = coffer_raft::ClusterNode {
-            api_addr: node.core.config.api_addr.clone().unwrap_or_default(),
-            cluster_addr: node.core.config.cluster_addr.clone().unwrap_or_default(),
-        };
-        leader
-            .add_voter(i as u64 + 1, member, std::time::Duration::from_secs(30))
-            .await
-            .map_err(ApiError::internal)?;
-        wait_initialized(&node.core).await?;
+    let leader_api_addr = nodes[0].core.config.api_addr.clone().unwrap_or_default();
+    // The others join the way an operator's nodes do: challenge, then unseal with the key.
+    for node in nodes.iter().skip(1) {
+        node.core.request_join(&leader_api_addr, None, false).await?;
         node.core.submit_unseal_key(&info.unseal_key).await?;
+        if node.core.is_sealed() {
+            return Err(ApiError::internal("a dev node did not unseal after joining").into());
+        }
     }
     Ok((nodes, info))
-}
-
-/// Wait until a newly added member has applied the replicated seal records.
-async fn wait_initialized(core: &Arc<Core>) -> Result<(), ApiError> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !core.is_initialized().await? {
-        if tokio::time::Instant::now() >= deadline {
-            return Err(ApiError::internal("a dev node did not catch up"));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    Ok(())
 }

@@ -3,6 +3,7 @@
 //! key opens the keyring (`core/keyring`, inside the barrier) → the keyring's terms encrypt
 //! everything else. `core/seal-config` is the only other plain record.
 
+use crate::cluster::tls::{self as cluster_tls, ClusterTls};
 use crate::core::{ClusterInfo, Core, VAULT_API_VERSION};
 use crate::error::ApiError;
 use coffer_barrier::RootKey;
@@ -117,6 +118,12 @@ impl Core {
             id: crate::ids::uuid(),
         };
         self.view("").put_json(CLUSTER_INFO_PATH, &info).await?;
+        if self.raft.is_some() {
+            let tls = ClusterTls::generate(&info.name).map_err(ApiError::internal)?;
+            self.view("")
+                .put_json(cluster_tls::STORAGE_PATH, &tls)
+                .await?;
+        }
         crate::router::MountTable::create_defaults(self).await?;
         crate::policy_store::PolicyStore::create_defaults(self).await?;
         let tokens = crate::token::TokenStore::new(self.view("sys/token/"));
@@ -221,6 +228,13 @@ impl Core {
                 .get_json(CLUSTER_INFO_PATH)
                 .await?
                 .unwrap_or_default();
+            if let Some(tls) = self
+                .view("")
+                .get_json::<ClusterTls>(cluster_tls::STORAGE_PATH)
+                .await?
+            {
+                self.enable_cluster_tls(&tls).await?;
+            }
             let term = self.raft.as_ref().map_or(0, |r| r.metrics().current_term);
             let state = self.load_active_state(term).await?;
             Ok::<_, ApiError>((info, state))

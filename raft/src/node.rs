@@ -141,6 +141,8 @@ struct Inner {
     engine: Arc<dyn Engine>,
     /// Cloned into every storage object given to openraft; see [`RaftHandle::shutdown`].
     storage_lease: Arc<()>,
+    /// The channels to peers, when started over gRPC ([`RaftHandle::start_cluster`]).
+    channels: Option<Arc<crate::transport::PeerChannels>>,
 }
 
 /// A running Raft node. Cheap to clone; all clones drive the same node.
@@ -178,6 +180,19 @@ impl RaftHandle {
         N: RaftNetworkFactory<TypeConfig>,
         N::Network: NetSnapshot<TypeConfig, SnapshotData = SnapshotData>,
     {
+        Self::start_inner(config, engine, network, None).await
+    }
+
+    async fn start_inner<N>(
+        config: RaftConfig,
+        engine: Arc<dyn Engine>,
+        network: N,
+        channels: Option<Arc<crate::transport::PeerChannels>>,
+    ) -> Result<RaftHandle, RaftError>
+    where
+        N: RaftNetworkFactory<TypeConfig>,
+        N::Network: NetSnapshot<TypeConfig, SnapshotData = SnapshotData>,
+    {
         let raft_config = Arc::new(config.to_openraft()?);
         let storage_lease = Arc::new(());
         let storage = Storage::new(Arc::clone(&engine), Arc::clone(&storage_lease));
@@ -197,6 +212,7 @@ impl RaftHandle {
             raft,
             engine,
             storage_lease,
+            channels,
         };
         Ok(RaftHandle {
             inner: Arc::new(inner),

@@ -124,7 +124,7 @@ impl Forwarding for ForwardService {
 #[derive(Default)]
 pub struct Forwarder {
     clients: Mutex<HashMap<String, ForwardingClient<Channel>>>,
-    tls: Option<coffer_raft::ClientTls>,
+    tls: Mutex<Option<coffer_raft::ClientTls>>,
 }
 
 impl Forwarder {
@@ -132,18 +132,27 @@ impl Forwarder {
     pub fn new(tls: Option<coffer_raft::ClientTls>) -> Self {
         Forwarder {
             clients: Mutex::new(HashMap::new()),
-            tls,
+            tls: Mutex::new(tls),
         }
+    }
+
+    /// Dial with `tls` from now on; open channels are dropped.
+    pub fn set_tls(&self, tls: coffer_raft::ClientTls) {
+        *self.tls.lock() = Some(tls);
+        self.clients.lock().clear();
     }
 
     fn client(&self, cluster_addr: &str) -> Result<ForwardingClient<Channel>, ForwardError> {
         if let Some(c) = self.clients.lock().get(cluster_addr) {
             return Ok(c.clone());
         }
-        let channel = coffer_raft::transport::lazy_channel(cluster_addr, self.tls.as_ref())
-            .map_err(|e| ForwardError::Unreachable {
-                addr: cluster_addr.to_string(),
-                reason: e.to_string(),
+        let tls = self.tls.lock().clone();
+        let channel =
+            coffer_raft::transport::lazy_channel(cluster_addr, tls.as_ref()).map_err(|e| {
+                ForwardError::Unreachable {
+                    addr: cluster_addr.to_string(),
+                    reason: e.to_string(),
+                }
             })?;
         let client = ForwardingClient::new(channel);
         self.clients

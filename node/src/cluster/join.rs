@@ -1,10 +1,12 @@
 //! The join challenge. A node asking to join gets a `ChallengeBundle`: the cluster's seal
 //! configuration, the root key wrapped by the unseal key, the keyring encrypted by the root key,
-//! and 32 random bytes encrypted by the keyring. Only an operator who unseals the joining node
-//! with the cluster's own key shares lets it open that chain and send the bytes back; the active
-//! node compares them (constant time) before it adds the node to Raft. Nothing in the bundle is
-//! readable without the unseal key.
+//! the cluster certificate as stored (encrypted by the keyring), and 32 random bytes encrypted by
+//! the keyring. Only an operator who unseals the joining node with the cluster's own key shares
+//! lets it open that chain, and so send the bytes back and open the cluster port with the
+//! certificate; the active node compares the bytes (constant time) before it adds the node to
+//! Raft. Nothing in the bundle is readable without the unseal key.
 
+use super::tls::{self as cluster_tls, ClusterTls};
 use coffer_barrier::{Barrier, MemPhysical, Physical, RootKey, KEYRING_PATH};
 use coffer_seal::{Seal, SealConfig, ShamirSeal};
 use serde::{Deserialize, Serialize};
@@ -39,6 +41,8 @@ pub struct ChallengeBundle {
     pub wrapped_root_key: Vec<u8>,
     /// `core/keyring`: the keyring encrypted by the root key.
     pub keyring: Vec<u8>,
+    /// `core/cluster/tls`: the cluster certificate encrypted by the keyring.
+    pub cluster_tls: Vec<u8>,
     /// 32 random bytes encrypted by the keyring, AAD bound to `node_id`.
     pub challenge: Vec<u8>,
 }
@@ -64,12 +68,16 @@ pub async fn issue(
     seal_config: SealConfig,
     wrapped_root_key: Vec<u8>,
 ) -> Result<(ChallengeBundle, Expected), JoinError> {
-    let keyring = barrier
-        .physical()
-        .get(KEYRING_PATH)
-        .await
-        .map_err(|e| JoinError::Internal(e.to_string()))?
-        .ok_or_else(|| JoinError::Internal("no keyring stored".into()))?;
+    let stored = |path: &'static str| async move {
+        barrier
+            .physical()
+            .get(path)
+            .await
+            .map_err(|e| JoinError::Internal(e.to_string()))?
+            .ok_or_else(|| JoinError::Internal(format!("{path} is not stored")))
+    };
+    let keyring = stored(KEYRING_PATH).await?;
+    let cluster_tls = stored(cluster_tls::STORAGE_PATH).await?;
     let mut secret = Zeroizing::new(vec![0u8; 32]);
     getrandom::fill(&mut secret).map_err(|e| JoinError::Internal(e.to_string()))?;
     let challenge = barrier
@@ -80,17 +88,23 @@ pub async fn issue(
         seal_config,
         wrapped_root_key,
         keyring,
+        cluster_tls,
         challenge,
     };
     Ok((bundle, Expected(secret)))
 }
 
+/// What a joining node gets out of a challenge it could open.
+pub struct Opened {
+    /// The challenge's plaintext, to send back.
+    pub answer: Zeroizing<Vec<u8>>,
+    /// The certificate to open the cluster port with.
+    pub cluster_tls: ClusterTls,
+}
+
 /// Joining side: with the unseal key rebuilt from the operator's shares, open the chain and
-/// return the challenge's plaintext (the answer).
-pub async fn answer(
-    bundle: &ChallengeBundle,
-    unseal_key: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, JoinError> {
+/// return the challenge's plaintext (the answer) and the cluster certificate.
+pub async fn answer(bundle: &ChallengeBundle, unseal_key: &[u8]) -> Result<Opened, JoinError> {
     let seal = ShamirSeal::new(unseal_key).map_err(|_| JoinError::WrongKey)?;
     let root = seal
         .unwrap(&bundle.wrapped_root_key)
@@ -108,11 +122,22 @@ pub async fn answer(
         .unseal(&root)
         .await
         .map_err(|e| JoinError::Malformed(e.to_string()))?;
+    let malformed = |e: coffer_barrier::BarrierError| JoinError::Malformed(e.to_string());
     let plain = barrier
         .decrypt(&challenge_path(&bundle.node_id), &bundle.challenge)
-        .map_err(|e| JoinError::Malformed(e.to_string()))?;
+        .map_err(malformed)?;
+    let tls = Zeroizing::new(
+        barrier
+            .decrypt(cluster_tls::STORAGE_PATH, &bundle.cluster_tls)
+            .map_err(malformed)?,
+    );
     barrier.seal();
-    Ok(Zeroizing::new(plain))
+    let cluster_tls =
+        serde_json::from_slice(&tls).map_err(|e| JoinError::Malformed(e.to_string()))?;
+    Ok(Opened {
+        answer: Zeroizing::new(plain),
+        cluster_tls,
+    })
 }
 
 #[cfg(test)]
@@ -124,6 +149,8 @@ mod tests {
         let root = RootKey::generate();
         barrier.initialize(&root, 0).await.unwrap();
         barrier.unseal(&root).await.unwrap();
+        let tls = serde_json::to_vec(&ClusterTls::generate("test").unwrap()).unwrap();
+        barrier.put(cluster_tls::STORAGE_PATH, &tls).await.unwrap();
         let kek = coffer_seal::rng::random_key();
         let wrapped = ShamirSeal::new(&kek[..])
             .unwrap()
@@ -141,8 +168,15 @@ mod tests {
             .unwrap();
         let wire = serde_json::to_vec(&bundle).unwrap();
         let received: ChallengeBundle = serde_json::from_slice(&wire).unwrap();
-        let reply = answer(&received, &kek[..]).await.unwrap();
-        assert_eq!(expected.check(&reply), Ok(()));
+        let opened = answer(&received, &kek[..]).await.unwrap();
+        assert_eq!(expected.check(&opened.answer), Ok(()));
+        let stored = barrier
+            .get(cluster_tls::STORAGE_PATH)
+            .await
+            .unwrap()
+            .unwrap();
+        let stored: ClusterTls = serde_json::from_slice(&stored).unwrap();
+        assert_eq!(opened.cluster_tls, stored);
     }
 
     #[tokio::test]
@@ -180,5 +214,10 @@ mod tests {
             .unwrap();
         let wire = serde_json::to_vec(&bundle).unwrap();
         assert!(!wire.windows(kek.len()).any(|w| w == &kek[..]));
+        let text = String::from_utf8_lossy(&wire);
+        assert!(
+            !text.contains("PRIVATE KEY"),
+            "the certificate's key travels encrypted"
+        );
     }
 }

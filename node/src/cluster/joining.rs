@@ -80,15 +80,17 @@ impl Core {
         let Some(pending) = self.pending_join.lock().take() else {
             return Err(ApiError::bad("Vault is not initialized"));
         };
-        let answer = match join::answer(&pending.bundle, kek).await {
-            Ok(a) => a,
+        let opened = match join::answer(&pending.bundle, kek).await {
+            Ok(opened) => opened,
             Err(e) => {
                 *self.pending_join.lock() = Some(pending);
                 return Err(ApiError::bad(e.to_string()));
             }
         };
-        let body =
-            json!({ "server_id": pending.bundle.node_id, "answer": b64().encode(&answer[..]) });
+        // The active node replicates to this one as soon as it accepts the answer.
+        self.enable_cluster_tls(&opened.cluster_tls).await?;
+        let answer = b64().encode(&opened.answer[..]);
+        let body = json!({ "server_id": pending.bundle.node_id, "answer": answer });
         let path = "sys/storage/raft/bootstrap/answer";
         let result = post_json(
             &pending.leader_api_addr,

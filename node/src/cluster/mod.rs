@@ -9,6 +9,7 @@ pub mod forward;
 pub mod join;
 pub mod joining;
 pub mod port;
+pub mod tls;
 
 use crate::core::Core;
 use axum::body::Body;

@@ -1,9 +1,16 @@
 //! The cluster port: one gRPC server per node carrying the Raft RPCs (from `coffer-raft`) and
-//! standby → active forwarding (`forward.rs`). Stopped when the returned handle drops.
+//! standby → active forwarding (`forward.rs`), behind mutual TLS with the cluster certificate
+//! (`tls.rs`). It opens once the node knows that certificate — at unseal, or when it joins —
+//! so a node that has never been unsealed answers nobody on it. (Under madsim the simulated
+//! network has no TLS; the port opens at start, in plain.) Stopped when the handle drops.
 
 use super::forward::ForwardService;
-use coffer_raft::RaftHandle;
+use super::tls::ClusterTls;
+use crate::core::Core;
+use crate::error::ApiError;
+use coffer_raft::{RaftHandle, ServerTls};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 /// A running cluster port.
@@ -26,21 +33,58 @@ pub struct PortError {
     pub reason: String,
 }
 
-/// Bind `addr` and serve Raft and forwarding on it.
+impl Core {
+    /// Use the cluster certificate: dial members (Raft and forwarding) with it, and open the
+    /// cluster port with it unless it is open already. Without Raft storage, nothing to do.
+    pub(crate) async fn enable_cluster_tls(
+        self: &Arc<Self>,
+        tls: &ClusterTls,
+    ) -> Result<(), ApiError> {
+        let Some(raft) = &self.raft else {
+            return Ok(());
+        };
+        raft.set_client_tls(tls.client());
+        self.forwarder.set_tls(tls.client());
+        let mut port = self.cluster_port.lock().await;
+        if port.is_some() {
+            return Ok(());
+        }
+        let Some(addr) = crate::server::cluster_bind_addr(&self.config) else {
+            return Ok(());
+        };
+        let app = crate::http::app(self.clone());
+        let started = start(&addr, raft, app, Some(tls.server()))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        tracing::info!(address = %started.local_addr, "cluster port open (mutual TLS)");
+        *port = Some(started);
+        Ok(())
+    }
+}
+
+/// Bind `addr` and serve Raft and forwarding on it, with mutual `tls` when given (never under
+/// madsim).
 pub async fn start(
     addr: &str,
     raft: &RaftHandle,
     app: axum::Router,
+    tls: Option<ServerTls>,
 ) -> Result<ClusterPort, PortError> {
     let err = |reason: String| PortError {
         addr: addr.to_string(),
         reason,
     };
-    let router = tonic::transport::Server::builder()
-        .add_service(raft.grpc_service())
-        .add_service(ForwardService::new(app).into_server());
     #[cfg(not(madsim))]
     {
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = &tls {
+            builder = builder
+                .tls_config(tls.to_tonic())
+                .map_err(|e| err(e.to_string()))?;
+        }
+        let router = builder
+            .add_service(raft.grpc_service())
+            .add_service(ForwardService::new(app).into_server());
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| err(e.to_string()))?;
@@ -55,6 +99,10 @@ pub async fn start(
     }
     #[cfg(madsim)]
     {
+        let _ = tls;
+        let router = tonic::transport::Server::builder()
+            .add_service(raft.grpc_service())
+            .add_service(ForwardService::new(app).into_server());
         let local_addr: SocketAddr = addr
             .parse()
             .map_err(|e: std::net::AddrParseError| err(e.to_string()))?;

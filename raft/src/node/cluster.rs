@@ -16,7 +16,7 @@ use super::RaftHandle;
 use crate::engine::Engine;
 use crate::error::{from_write, RaftError};
 use crate::node::RaftConfig;
-use crate::transport::{ClientTls, GrpcNetwork, RaftGrpcServer, RaftGrpcService};
+use crate::transport::{ClientTls, GrpcNetwork, PeerChannels, RaftGrpcServer, RaftGrpcService};
 use crate::types::ClusterNode;
 
 /// What the leader knows of one follower's replication (autopilot's view).
@@ -50,8 +50,17 @@ impl RaftHandle {
         engine: Arc<dyn Engine>,
         tls: Option<ClientTls>,
     ) -> Result<RaftHandle, RaftError> {
-        let network = GrpcNetwork::new(config.node_id, tls);
-        Self::start_with_network(config, engine, network).await
+        let channels = Arc::new(PeerChannels::new(tls));
+        let network = GrpcNetwork::new(config.node_id, channels.clone());
+        Self::start_inner(config, engine, network, Some(channels)).await
+    }
+
+    /// Dial peers with `tls` from now on (a node learns its cluster TLS at unseal or join,
+    /// after Raft has started). A no-op for a node started without the gRPC transport.
+    pub fn set_client_tls(&self, tls: ClientTls) {
+        if let Some(channels) = &self.inner.channels {
+            channels.set_tls(tls);
+        }
     }
 
     /// The Raft RPC service peers call, for the node's cluster server.

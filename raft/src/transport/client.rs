@@ -1,13 +1,13 @@
 //! [`GrpcNetwork`]: openraft's network factory over gRPC, and [`GrpcPeer`], the client for one
 //! peer.
 //!
-//! Each peer gets one lazily connected, long-lived channel, cached by id and rebuilt only when
-//! the peer's cluster address changes; tonic reconnects it after failures. Every RPC carries
+//! Each peer gets one lazily connected, long-lived channel from [`PeerChannels`], looked up per
+//! RPC and rebuilt only when the peer's address or the node's TLS changes; tonic reconnects it
+//! after failures. Every RPC carries
 //! openraft's deadline (`RPCOption::hard_ttl`, floored at `RPC_DEADLINE_MIN`) both as the gRPC
 //! timeout the server sees and as a local timer, and every failure becomes the openraft error
 //! that makes it back off.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,12 +23,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tonic::transport::Channel;
 
-use super::address::lazy_channel;
+use super::channels::PeerChannels;
 use super::proto::raft_service_client::RaftServiceClient;
 use super::proto::{RaftRequest, SnapshotChunk};
-use super::tls::ClientTls;
 use super::wire::{self, Call, SnapshotHeader};
-use super::{TransportError, MESSAGE_SIZE_MAX_BYTES};
+use super::MESSAGE_SIZE_MAX_BYTES;
 use crate::types::{ClusterNode, Snapshot, SnapshotData, TypeConfig, Vote};
 
 /// Snapshot bytes per message when openraft does not say.
@@ -42,56 +41,17 @@ const RPC_DEADLINE_MIN: Duration = Duration::from_millis(500);
 type RpcError = RPCError<TypeConfig>;
 
 /// openraft's network factory over gRPC; see the module docs.
+#[derive(Debug, Clone)]
 pub struct GrpcNetwork {
     local_id: u64,
-    tls: Option<Arc<ClientTls>>,
-    peers: BTreeMap<u64, CachedChannel>,
-}
-
-struct CachedChannel {
-    cluster_addr: String,
-    channel: Result<Channel, TransportError>,
-}
-
-impl std::fmt::Debug for GrpcNetwork {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrpcNetwork")
-            .field("local_id", &self.local_id)
-            .field("tls", &self.tls.is_some())
-            .field("peers", &self.peers.keys().collect::<Vec<_>>())
-            .finish()
-    }
+    channels: Arc<PeerChannels>,
 }
 
 impl GrpcNetwork {
-    /// The network of node `local_id`, dialing peers with `tls` (mutual TLS; ignored under
-    /// madsim, whose simulated network has none).
-    pub fn new(local_id: u64, tls: Option<ClientTls>) -> Self {
-        GrpcNetwork {
-            local_id,
-            tls: tls.map(Arc::new),
-            peers: BTreeMap::new(),
-        }
-    }
-
-    /// The cached channel to `target`, rebuilt when its address changed.
-    fn channel(&mut self, target: u64, node: &ClusterNode) -> Result<Channel, TransportError> {
-        let stale = self
-            .peers
-            .get(&target)
-            .is_none_or(|cached| cached.cluster_addr != node.cluster_addr);
-        if stale {
-            let channel = lazy_channel(&node.cluster_addr, self.tls.as_deref());
-            if let Err(e) = &channel {
-                tracing::warn!(target, error = %e, "no channel to raft peer");
-            }
-            let cached = CachedChannel {
-                cluster_addr: node.cluster_addr.clone(),
-                channel,
-            };
-            self.peers.insert(target, cached);
-        }
-        self.peers[&target].channel.clone()
+    /// The network of node `local_id`, dialing peers through `channels` (whose TLS the node
+    /// may set later; TLS is not applied under madsim, whose simulated network has none).
+    pub fn new(local_id: u64, channels: Arc<PeerChannels>) -> Self {
+        GrpcNetwork { local_id, channels }
     }
 }
 
@@ -102,17 +62,20 @@ impl RaftNetworkFactory<TypeConfig> for GrpcNetwork {
         GrpcPeer {
             local_id: self.local_id,
             target,
-            channel: self.channel(target, node),
+            cluster_addr: node.cluster_addr.clone(),
+            channels: self.channels.clone(),
         }
     }
 }
 
-/// The gRPC client for one peer (a clone of the peer's shared channel).
+/// The gRPC client for one peer; its channel is looked up in the shared [`PeerChannels`] at
+/// every RPC.
 #[derive(Debug)]
 pub struct GrpcPeer {
     local_id: u64,
     target: u64,
-    channel: Result<Channel, TransportError>,
+    cluster_addr: String,
+    channels: Arc<PeerChannels>,
 }
 
 /// The unary RPCs of `RaftService`.
@@ -145,7 +108,10 @@ impl GrpcPeer {
     }
 
     fn client(&self) -> Result<RaftServiceClient<Channel>, Unreachable<TypeConfig>> {
-        let channel = self.channel.clone().map_err(|e| Unreachable::new(&e))?;
+        let channel = self
+            .channels
+            .channel(self.target, &self.cluster_addr)
+            .map_err(|e| Unreachable::new(&e))?;
         Ok(RaftServiceClient::new(channel)
             .max_decoding_message_size(MESSAGE_SIZE_MAX_BYTES)
             .max_encoding_message_size(MESSAGE_SIZE_MAX_BYTES))

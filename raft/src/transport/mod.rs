@@ -2,8 +2,9 @@
 //!
 //! - [`server`]: [`RaftGrpcService`], the inbound side, which hands each RPC to the local
 //!   openraft instance (mounted by the node next to its own services, or run alone by [`serve`]);
-//! - [`client`]: [`GrpcNetwork`], openraft's network factory, one lazily connected, long-lived
-//!   channel per peer and a deadline on every RPC;
+//! - [`client`]: [`GrpcNetwork`], openraft's network factory, a deadline on every RPC;
+//! - [`channels`]: [`PeerChannels`], one lazily connected, long-lived channel per peer and the
+//!   client TLS, which the node may set after Raft has started;
 //! - [`tls`]: the mutual-TLS settings ([`ServerTls`], [`ClientTls`]). Under `--cfg madsim` the
 //!   simulated network has no TLS: the types exist so callers compile unchanged, but nothing
 //!   applies them;
@@ -13,6 +14,7 @@
 //! which is ciphertext. Nothing here looks inside a value.
 
 mod address;
+pub mod channels;
 pub mod client;
 pub mod server;
 pub mod tls;
@@ -22,6 +24,7 @@ mod wire;
 mod tests;
 
 pub use address::{endpoint_uri, lazy_channel};
+pub use channels::PeerChannels;
 pub use client::{GrpcNetwork, GrpcPeer};
 #[cfg(not(madsim))]
 pub use server::serve_listener;
