@@ -187,3 +187,58 @@ def test_remove_peer_step_down_and_no_plaintext_in_any_raft_dir(cluster):
             blob = path.read_bytes()
             for needle in needles:
                 assert needle not in blob, f"{needle!r} in {path}"
+
+
+def test_snapshot_on_a_running_cluster_restores_everywhere(cluster):
+    """Save through a standby, write more (and rotate the keyring), restore through another
+    standby: every node then serves the snapshot's state, also after the active node changes."""
+    n1, n2, n3 = cluster
+    keys, root = form(cluster)
+    client = n1.client(root)
+    client.sys.enable_secrets_engine(backend_type="kv", path="secret", options={"version": "2"})
+    kv = client.secrets.kv.v2
+    kv.create_or_update_secret(path="kept", secret={"v": "1"}, mount_point="secret")
+
+    def read(node, path):
+        got = node.client(root).secrets.kv.v2.read_secret_version(
+            path=path, mount_point="secret", raise_on_deleted_version=True
+        )
+        return got["data"]["data"]["v"]
+
+    saved = n2.client(root).sys.take_raft_snapshot()
+    assert saved.status_code == 200 and saved.content.startswith(b"COFFER-SNAPSHOT-1\n")
+
+    kv.create_or_update_secret(path="kept", secret={"v": "2"}, mount_point="secret")
+    kv.create_or_update_secret(path="later", secret={"v": "x"}, mount_point="secret")
+    client.sys.rotate_encryption_key()
+    assert client.sys.get_encryption_key_status()["data"]["term"] == 2
+
+    restored = n3.client(root).sys.restore_raft_snapshot(saved.content)
+    assert restored.status_code == 204, restored.text
+
+    for node in cluster:
+        assert read(node, "kept") == "1"
+        with pytest.raises(hvac.exceptions.InvalidPath):
+            read(node, "later")
+    assert client.sys.get_encryption_key_status()["data"]["term"] == 1
+
+    # A new active node serves the restored state and its writes stay readable everywhere.
+    cli(n1, "operator", "step-down", token=root)
+    wait_until(lambda: any(health(n) == 200 for n in (n2, n3)), what="a new active node")
+    new_active = next(n for n in (n2, n3) if health(n) == 200)
+    assert read(new_active, "kept") == "1"
+    assert new_active.client(root).sys.get_encryption_key_status()["data"]["term"] == 1
+    new_active.client(root).secrets.kv.v2.create_or_update_secret(
+        path="after-restore", secret={"v": "y"}, mount_point="secret"
+    )
+    # Restart the old active node: it unseals from its own copy and reads every record.
+    n1.kill()
+    n1.start()
+    unseal(n1, keys[:2])
+    wait_until(lambda: health(n1) == 429, what="node1 back as a standby")
+    cli(new_active, "operator", "step-down", token=root)
+    wait_until(lambda: health(n1) == 200 or any(health(n) == 200 for n in (n2, n3) if n is not new_active),
+               what="another active node")
+    for node in cluster:
+        assert read(node, "after-restore") == "y"
+        assert read(node, "kept") == "1"

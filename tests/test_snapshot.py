@@ -52,7 +52,7 @@ def test_save_restore_round_trip_and_tamper(unsealed):
     at = archive.index('"k":"', payload_at) + len('"k":"')
     tampered = archive[:at] + ("X" if archive[at] != "X" else "Y") + archive[at + 1:]
     errors = assert_vault_error(
-        http(node, "POST", "sys/storage/raft/snapshot", token=root, json={"snapshot": tampered}), 400
+        http(node, "POST", "sys/storage/raft/snapshot", token=root, data=tampered), 400
     )
     assert any("checksum" in e for e in errors), errors
     bad = node.workdir / "bad.snap"
@@ -60,8 +60,8 @@ def test_save_restore_round_trip_and_tamper(unsealed):
     result = cli(node, "operator", "raft", "snapshot", "restore", str(bad), token=root, check=False)
     assert result.returncode != 0 and "400" in result.stderr, result.stderr
     # Not an archive at all, and no body.
-    assert_vault_error(http(node, "POST", "sys/storage/raft/snapshot", token=root, json={"snapshot": "hello"}), 400)
-    assert_vault_error(http(node, "POST", "sys/storage/raft/snapshot", token=root, json={}), 400)
+    assert_vault_error(http(node, "POST", "sys/storage/raft/snapshot", token=root, data="hello"), 400)
+    assert_vault_error(http(node, "POST", "sys/storage/raft/snapshot", token=root, data=b""), 400)
     assert read(client, "c") == {"v": "C"}
     assert read(client, "a") == {"v": "A"}
 
@@ -69,11 +69,11 @@ def test_save_restore_round_trip_and_tamper(unsealed):
     other = dict(header, cluster_id="some-other-cluster")
     foreign = MAGIC + json.dumps(other) + "\n" + archive[payload_at:]
     errors = assert_vault_error(
-        http(node, "POST", "sys/storage/raft/snapshot", token=root, json={"snapshot": foreign}), 400
+        http(node, "POST", "sys/storage/raft/snapshot", token=root, data=foreign), 400
     )
     assert any("different cluster" in e for e in errors), errors
     assert read(client, "c") == {"v": "C"}
-    forced = http(node, "POST", "sys/storage/raft/snapshot-force", token=root, json={"snapshot": foreign})
+    forced = http(node, "POST", "sys/storage/raft/snapshot-force", token=root, data=foreign)
     assert forced.status_code == 204, forced.text
     with pytest.raises(hvac.exceptions.InvalidPath):
         read(client, "c")

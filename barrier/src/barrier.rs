@@ -164,6 +164,17 @@ impl Barrier {
         self.install(epoch, Unsealed { root, keyring })
     }
 
+    /// Re-read `core/keyring` and use exactly it, forgetting terms it does not hold. For when
+    /// the stored data was replaced (a snapshot restore, or a node taking over after one): a term
+    /// the restored data never knew must not encrypt anything new, or no other node could read it.
+    pub async fn reset_keyring(&self) -> Result<(), BarrierError> {
+        let _change = self.keyring_change.lock().await;
+        let (epoch, open) = self.snapshot()?;
+        let keyring = self.load(&open.root).await?;
+        let root = open.root.duplicate();
+        self.install(epoch, Unsealed { root, keyring })
+    }
+
     /// Seal `plaintext` for `path` under the newest term (no I/O).
     pub fn encrypt(&self, path: &str, plaintext: &[u8]) -> Result<Vec<u8>, BarrierError> {
         let open = self.unsealed()?;

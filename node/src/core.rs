@@ -135,6 +135,9 @@ impl Core {
         raft.ensure_linearizable()
             .await
             .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        // The keyring as stored now: a snapshot restored while this node was a standby may
+        // have replaced it, and a term it dropped must not encrypt anything new.
+        self.barrier.reset_keyring().await?;
         let fresh = Arc::new(self.load_active_state(term).await?);
         *self.active.write() = Some(fresh.clone());
         self.metrics.observe_takeover();

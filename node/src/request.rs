@@ -52,6 +52,9 @@ pub struct Request {
     pub headers: BTreeMap<String, String>,
     /// The client's address, when known.
     pub remote_addr: Option<String>,
+    /// The body as sent, for the few paths that take bytes rather than JSON (a snapshot to
+    /// restore); `None` elsewhere.
+    pub raw_body: Option<Vec<u8>>,
 }
 
 impl Request {
@@ -65,6 +68,7 @@ impl Request {
             token: None,
             headers: BTreeMap::new(),
             remote_addr: None,
+            raw_body: None,
         }
     }
 

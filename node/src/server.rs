@@ -275,7 +275,9 @@ pub async fn dev_three_node(
     let leader_api_addr = nodes[0].core.config.api_addr.clone().unwrap_or_default();
     // The others join the way an operator's nodes do: challenge, then unseal with the key.
     for node in nodes.iter().skip(1) {
-        node.core.request_join(&leader_api_addr, None, false).await?;
+        node.core
+            .request_join(&leader_api_addr, None, false)
+            .await?;
         node.core.submit_unseal_key(&info.unseal_key).await?;
         if node.core.is_sealed() {
             return Err(ApiError::internal("a dev node did not unseal after joining").into());

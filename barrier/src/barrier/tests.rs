@@ -215,6 +215,32 @@ async fn reload_picks_up_rotation_by_another_instance() {
 }
 
 #[tokio::test]
+async fn reset_forgets_terms_the_restored_keyring_never_had() {
+    let (mem, b, _) = open_barrier().await;
+    let before = raw(&mem, KEYRING_PATH);
+    b.rotate(2).await.unwrap();
+    // A snapshot restore puts back the keyring from before the rotation.
+    mem.put(KEYRING_PATH, before).await.unwrap();
+    b.reload_keyring().await.unwrap();
+    assert_eq!(
+        b.key_status().unwrap().term,
+        2,
+        "reload merges: keeps term 2"
+    );
+    b.reset_keyring().await.unwrap();
+    assert_eq!(
+        b.key_status().unwrap().term,
+        1,
+        "reset uses exactly what is stored"
+    );
+    b.put("k", b"v").await.unwrap();
+    assert_eq!(&raw(&mem, "k")[..4], &1u32.to_be_bytes());
+    assert!(matches!(b.reset_keyring().await, Ok(())));
+    b.seal();
+    assert!(matches!(b.reset_keyring().await, Err(BarrierError::Sealed)));
+}
+
+#[tokio::test]
 async fn get_reloads_once_on_unknown_term() {
     let (mem, active, root) = open_barrier().await;
     let standby = Barrier::new(mem.clone());

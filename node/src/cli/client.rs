@@ -112,12 +112,27 @@ impl Client {
         format!("{}/v1/{}", self.address, path.trim_start_matches('/'))
     }
 
-    /// One call; a non-2xx status becomes `ClientError::Api` unless `accept` lists it.
+    /// One call with a JSON body; a non-2xx status becomes `ClientError::Api` unless `accept`
+    /// lists it.
     pub fn call(
         &self,
         method: &str,
         path: &str,
         body: Option<&Value>,
+        accept: &[u16],
+    ) -> Result<Reply, ClientError> {
+        let bytes = body
+            .map(|b| serde_json::to_vec(b).unwrap_or_default())
+            .unwrap_or_default();
+        self.call_bytes(method, path, bytes, accept)
+    }
+
+    /// One call with `body` sent as it is (a snapshot to restore).
+    pub fn call_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
         accept: &[u16],
     ) -> Result<Reply, ClientError> {
         let url = self.url(path);
@@ -130,11 +145,8 @@ impl Client {
             builder = builder.header("X-Vault-Token", t);
         }
         builder = builder.header("X-Vault-Request", "true");
-        let bytes = body
-            .map(|b| serde_json::to_vec(b).unwrap_or_default())
-            .unwrap_or_default();
         let request = builder
-            .body(bytes)
+            .body(body)
             .map_err(|e| ClientError::Usage(format!("bad request: {e}")))?;
         let mut response = self.agent.run(request).map_err(transport)?;
         let status = response.status().as_u16();

@@ -312,7 +312,7 @@ fn raft(client: &Client, cmd: RaftCmd, format: Format) -> Result<i32, ClientErro
             progress.finish_with_message(format!("saved {size} bytes to {file}"));
         }
         RaftCmd::Snapshot(SnapshotCmd::Restore { file, force }) => {
-            let archive = std::fs::read_to_string(&file)
+            let archive = std::fs::read(&file)
                 .map_err(|e| ClientError::Usage(format!("reading {file}: {e}")))?;
             let path = if force {
                 "sys/storage/raft/snapshot-force"
@@ -320,7 +320,7 @@ fn raft(client: &Client, cmd: RaftCmd, format: Format) -> Result<i32, ClientErro
                 "sys/storage/raft/snapshot"
             };
             let progress = spinner(&format!("restoring {} bytes from {file}", archive.len()));
-            let reply = client.call("POST", path, Some(&json!({ "snapshot": archive })), &[])?;
+            let reply = client.call_bytes("POST", path, archive, &[])?;
             progress.finish_with_message(format!("restored the snapshot in {file}"));
             for w in reply.body["warnings"].as_array().into_iter().flatten() {
                 eprintln!("WARNING! {}", w.as_str().unwrap_or_default());

@@ -29,6 +29,8 @@ pub type ForwardGrpcServer = ForwardingServer<ForwardService, tonic::codegen::Id
 
 /// Marks a request that already crossed one node.
 pub const FORWARDED_HEADER: &str = "x-coffer-forwarded";
+/// The largest forwarded request or answer (a snapshot is the big one; tonic's default is 4 MiB).
+const FORWARD_MESSAGE_MAX_BYTES: usize = 1 << 30;
 /// How long a forwarded call may take end to end.
 const FORWARD_DEADLINE: Duration = Duration::from_secs(30);
 /// Headers that belong to one hop, not to the request.
@@ -79,6 +81,8 @@ impl ForwardService {
     /// The tonic service to add to the cluster port's server.
     pub fn into_server(self) -> ForwardGrpcServer {
         ForwardingServer::new(self)
+            .max_decoding_message_size(FORWARD_MESSAGE_MAX_BYTES)
+            .max_encoding_message_size(FORWARD_MESSAGE_MAX_BYTES)
     }
 }
 
@@ -154,7 +158,9 @@ impl Forwarder {
                     reason: e.to_string(),
                 }
             })?;
-        let client = ForwardingClient::new(channel);
+        let client = ForwardingClient::new(channel)
+            .max_decoding_message_size(FORWARD_MESSAGE_MAX_BYTES)
+            .max_encoding_message_size(FORWARD_MESSAGE_MAX_BYTES);
         self.clients
             .lock()
             .insert(cluster_addr.to_string(), client.clone());

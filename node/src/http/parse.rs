@@ -82,6 +82,12 @@ fn body_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
+/// Paths whose write body is bytes, not JSON: Vault's snapshot restore posts the archive itself.
+const RAW_BODY_PATHS: &[&str] = &[
+    "sys/storage/raft/snapshot",
+    "sys/storage/raft/snapshot-force",
+];
+
 /// Build a `Request` from the parts of an HTTP request under `/v1/`.
 pub fn parse_request(
     method: &Method,
@@ -95,8 +101,9 @@ pub fn parse_request(
     let mut path = decode_path(path);
     let query = query_params(uri);
     let op = operation(method, &query)?;
+    let raw = op == Operation::Update && RAW_BODY_PATHS.contains(&path.as_str());
     let mut data = match op {
-        Operation::Update | Operation::Patch => body_object(body)?,
+        Operation::Update | Operation::Patch if !raw => body_object(body)?,
         _ => query.clone(),
     };
     if matches!(op, Operation::Update | Operation::Patch) {
@@ -118,6 +125,9 @@ pub fn parse_request(
     req.data = data;
     req.token = token(headers);
     req.headers = kept;
+    if raw {
+        req.raw_body = Some(body.to_vec());
+    }
     Ok(req)
 }
 

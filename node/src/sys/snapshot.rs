@@ -17,8 +17,8 @@
 //! holds — barrier ciphertext (plus the plain `core/seal-config` and `core/root-key` records) —
 //! so the archive needs the cluster's unseal keys to be of any use.
 //!
-//! Restore takes the archive as the `snapshot` field of a JSON body (the HTTP layer only parses
-//! JSON bodies), checks magic, header, pair count and checksum (and, except on
+//! Restore takes the archive as the request body, as Vault's does (the HTTP layer keeps the raw
+//! body for these two paths), checks magic, header, pair count and checksum (and, except on
 //! `snapshot-force`, that the header's `cluster_id` is this cluster's), then replicates one
 //! `Command::Restore` that replaces the whole data space atomically, and reloads the keyring and
 //! the active state. A bad archive is refused with 400 before anything changes.
@@ -158,8 +158,10 @@ async fn restore(
     force: bool,
 ) -> Result<Option<Response>, ApiError> {
     let raft = core.raft_handle()?;
-    let archive = super::Fields(&req.data).str_req("snapshot")?;
-    let (header, pairs) = decode(&archive)?;
+    let body = req.raw_body.as_deref().unwrap_or_default();
+    let archive = std::str::from_utf8(body)
+        .map_err(|_| ApiError::bad("invalid snapshot: not a Coffer snapshot"))?;
+    let (header, pairs) = decode(archive)?;
     if !force {
         let ours = core.cluster_info().map(|c| c.id).unwrap_or_default();
         if header.cluster_id != ours {
@@ -205,7 +207,7 @@ async fn restore(
 /// Re-read the keyring and the active state (mounts, tokens, policies) from the restored data.
 async fn reload(core: &Arc<Core>, raft: &RaftHandle) -> Result<(), ApiError> {
     let _guard = core.state_lock.lock().await;
-    core.barrier.reload_keyring().await?;
+    core.barrier.reset_keyring().await?;
     let term = raft.metrics().current_term;
     let state = core.load_active_state(term).await?;
     *core.active.write() = Some(Arc::new(state));
