@@ -115,6 +115,8 @@ def test_three_nodes_join_forward_and_survive_the_active_node_being_killed(clust
         assert got["data"]["data"]["v"] == value, path
     metrics = http(active, "GET", "sys/metrics", token=root, params={"format": "prometheus"}).text
     assert "coffer_core_takeovers_total 1" in metrics.splitlines()
+    changes = [l for l in metrics.splitlines() if l.startswith("coffer_raft_leader_changes_total ")]
+    assert changes and int(changes[0].split()[1]) >= 2, "node1, then the node that took over"
     other = next(n for n in survivors if n is not active)
     other.client(root).secrets.kv.v2.create_or_update_secret(path="after", secret={"v": "x"}, mount_point="secret")
 

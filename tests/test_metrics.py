@@ -24,8 +24,15 @@ def test_metrics_count_requests_by_operation_and_mount(node):
     assert "coffer_core_sealed 0" in lines
     commits = [l for l in lines if l.startswith("coffer_raft_commit_seconds_count")]
     assert commits and int(commits[0].split()[1]) >= 3, commits
-    applied = [l for l in lines if l.startswith("coffer_raft_applied_index ")]
-    assert applied and float(applied[0].split()[1]) > 0
+    def value(name):
+        found = [l for l in lines if l.startswith(name + " ")]
+        assert found, name
+        return float(found[0].split()[1])
+
+    assert value("coffer_raft_applied_index") > 0
+    assert value("coffer_raft_committed_index") >= value("coffer_raft_applied_index")
+    assert value("coffer_raft_apply_seconds_count{}") >= 3
+    assert value("coffer_raft_leader_changes_total") == 1, "one election: this node, at init"
 
     body = requests.get(f"{node.addr}/v1/sys/metrics", headers=headers, timeout=10).json()
     assert {g["Name"] for g in body["Gauges"]} >= {"coffer_core_sealed", "coffer_raft_term"}

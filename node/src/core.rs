@@ -211,10 +211,12 @@ impl Core {
             active: self.is_active(),
             raft_term: status.as_ref().map_or(0, |s| s.current_term),
             raft_last_log_index: status.as_ref().and_then(|s| s.last_log_index).unwrap_or(0),
+            raft_committed_index: status.as_ref().and_then(|s| s.committed_index).unwrap_or(0),
             raft_applied_index: status
                 .as_ref()
                 .and_then(|s| s.last_applied_index)
                 .unwrap_or(0),
+            raft_leader_changes: self.raft.as_ref().map_or(0, |r| r.stats().leader_changes()),
         }
     }
 

@@ -43,6 +43,8 @@ pub struct Metrics {
     forwarded: AtomicU64,
     /// Proposal → committed and applied locally, per storage write.
     raft_commit: Mutex<Histogram>,
+    /// Applying one batch of committed entries to the state machine.
+    raft_apply: Mutex<Histogram>,
     /// Times this node took over as the active node.
     takeovers: AtomicU64,
 }
@@ -53,7 +55,10 @@ pub struct NodeGauges {
     pub active: bool,
     pub raft_term: u64,
     pub raft_last_log_index: u64,
+    pub raft_committed_index: u64,
     pub raft_applied_index: u64,
+    /// New leaders this node has seen (a counter kept by the Raft instance).
+    pub raft_leader_changes: u64,
 }
 
 impl Metrics {
@@ -72,6 +77,11 @@ impl Metrics {
         self.raft_commit.lock().observe(took);
     }
 
+    /// Record how long applying one batch of committed entries took.
+    pub fn observe_apply(&self, took: Duration) {
+        self.raft_apply.lock().observe(took);
+    }
+
     /// Count a takeover: this node became the active node in a new term.
     pub fn observe_takeover(&self) {
         self.takeovers.fetch_add(1, Ordering::Relaxed);
@@ -88,7 +98,23 @@ impl Metrics {
             ("coffer_core_active", f64::from(u8::from(g.active))),
             ("coffer_raft_term", g.raft_term as f64),
             ("coffer_raft_last_log_index", g.raft_last_log_index as f64),
+            ("coffer_raft_committed_index", g.raft_committed_index as f64),
             ("coffer_raft_applied_index", g.raft_applied_index as f64),
+        ]
+    }
+
+    /// The counters, by name.
+    fn counters(&self, g: &NodeGauges) -> [(&'static str, u64); 3] {
+        [
+            (
+                "coffer_forwarded_requests_total",
+                self.forwarded.load(Ordering::Relaxed),
+            ),
+            (
+                "coffer_core_takeovers_total",
+                self.takeovers.load(Ordering::Relaxed),
+            ),
+            ("coffer_raft_leader_changes_total", g.raft_leader_changes),
         ]
     }
 
@@ -98,18 +124,12 @@ impl Metrics {
         for (name, value) in Self::gauges(g) {
             let _ = writeln!(out, "# TYPE {name} gauge\n{name} {value}");
         }
-        let forwarded = self.forwarded.load(Ordering::Relaxed);
-        let _ = writeln!(out, "# TYPE coffer_forwarded_requests_total counter");
-        let _ = writeln!(out, "coffer_forwarded_requests_total {forwarded}");
-        let takeovers = self.takeovers.load(Ordering::Relaxed);
-        let _ = writeln!(out, "# TYPE coffer_core_takeovers_total counter");
-        let _ = writeln!(out, "coffer_core_takeovers_total {takeovers}");
-        write_histogram(
-            &mut out,
-            "coffer_raft_commit_seconds",
-            "",
-            &self.raft_commit.lock(),
-        );
+        for (name, value) in self.counters(g) {
+            let _ = writeln!(out, "# TYPE {name} counter\n{name} {value}");
+        }
+        for (name, h) in self.raft_histograms() {
+            write_histogram(&mut out, name, "", &h);
+        }
         let name = "coffer_http_request_duration_seconds";
         let _ = writeln!(out, "# TYPE {name} histogram");
         for ((op, mount, class), h) in self.requests.lock().iter() {
@@ -133,27 +153,48 @@ impl Metrics {
             .into_iter()
             .map(|(name, value)| json!({ "Name": name, "Value": value, "Labels": {} }))
             .collect();
-        let mut counters = vec![json!({
-            "Name": "coffer_forwarded_requests_total",
-            "Count": self.forwarded.load(Ordering::Relaxed),
-            "Labels": {},
-        })];
-        let mut samples = Vec::new();
+        let mut counters: Vec<Value> = self
+            .counters(g)
+            .into_iter()
+            .map(|(name, count)| json!({ "Name": name, "Count": count, "Labels": {} }))
+            .collect();
+        let mut samples: Vec<Value> = self
+            .raft_histograms()
+            .into_iter()
+            .map(|(name, h)| sample(name, &h, json!({})))
+            .collect();
         for ((op, mount, class), h) in self.requests.lock().iter() {
             let labels = json!({ "operation": op, "mount": mount, "status": class });
             counters.push(
                 json!({ "Name": "coffer_http_requests_total", "Count": h.count, "Labels": labels }),
             );
-            samples.push(json!({
-                "Name": "coffer_http_request_duration_seconds",
-                "Count": h.count,
-                "Sum": h.sum_secs,
-                "Mean": if h.count == 0 { 0.0 } else { h.sum_secs / h.count as f64 },
-                "Labels": labels,
-            }));
+            samples.push(sample("coffer_http_request_duration_seconds", h, labels));
         }
         json!({ "Timestamp": timestamp, "Gauges": gauges, "Counters": counters, "Samples": samples, "Points": [] })
     }
+}
+
+impl Metrics {
+    /// The unlabelled Raft histograms, copied out.
+    fn raft_histograms(&self) -> [(&'static str, Histogram); 2] {
+        [
+            (
+                "coffer_raft_commit_seconds",
+                self.raft_commit.lock().clone(),
+            ),
+            ("coffer_raft_apply_seconds", self.raft_apply.lock().clone()),
+        ]
+    }
+}
+
+/// One histogram as a sample of Vault's JSON metrics.
+fn sample(name: &str, h: &Histogram, labels: Value) -> Value {
+    let mean = if h.count == 0 {
+        0.0
+    } else {
+        h.sum_secs / h.count as f64
+    };
+    json!({ "Name": name, "Count": h.count, "Sum": h.sum_secs, "Mean": mean, "Labels": labels })
 }
 
 /// One unlabelled histogram in Prometheus text.
@@ -182,7 +223,9 @@ mod tests {
             active: true,
             raft_term: 3,
             raft_last_log_index: 10,
+            raft_committed_index: 10,
             raft_applied_index: 9,
+            raft_leader_changes: 4,
         }
     }
 
@@ -199,6 +242,9 @@ mod tests {
         assert!(text.contains("coffer_raft_commit_seconds_count{} 1"));
         assert!(text.contains("coffer_raft_commit_seconds_bucket{le=\"0.0025\"} 1"));
         assert!(text.contains("coffer_core_takeovers_total 1"));
+        assert!(text.contains("coffer_raft_leader_changes_total 4"));
+        assert!(text.contains("coffer_raft_committed_index 10"));
+        assert!(text.contains("coffer_raft_apply_seconds_count{} 0"));
         assert!(text.contains("coffer_forwarded_requests_total 1"));
         let labels = "operation=\"read\",mount=\"secret/\",status=\"2xx\"";
         assert!(text.contains(&format!(
@@ -216,9 +262,28 @@ mod tests {
     fn json_shape_matches_vault() {
         let m = Metrics::default();
         m.observe_request("update", "sys/", 403, Duration::from_millis(1));
+        m.observe_apply(Duration::from_millis(1));
         let v = m.json(&gauges(), "2024-01-01T00:00:00Z");
         assert_eq!(v["Gauges"][0]["Name"], "coffer_core_sealed");
-        assert_eq!(v["Counters"][1]["Labels"]["status"], "4xx");
-        assert_eq!(v["Samples"][0]["Count"], 1);
+        let named = |list: &str, name: &str| {
+            v[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["Name"] == name)
+                .cloned()
+                .unwrap_or_else(|| panic!("no {name} in {list}"))
+        };
+        let requests = named("Counters", "coffer_http_requests_total");
+        assert_eq!(requests["Labels"]["status"], "4xx");
+        assert_eq!(
+            named("Counters", "coffer_raft_leader_changes_total")["Count"],
+            4
+        );
+        assert_eq!(
+            named("Samples", "coffer_http_request_duration_seconds")["Count"],
+            1
+        );
+        assert_eq!(named("Samples", "coffer_raft_apply_seconds")["Count"], 1);
     }
 }

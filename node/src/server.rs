@@ -118,6 +118,9 @@ async fn open_storage(
     let raft = RaftHandle::start_cluster(raft_config, engine, None)
         .await
         .map_err(|e| StartError::Storage(e.to_string()))?;
+    let observed = metrics.clone();
+    raft.stats()
+        .observe_apply(Box::new(move |took, _| observed.observe_apply(took)));
     Ok((
         Arc::new(RaftPhysical::new(raft.clone(), metrics.clone())),
         Some(raft),

@@ -30,6 +30,7 @@ mod list;
 pub mod network;
 mod node;
 pub mod runtime;
+mod stats;
 pub mod store;
 pub mod transport;
 mod types;
@@ -44,6 +45,7 @@ pub use list::immediate_children;
 pub use network::UnreachableNetwork;
 pub use node::{ClusterMember, CofferRaft, PeerHealth, RaftConfig, RaftHandle, RaftStatus, Role};
 pub use runtime::CofferRuntime;
+pub use stats::{ApplyObserver, RaftStats};
 pub use transport::{ClientTls, GrpcNetwork, ServerTls, TransportError};
 pub use types::{
     Applied, ClusterNode, Command, Entry, LogId, Members, Snapshot, SnapshotData, SnapshotMeta,

@@ -124,6 +124,8 @@ pub struct RaftStatus {
     pub leader_id: Option<u64>,
     /// Index of the last log entry.
     pub last_log_index: Option<u64>,
+    /// Index of the last entry this node knows to be committed.
+    pub committed_index: Option<u64>,
     /// Index of the last entry applied to the data.
     pub last_applied_index: Option<u64>,
     /// Voting members, ascending.
@@ -141,6 +143,8 @@ struct Inner {
     engine: Arc<dyn Engine>,
     /// Cloned into every storage object given to openraft; see [`RaftHandle::shutdown`].
     storage_lease: Arc<()>,
+    /// Apply times and leader changes, for the node's metrics.
+    stats: Arc<crate::RaftStats>,
     /// The channels to peers, when started over gRPC ([`RaftHandle::start_cluster`]).
     channels: Option<Arc<crate::transport::PeerChannels>>,
 }
@@ -197,7 +201,8 @@ impl RaftHandle {
         let storage_lease = Arc::new(());
         let storage = Storage::new(Arc::clone(&engine), Arc::clone(&storage_lease));
         let log_store = LogStore::new(storage.clone());
-        let state_machine = StateMachine::new(storage);
+        let stats = Arc::new(crate::RaftStats::default());
+        let state_machine = StateMachine::new(storage, stats.clone());
         let raft = Raft::new(
             config.node_id,
             raft_config,
@@ -212,11 +217,19 @@ impl RaftHandle {
             raft,
             engine,
             storage_lease,
+            stats: stats.clone(),
             channels,
         };
+        tokio::spawn(stats.watch_leader(inner.raft.clone()));
         Ok(RaftHandle {
             inner: Arc::new(inner),
         })
+    }
+
+    /// Apply times and leader changes (install the apply observer with
+    /// [`crate::RaftStats::observe_apply`]).
+    pub fn stats(&self) -> &crate::RaftStats {
+        &self.inner.stats
     }
 
     /// Make this node the single voter of a new cluster, unless it is already initialised
@@ -325,6 +338,7 @@ impl RaftHandle {
             current_term: m.current_term,
             leader_id: m.current_leader,
             last_log_index: m.last_log_index,
+            committed_index: m.local_committed.as_ref().map(|id| id.index()),
             last_applied_index: m.last_applied.as_ref().map(|id| id.index()),
             voters: m.membership_config.voter_ids().collect(),
             snapshot_index: m.snapshot.as_ref().map(|id| id.index()),

@@ -17,6 +17,7 @@ use crate::types::{
 #[derive(Clone)]
 pub struct StateMachine {
     storage: Storage,
+    stats: std::sync::Arc<crate::RaftStats>,
 }
 
 /// What a snapshot is made of, read in one go by the state machine worker so that the data and
@@ -34,8 +35,8 @@ pub struct SnapshotBuilder {
 }
 
 impl StateMachine {
-    pub(crate) fn new(storage: Storage) -> Self {
-        StateMachine { storage }
+    pub(crate) fn new(storage: Storage, stats: std::sync::Arc<crate::RaftStats>) -> Self {
+        StateMachine { storage, stats }
     }
 
     fn applied(&self) -> io::Result<(Option<LogId>, StoredMembership)> {
@@ -98,8 +99,12 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut batch = WriteBatch::new();
         let mut responders = Vec::new();
         let mut last_applied = None;
+        let mut started = None;
+        let mut count = 0;
         while let Some(item) = entries.next().await {
             let (entry, responder) = item?;
+            started.get_or_insert_with(tokio::time::Instant::now);
+            count += 1;
             match entry.payload {
                 EntryPayload::Blank => {}
                 EntryPayload::Normal(cmd) => add_command(&mut batch, cmd),
@@ -118,6 +123,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.storage.write(batch)?;
         for responder in responders {
             responder.send(Applied {});
+        }
+        if let Some(started) = started {
+            self.stats.applied(started.elapsed(), count);
         }
         Ok(())
     }

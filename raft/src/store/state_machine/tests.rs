@@ -37,7 +37,7 @@ fn put(key: &str, value: &[u8]) -> EntryPayload<Command, u64, ClusterNode> {
 
 fn machine(engine: &Arc<MemEngine>) -> StateMachine {
     let engine: Arc<dyn Engine> = engine.clone();
-    StateMachine::new(Storage::new(engine, Arc::new(())))
+    StateMachine::new(Storage::new(engine, Arc::new(())), Arc::default())
 }
 
 async fn apply(sm: &mut StateMachine, entries: Vec<Entry>) {
@@ -48,6 +48,28 @@ async fn apply(sm: &mut StateMachine, entries: Vec<Entry>) {
 fn membership() -> Membership<u64, ClusterNode> {
     let nodes = BTreeMap::from([(1, ClusterNode::default())]);
     Membership::new(vec![[1].into()], nodes).unwrap()
+}
+
+#[tokio::test]
+async fn each_applied_batch_is_reported_with_its_entry_count() {
+    let engine: Arc<dyn Engine> = Arc::new(MemEngine::new());
+    let stats = Arc::new(crate::RaftStats::default());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    stats.observe_apply(Box::new(move |_, n| record.lock().unwrap().push(n)));
+    let mut sm = StateMachine::new(Storage::new(engine, Arc::new(())), stats);
+    apply(
+        &mut sm,
+        vec![entry(1, put("a", b"1")), entry(2, put("b", b"2"))],
+    )
+    .await;
+    apply(&mut sm, Vec::new()).await;
+    apply(&mut sm, vec![entry(3, EntryPayload::Blank)]).await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [2, 1],
+        "an empty stream is not a batch"
+    );
 }
 
 #[tokio::test]
