@@ -25,7 +25,7 @@ def free_port() -> int:
 class Node:
     """One `coffer server` process with raft storage under `data_dir`."""
 
-    def __init__(self, workdir: Path, name: str = "node1", retry_join=(), extra_config: str = ""):
+    def __init__(self, workdir: Path, name: str = "node1", retry_join=(), extra_config: str = "", storage_config: str = ""):
         self.workdir = workdir
         self.name = name
         self.data_dir = workdir / f"{name}-data"
@@ -41,6 +41,7 @@ storage "raft" {{
   path    = "{self.data_dir}"
   node_id = "{name}"
 {retry}
+{storage_config}
 }}
 listener "tcp" {{
   address         = "127.0.0.1:{self.port}"

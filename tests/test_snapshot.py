@@ -4,7 +4,7 @@ import json
 import hvac
 import pytest
 
-from conftest import assert_vault_error, cli, http
+from conftest import Node, assert_vault_error, cli, http
 
 MAGIC = "COFFER-SNAPSHOT-1\n"
 
@@ -93,3 +93,35 @@ def test_a_snapshot_larger_than_the_default_body_limits_round_trips(unsealed):
     client.secrets.kv.v2.delete_metadata_and_all_versions(path="big7", mount_point="secret")
     cli(node, "operator", "raft", "snapshot", "restore", str(snap), token=root)
     assert read(client, "big7") == {"v": blob, "i": "7"}
+
+
+def test_log_compaction_follows_snapshot_threshold_and_trailing_logs(tmp_path):
+    """`snapshot_threshold` and `trailing_logs` from the raft stanza reach Raft: the log is
+    compacted behind a snapshot, and a restart rebuilds the data from snapshot plus log."""
+    node = Node(tmp_path, "compact", storage_config="  snapshot_threshold = 40\n  trailing_logs = 5").start()
+    try:
+        client = node.client()
+        init = client.sys.initialize(secret_shares=1, secret_threshold=1)
+        client.sys.submit_unseal_key(init["keys"][0])
+        client.token = init["root_token"]
+        client.sys.enable_secrets_engine(backend_type="kv", path="secret", options={"version": "2"})
+        for i in range(120):
+            client.secrets.kv.v2.create_or_update_secret(path=f"c{i}", secret={"v": str(i)}, mount_point="secret")
+
+        def gauges():
+            text = http(node, "GET", "sys/metrics", token=init["root_token"], params={"format": "prometheus"}).text
+            return {l.split()[0]: float(l.split()[1]) for l in text.splitlines() if l.startswith("coffer_raft_")}
+
+        g = gauges()
+        assert g["coffer_raft_snapshot_index"] > 0, g
+        assert g["coffer_raft_purged_index"] > 0, g
+        assert g["coffer_raft_last_log_index"] - g["coffer_raft_purged_index"] < 120, "the log was compacted"
+
+        node.stop()
+        node.start()
+        client = node.client(init["root_token"])
+        client.sys.submit_unseal_key(init["keys"][0])
+        for i in (0, 59, 119):
+            assert read(client, f"c{i}") == {"v": str(i)}
+    finally:
+        node.stop()

@@ -216,6 +216,8 @@ impl Core {
                 .as_ref()
                 .and_then(|s| s.last_applied_index)
                 .unwrap_or(0),
+            raft_snapshot_index: status.as_ref().and_then(|s| s.snapshot_index).unwrap_or(0),
+            raft_purged_index: status.as_ref().and_then(|s| s.purged_index).unwrap_or(0),
             raft_leader_changes: self.raft.as_ref().map_or(0, |r| r.stats().leader_changes()),
         }
     }

@@ -57,6 +57,10 @@ pub struct NodeGauges {
     pub raft_last_log_index: u64,
     pub raft_committed_index: u64,
     pub raft_applied_index: u64,
+    /// The last entry covered by this node's latest snapshot, and the last one purged from its
+    /// log (log compaction).
+    pub raft_snapshot_index: u64,
+    pub raft_purged_index: u64,
     /// New leaders this node has seen (a counter kept by the Raft instance).
     pub raft_leader_changes: u64,
 }
@@ -100,6 +104,8 @@ impl Metrics {
             ("coffer_raft_last_log_index", g.raft_last_log_index as f64),
             ("coffer_raft_committed_index", g.raft_committed_index as f64),
             ("coffer_raft_applied_index", g.raft_applied_index as f64),
+            ("coffer_raft_snapshot_index", g.raft_snapshot_index as f64),
+            ("coffer_raft_purged_index", g.raft_purged_index as f64),
         ]
     }
 
@@ -225,6 +231,8 @@ mod tests {
             raft_last_log_index: 10,
             raft_committed_index: 10,
             raft_applied_index: 9,
+            raft_snapshot_index: 0,
+            raft_purged_index: 0,
             raft_leader_changes: 4,
         }
     }

@@ -102,17 +102,24 @@ async fn open_storage(
     if config.storage == StorageConfig::Inmem && matches!(storage, StorageHandle::FromConfig) {
         return Ok((Arc::new(MemPhysical::new()), None, "inmem"));
     }
-    let node_id = match &config.storage {
-        StorageConfig::Raft { node_id, .. } => raft_node_id(node_id),
-        StorageConfig::Inmem => 1,
-    };
-    let engine = open_engine(config, storage)?;
-    let raft_config = RaftConfig {
-        node_id,
+    let mut raft_config = RaftConfig {
         api_addr: config.api_addr.clone().unwrap_or_default(),
         cluster_addr: advertised_cluster_addr(config),
         ..RaftConfig::default()
     };
+    if let StorageConfig::Raft {
+        node_id,
+        snapshot_threshold,
+        trailing_logs,
+        ..
+    } = &config.storage
+    {
+        raft_config.node_id = raft_node_id(node_id);
+        raft_config.snapshot_threshold =
+            snapshot_threshold.unwrap_or(raft_config.snapshot_threshold);
+        raft_config.trailing_logs = trailing_logs.unwrap_or(raft_config.trailing_logs);
+    }
+    let engine = open_engine(config, storage)?;
     // The node is not bootstrapped here: `sys/init` bootstraps a new cluster, a join adds the node
     // to an existing one, and a restarted member finds its membership in its own log.
     let raft = RaftHandle::start_cluster(raft_config, engine, None)
