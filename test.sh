@@ -36,10 +36,20 @@ count_cargo "$LOG_DIR/cargo.log"
 step "cargo test (simulation build: --cfg madsim)"
 # --tests: every unit and integration test, but no doctests: rustdoc ignores RUSTFLAGS, so it
 # would compile the examples without --cfg madsim against a library built with it.
+# The `sim` profile is optimised (see Cargo.toml); the chaos runner below reuses this build.
 RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR="$COFFER_SIM_TARGET_DIR" \
-  cargo test --workspace --tests --no-fail-fast 2>&1 | tee "$LOG_DIR/sim.log"
+  cargo test --profile sim --workspace --tests --no-fail-fast 2>&1 | tee "$LOG_DIR/sim.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 count_cargo "$LOG_DIR/sim.log"
+
+step "chaos simulation (sim/run.sh --seeds ${COFFER_SIM_SEEDS:=200})"
+sim/run.sh --seeds "$COFFER_SIM_SEEDS" 2>&1 | tee "$LOG_DIR/chaos.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+summary=$(grep -E '^seeds [0-9]+, violations' "$LOG_DIR/chaos.log" | tail -1)
+seeds_failed=$(echo "$summary" | grep -Eo 'failed [0-9]+' | awk '{print $2}')
+seeds_run=$(echo "$summary" | grep -Eo '^seeds [0-9]+' | awk '{print $2}')
+if [ -z "$summary" ]; then failed=$((failed + 1)); else
+  passed=$((passed + seeds_run - seeds_failed)); failed=$((failed + seeds_failed)); fi
 
 step "black-box tests (pytest + hvac against target/debug/coffer)"
 cargo build -p coffer-node --bin coffer || status=1

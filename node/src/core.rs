@@ -27,8 +27,10 @@ pub struct ActiveState {
     pub policies: PolicyStore,
     /// Unix seconds when this node became active.
     pub active_since: i64,
-    /// The Raft term this state was loaded in (0 without Raft). A node that wins a later term
-    /// reloads, so it never serves a mount table or token cache from an earlier leadership.
+    /// The Raft term this state was loaded in as leader, after a read index (0 without Raft, and
+    /// for the state loaded at unseal). A node leading in another term reloads first, so it
+    /// never serves a mount table, token cache or KV version from an earlier leadership or from
+    /// a state machine that has not caught up.
     pub term: u64,
 }
 
@@ -132,6 +134,11 @@ impl Core {
         if let Some(state) = self.active.read().clone().filter(|s| s.term == term) {
             return Ok(state);
         }
+        // Everything committed before is applied here once an entry of this term is: a read
+        // index alone is not enough for a leader that resumed its term after a restart.
+        raft.commit_noop()
+            .await
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
         raft.ensure_linearizable()
             .await
             .map_err(|e| ApiError::Unavailable(e.to_string()))?;

@@ -22,11 +22,31 @@ impl RaftPhysical {
     }
 
     async fn write(&self, cmd: Command) -> Result<(), PhysicalError> {
+        let cmd = match WRITE_TERM.try_with(|term| *term) {
+            Ok(term) => Command::Fenced {
+                term,
+                cmd: Box::new(cmd),
+            },
+            Err(_) => cmd,
+        };
         let started = tokio::time::Instant::now();
         let result = self.raft.write(cmd).await.map_err(to_physical);
         self.metrics.observe_commit(started.elapsed());
         result
     }
+}
+
+tokio::task_local! {
+    /// The Raft term of the active state the current request is served from.
+    static WRITE_TERM: u64;
+}
+
+/// Run `fut` (one request, from authentication to answer) with its writes fenced to `term`:
+/// each is applied only if Raft commits it as an entry of that term. A request that read state
+/// under one leadership can then never write under a later one — say, a KV v2 write that read
+/// version 10 before a step-down and re-election, racing a write that read it after.
+pub async fn fenced<F: std::future::Future>(term: u64, fut: F) -> F::Output {
+    WRITE_TERM.scope(term, fut).await
 }
 
 fn to_physical(e: RaftError) -> PhysicalError {

@@ -49,18 +49,23 @@ impl Core {
             return Err(ApiError::Unavailable("Vault is not initialized".into()));
         }
         let active = self.current_active().await?;
-        let caller = self.authenticate(&active, &req).await?;
-        let mut req = req;
-        self.authorize(&active, &caller, &mut req).await?;
-        active.tokens.use_token(&caller).await?;
-        if matches!(req.operation, Operation::Read | Operation::List) {
+        let term = active.term;
+        crate::physical::fenced(term, async move {
+            let caller = self.authenticate(&active, &req).await?;
+            let mut req = req;
+            self.authorize(&active, &caller, &mut req).await?;
+            active.tokens.use_token(&caller).await?;
+            // Every request, not only reads: a write decides from what it reads (a KV delete of
+            // an already deleted version writes nothing and answers 204), so a leader cut off
+            // from the others must not answer one from stale data either.
             self.confirm_leadership().await?;
-        }
-        self.dispatch(&active, &caller, &req).await
+            self.dispatch(&active, &caller, &req).await
+        })
+        .await
     }
 
-    /// Before a read, confirm with a quorum that this node still leads (read index), so a leader
-    /// cut off from the others can never answer with stale data.
+    /// Before serving, confirm with a quorum that this node still leads (read index), so a
+    /// leader cut off from the others can never answer from stale data.
     async fn confirm_leadership(&self) -> Result<(), ApiError> {
         match &self.raft {
             None => Ok(()),

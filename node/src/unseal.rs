@@ -235,8 +235,11 @@ impl Core {
             {
                 self.enable_cluster_tls(&tls).await?;
             }
-            let term = self.raft.as_ref().map_or(0, |r| r.metrics().current_term);
-            let state = self.load_active_state(term).await?;
+            // Term 0 is no term: with Raft, the first request this node serves as leader reloads
+            // the state after a read index (`Core::current_active`). A node unsealed while it
+            // already leads may not have applied everything committed (a restarted node re-applies
+            // its log lazily), so this state must never serve a request.
+            let state = self.load_active_state(0).await?;
             Ok::<_, ApiError>((info, state))
         }
         .await;

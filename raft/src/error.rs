@@ -24,6 +24,10 @@ pub enum RaftError {
     /// the caller must treat the outcome as unknown.
     #[error("write outcome unknown: {0}")]
     Indeterminate(String),
+    /// A [`crate::Command::Fenced`] write was committed in another term than its fence, so it
+    /// changed nothing (the writer's view of the data belonged to an earlier leadership).
+    #[error("the leadership changed while the request ran; nothing was written")]
+    FencedOut,
     /// Leadership could not be confirmed by a quorum.
     #[error("no quorum: {0}")]
     NoQuorum(String),

@@ -273,9 +273,19 @@ impl RaftHandle {
     /// Replicate `cmd` and return once it is committed and applied here.
     pub async fn write(&self, cmd: Command) -> Result<(), RaftError> {
         match self.inner.raft.client_write(cmd).await {
+            Ok(reply) if reply.data.fenced_out => Err(RaftError::FencedOut),
             Ok(_) => Ok(()),
             Err(e) => Err(self.not_initialized_or(from_write(e))),
         }
+    }
+
+    /// Commit an empty entry in the current term and wait until it is applied here: afterwards
+    /// every entry committed by any earlier leader is applied on this node. A leader must do this
+    /// before it first serves from its state: one that resumed leadership after a restart (same
+    /// term, no new blank entry) may not know that its last entries were committed, so a read
+    /// index alone could let it answer from a state machine that lacks acknowledged writes.
+    pub async fn commit_noop(&self) -> Result<(), RaftError> {
+        self.write(Command::Batch(Vec::new())).await
     }
 
     /// The value at `key` in this node's applied state (no leadership check; call

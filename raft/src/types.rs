@@ -41,6 +41,16 @@ pub enum Command {
         #[serde(with = "b64_pairs")]
         pairs: Vec<(String, Vec<u8>)>,
     },
+    /// `cmd`, applied only if its entry was proposed in Raft term `term`; otherwise a no-op on
+    /// every node (the check reads only the entry, so all nodes agree). The node tags a request's
+    /// writes with the term its active state was loaded in: a request that read the state of an
+    /// earlier leadership cannot write under a later one (it might number a KV version twice).
+    Fenced {
+        /// The term the writer's view of the data belongs to.
+        term: u64,
+        /// What to apply.
+        cmd: Box<Command>,
+    },
 }
 
 /// Debug shows keys and sizes, never the bytes.
@@ -57,13 +67,17 @@ impl fmt::Display for Command {
             Command::Delete { key } => write!(f, "delete {key}"),
             Command::Batch(cmds) => write!(f, "batch of {}", cmds.len()),
             Command::Restore { pairs } => write!(f, "restore of {} pairs", pairs.len()),
+            Command::Fenced { term, cmd } => write!(f, "{cmd} (term {term} only)"),
         }
     }
 }
 
-/// What applying a [`Command`] returns: nothing beyond "it is applied".
+/// What applying a [`Command`] returns: whether it took effect.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Applied {}
+pub struct Applied {
+    /// A [`Command::Fenced`] whose entry belongs to another term: nothing changed.
+    pub fenced_out: bool,
+}
 
 openraft::declare_raft_types!(
     /// Coffer's openraft type configuration.

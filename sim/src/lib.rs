@@ -16,5 +16,8 @@ mod node;
 #[cfg(madsim)]
 pub use node::{eventually, Reply, SimNode};
 
+#[cfg(madsim)]
+pub mod chaos;
+
 pub mod check;
 pub mod history;

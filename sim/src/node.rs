@@ -296,3 +296,49 @@ pub async fn eventually(within: std::time::Duration, mut check: impl FnMut() -> 
     }
     check()
 }
+
+impl SimNode {
+    /// This node's replicated data as it holds it locally (storage path → stored bytes, which are
+    /// ciphertext), or `None` when the node is down.
+    pub async fn local_data(&self) -> Option<std::collections::BTreeMap<String, Vec<u8>>> {
+        let core = apps().lock().get(&self.name).map(|r| r.core.clone())?;
+        let raft = core.raft.clone()?;
+        let pairs = raft.export_data().await.ok()?;
+        Some(pairs.into_iter().collect())
+    }
+
+    /// Whether `needle` occurs anywhere in this node's engine (log, metadata and data, keys
+    /// and values, as stored), whether the node runs or not.
+    pub fn engine_contains(&self, needle: &[u8]) -> bool {
+        use coffer_raft::{Engine, Space};
+        let engine = coffer_raft::MemEngine::open(self.raft_id);
+        [Space::Log, Space::Meta, Space::Data]
+            .into_iter()
+            .any(|space| {
+                let pairs = engine.scan(space, b"", None).unwrap_or_default();
+                pairs.iter().any(|(k, v)| {
+                    [k, v]
+                        .into_iter()
+                        .any(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+                })
+            })
+    }
+
+    /// The madsim node id, for link-level faults.
+    pub fn sim_id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Whether the node is up and unsealed.
+    pub fn is_unsealed(&self) -> bool {
+        apps()
+            .lock()
+            .get(&self.name)
+            .is_some_and(|r| !r.core.is_sealed())
+    }
+
+    /// Whether the node's app is up.
+    pub fn is_running(&self) -> bool {
+        apps().lock().contains_key(&self.name)
+    }
+}

@@ -60,12 +60,23 @@ impl StateMachine {
     }
 }
 
-/// Add `cmd`'s effect on `Space::Data` to `batch`, in order.
-fn add_command(batch: &mut WriteBatch, cmd: Command) {
+/// Add `cmd`'s effect on `Space::Data` to `batch`, in order, for an entry of Raft term
+/// `entry_term`. Returns false when a fence kept it out.
+fn add_command(batch: &mut WriteBatch, cmd: Command, entry_term: u64) -> bool {
     match cmd {
+        Command::Fenced { term, cmd } => {
+            if term != entry_term {
+                return false;
+            }
+            return add_command(batch, *cmd, entry_term);
+        }
         Command::Put { key, value } => batch.put(Space::Data, key, value),
         Command::Delete { key } => batch.delete(Space::Data, key),
-        Command::Batch(cmds) => cmds.into_iter().for_each(|c| add_command(batch, c)),
+        Command::Batch(cmds) => {
+            for c in cmds {
+                add_command(batch, c, entry_term);
+            }
+        }
         Command::Restore { pairs } => {
             batch.delete_range(Space::Data, Vec::new(), None);
             for (key, value) in pairs {
@@ -73,6 +84,7 @@ fn add_command(batch: &mut WriteBatch, cmd: Command) {
             }
         }
     }
+    true
 }
 
 /// Persist `snapshot` as the current one, into `batch`.
@@ -105,24 +117,27 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let (entry, responder) = item?;
             started.get_or_insert_with(tokio::time::Instant::now);
             count += 1;
+            let mut applied = Applied::default();
             match entry.payload {
                 EntryPayload::Blank => {}
-                EntryPayload::Normal(cmd) => add_command(&mut batch, cmd),
+                EntryPayload::Normal(cmd) => {
+                    applied.fenced_out = !add_command(&mut batch, cmd, entry.log_id.leader_id.term);
+                }
                 EntryPayload::Membership(m) => {
                     let stored = StoredMembership::new(Some(entry.log_id), m);
                     batch.put(Space::Meta, keys::MEMBERSHIP, to_json(&stored)?);
                 }
             }
             last_applied = Some(entry.log_id);
-            responders.extend(responder);
+            responders.extend(responder.map(|r| (r, applied)));
         }
         let Some(last_applied) = last_applied else {
             return Ok(());
         };
         batch.put(Space::Meta, keys::APPLIED, to_json(&last_applied)?);
         self.storage.write(batch)?;
-        for responder in responders {
-            responder.send(Applied {});
+        for (responder, applied) in responders {
+            responder.send(applied);
         }
         if let Some(started) = started {
             self.stats.applied(started.elapsed(), count);

@@ -7,7 +7,8 @@ use crate::history::{Op, OpKind, Outcome};
 pub struct Register {
     /// Current value.
     pub value: Option<String>,
-    /// Bumped by every write, delete and successful CAS; starts at 0.
+    /// Bumped by every write and successful CAS; starts at 0. A delete leaves it, as KV v2's
+    /// `current_version` counts written versions only (a delete marks the latest one deleted).
     pub version: u64,
 }
 
@@ -18,7 +19,10 @@ impl Register {
     pub fn step(&self, op: &Op) -> Option<Register> {
         match (&op.kind, &op.outcome) {
             (OpKind::Write(v), _) => Some(self.mutated(Some(v.clone()))),
-            (OpKind::Delete, _) => Some(self.mutated(None)),
+            (OpKind::Delete, _) => Some(Register {
+                value: None,
+                version: self.version,
+            }),
             (
                 OpKind::Cas {
                     expected_version,

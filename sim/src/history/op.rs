@@ -9,7 +9,7 @@ pub enum OpKind {
     Write(String),
     /// Read the current value.
     Read,
-    /// Remove the value (bumps the version, like a write).
+    /// Remove the value (KV v2's soft delete: the version stays).
     Delete,
     /// Store `value` only if the current version equals `expected_version`.
     Cas {

@@ -71,6 +71,13 @@ impl History {
     pub fn for_key<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Op> + 'a {
         self.ops.iter().filter(move |op| op.key == key)
     }
+
+    /// A history of only `key`'s operations (to check keys one by one).
+    pub fn only_key(&self, key: &str) -> History {
+        History {
+            ops: self.for_key(key).cloned().collect(),
+        }
+    }
 }
 
 impl FromIterator<Op> for History {

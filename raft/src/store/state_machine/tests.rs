@@ -73,6 +73,37 @@ async fn each_applied_batch_is_reported_with_its_entry_count() {
 }
 
 #[tokio::test]
+async fn a_fenced_command_applies_only_in_its_own_term() {
+    let engine = Arc::new(MemEngine::new());
+    let mut sm = machine(&engine);
+    let fenced = |term, key: &str| {
+        EntryPayload::Normal(Command::Fenced {
+            term,
+            cmd: Box::new(Command::Put {
+                key: key.into(),
+                value: b"v".to_vec(),
+            }),
+        })
+    };
+    // `log_id` proposes every entry in term 1.
+    apply(
+        &mut sm,
+        vec![entry(1, fenced(1, "same")), entry(2, fenced(0, "stale"))],
+    )
+    .await;
+    assert_eq!(
+        engine.get(Space::Data, b"same").unwrap(),
+        Some(b"v".to_vec())
+    );
+    assert_eq!(engine.get(Space::Data, b"stale").unwrap(), None);
+    assert_eq!(
+        sm.applied_state().await.unwrap().0,
+        Some(log_id(2)),
+        "still applied"
+    );
+}
+
+#[tokio::test]
 async fn apply_records_data_and_applied_state_together() {
     let engine = Arc::new(MemEngine::new());
     let mut sm = machine(&engine);

@@ -1,0 +1,170 @@
+//! One workload client: picks a key, an operation and a node (any node: standbys forward),
+//! sends it with a deadline, and records invocation and answer in the history.
+
+use super::cluster::MOUNT;
+use super::keys::KeyPool;
+use super::{Cluster, EventLog};
+use crate::history::{History, OpKind, Outcome};
+use madsim::rand::Rng;
+use serde_json::json;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// How long a client waits for one answer before it counts the call as unknown.
+const CALL_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Simulated milliseconds since the simulation started.
+pub fn now_ms() -> u64 {
+    madsim::time::Instant::now()
+        .duration_since(start())
+        .as_millis() as u64
+}
+
+fn start() -> madsim::time::Instant {
+    thread_local! {
+        static START: madsim::time::Instant = madsim::time::Instant::now();
+    }
+    START.with(|s| *s)
+}
+
+/// The start of every value the workload writes in seed `seed`.
+pub fn value_marker(seed: u64) -> String {
+    format!("plain-s{seed}-")
+}
+
+/// One client; at most one call in flight.
+pub struct Client<'a> {
+    id: u64,
+    seed: u64,
+    cluster: &'a Cluster,
+    keys: KeyPool,
+    history: Rc<RefCell<History>>,
+    log: EventLog,
+    stop: Rc<Cell<bool>>,
+    /// The last KV version this client saw, to aim its CAS writes.
+    last_version: u64,
+}
+
+impl<'a> Client<'a> {
+    pub fn new(
+        id: u64,
+        seed: u64,
+        cluster: &'a Cluster,
+        keys: &KeyPool,
+        history: &Rc<RefCell<History>>,
+        log: &EventLog,
+        stop: &Rc<Cell<bool>>,
+    ) -> Self {
+        Client {
+            id,
+            seed,
+            cluster,
+            keys: keys.clone(),
+            history: history.clone(),
+            log: log.clone(),
+            stop: stop.clone(),
+            last_version: 0,
+        }
+    }
+
+    /// Send calls until told to stop.
+    pub async fn run(mut self) {
+        let _ = start();
+        let mut n = 0u64;
+        while !self.stop.get() {
+            self.one(n).await;
+            n += 1;
+            let pause = madsim::rand::thread_rng().gen_range(0..40);
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+        }
+    }
+
+    async fn one(&mut self, n: u64) {
+        let (slot, roll, node, cas_delta) = {
+            let mut rng = madsim::rand::thread_rng();
+            (
+                rng.gen_range(0..usize::MAX),
+                rng.gen_range(0..100u32),
+                rng.gen_range(0..self.cluster.nodes.len()),
+                rng.gen_range(0..2u64),
+            )
+        };
+        let key = self.keys.take(slot);
+        let value = format!("{}c{}-n{n}", value_marker(self.seed), self.id);
+        let kind = match roll {
+            0..=39 => OpKind::Write(value),
+            40..=74 => OpKind::Read,
+            75..=84 => OpKind::Delete,
+            _ => OpKind::Cas {
+                expected_version: self.last_version + cas_delta,
+                value,
+            },
+        };
+        let via = &self.cluster.nodes[node];
+        let id = self
+            .history
+            .borrow_mut()
+            .invoke(self.id, key.clone(), kind.clone(), now_ms());
+        self.log
+            .record(format!("client {} -> {}: {kind} {key}", self.id, via.name));
+        let path = format!("{MOUNT}/data/{key}");
+        let root = Some(self.cluster.root.as_str());
+        let call = async {
+            match &kind {
+                OpKind::Write(v) => {
+                    via.call("POST", &path, root, Some(json!({"data": {"v": v}})))
+                        .await
+                }
+                OpKind::Cas {
+                    expected_version,
+                    value,
+                } => {
+                    let body = json!({"options": {"cas": expected_version}, "data": {"v": value}});
+                    via.call("POST", &path, root, Some(body)).await
+                }
+                OpKind::Delete => via.call("DELETE", &path, root, None).await,
+                OpKind::Read => via.call("GET", &path, root, None).await,
+            }
+        };
+        let reply = tokio::time::timeout(CALL_DEADLINE, call).await.ok();
+        let outcome = match &reply {
+            None => Outcome::Unknown,
+            Some(r) => outcome(&kind, r.status, &r.body),
+        };
+        let mut version = None;
+        if let Some(r) = &reply {
+            version = r.body["data"]["version"]
+                .as_u64()
+                .or_else(|| r.body["data"]["metadata"]["version"].as_u64());
+            if let Some(v) = version {
+                self.last_version = v;
+            }
+        }
+        let status = reply.as_ref().map_or(0, |r| r.status);
+        let version = version
+            .map(|v| format!(" (version {v})"))
+            .unwrap_or_default();
+        self.log.record(format!(
+            "client {} <- {status}: {outcome}{version} {key}",
+            self.id
+        ));
+        self.history.borrow_mut().complete(id, outcome, now_ms());
+    }
+}
+
+/// What an answer says about the operation. Only a 2xx is an acknowledgement, and only a 4xx
+/// (the active node refused it) proves it was not applied; anything else — a 5xx, a dropped
+/// connection, a forwarding failure — may have been applied.
+fn outcome(kind: &OpKind, status: u16, body: &serde_json::Value) -> Outcome {
+    match (kind, status) {
+        (OpKind::Read, 200) => {
+            Outcome::ReadValue(body["data"]["data"]["v"].as_str().map(str::to_string))
+        }
+        (OpKind::Read, 404) => Outcome::ReadValue(None),
+        (OpKind::Read, _) => Outcome::Unknown,
+        (_, 200..=299) => Outcome::Ok,
+        (_, 400..=499) => Outcome::Failed,
+        _ => Outcome::Unknown,
+    }
+}

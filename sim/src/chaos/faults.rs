@@ -1,0 +1,216 @@
+//! The fault schedule: one fault at a time, drawn from the seed, held for a while and healed,
+//! with a quiet gap before the next. Restarted and sealed nodes are unsealed again (what
+//! auto-unseal would do); before that, a sealed node must refuse everything but status.
+
+use super::{Cluster, EventLog};
+use crate::node::SimNode;
+use madsim::net::NetSim;
+use madsim::rand::Rng;
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// What the faults saw.
+#[derive(Debug, Default)]
+pub struct FaultReport {
+    /// Faults injected.
+    pub injected: u64,
+    /// A sealed node that answered a data request (it must answer only status).
+    pub sealed_answers: Vec<String>,
+}
+
+/// The fault injector.
+pub struct Faults<'a> {
+    cluster: &'a Cluster,
+    log: EventLog,
+}
+
+fn rng() -> madsim::rand::GlobalRng {
+    madsim::rand::thread_rng()
+}
+
+async fn hold(min_ms: u64, max_ms: u64) {
+    let ms = rng().gen_range(min_ms..=max_ms);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+impl<'a> Faults<'a> {
+    pub fn new(cluster: &'a Cluster, log: &EventLog) -> Self {
+        Faults {
+            cluster,
+            log: log.clone(),
+        }
+    }
+
+    /// Inject faults until `stop`.
+    pub async fn run(self, stop: Rc<Cell<bool>>) -> FaultReport {
+        let mut report = FaultReport::default();
+        hold(500, 1500).await;
+        while !stop.get() {
+            self.one(&mut report).await;
+            report.injected += 1;
+            hold(300, 2000).await;
+        }
+        report
+    }
+
+    fn pick(&self) -> &SimNode {
+        let n = self.cluster.nodes.len();
+        &self.cluster.nodes[rng().gen_range(0..n)]
+    }
+
+    /// The active node half the time (the interesting victim), else any node.
+    fn victim(&self) -> &SimNode {
+        match self.cluster.active() {
+            Some(active) if rng().gen_bool(0.5) => active,
+            _ => self.pick(),
+        }
+    }
+
+    async fn one(&self, report: &mut FaultReport) {
+        let net = NetSim::current();
+        match rng().gen_range(0..10u32) {
+            0 | 1 => {
+                let node = self.victim();
+                self.log.record(format!("fault: kill {}", node.name));
+                node.kill();
+                hold(200, 3000).await;
+                self.log.record(format!("heal: restart {}", node.name));
+                node.restart();
+                node.wait_ready().await;
+                self.check_sealed(node, report).await;
+                self.unseal(node).await;
+            }
+            2 => {
+                let node = self.victim();
+                self.log.record(format!("fault: isolate {}", node.name));
+                node.clog();
+                hold(500, 4000).await;
+                self.log.record(format!("heal: reconnect {}", node.name));
+                node.unclog();
+            }
+            3 => {
+                let (minority, majority) = self.split();
+                let names: Vec<&str> = minority.iter().map(|n| n.name.as_str()).collect();
+                self.log.record(format!("fault: partition off {names:?}"));
+                for a in &minority {
+                    for b in &majority {
+                        net.clog_link(a.sim_id(), b.sim_id());
+                        net.clog_link(b.sim_id(), a.sim_id());
+                    }
+                }
+                hold(500, 4000).await;
+                self.log.record("heal: partition".to_string());
+                for a in &minority {
+                    for b in &majority {
+                        net.unclog_link(a.sim_id(), b.sim_id());
+                        net.unclog_link(b.sim_id(), a.sim_id());
+                    }
+                }
+            }
+            4 => {
+                let (from, to) = (self.victim(), self.pick());
+                if from.name != to.name {
+                    self.log
+                        .record(format!("fault: one-way {} -/-> {}", from.name, to.name));
+                    net.clog_link(from.sim_id(), to.sim_id());
+                    hold(500, 3000).await;
+                    self.log.record("heal: one-way".to_string());
+                    net.unclog_link(from.sim_id(), to.sim_id());
+                }
+            }
+            5 => {
+                let loss = rng().gen_range(0.01..0.2);
+                let max_ms = rng().gen_range(5..80);
+                self.log.record(format!(
+                    "fault: packet loss {loss:.3}, latency up to {max_ms} ms"
+                ));
+                net.update_config(|c| {
+                    c.packet_loss_rate = loss;
+                    c.send_latency = Duration::from_millis(1)..Duration::from_millis(max_ms);
+                });
+                hold(500, 3000).await;
+                self.log.record("heal: network".to_string());
+                net.update_config(|c| {
+                    c.packet_loss_rate = 0.0;
+                    c.send_latency = Duration::from_millis(1)..Duration::from_millis(10);
+                });
+            }
+            6 => {
+                if let Some(active) = self.cluster.active() {
+                    self.log.record(format!("fault: step-down {}", active.name));
+                    let r = active
+                        .call("PUT", "sys/step-down", Some(&self.cluster.root), None)
+                        .await;
+                    self.log.record(format!("step-down answered {}", r.status));
+                }
+            }
+            7 => {
+                let node = self.pick();
+                self.log.record(format!("fault: rotate via {}", node.name));
+                let r = node
+                    .call("PUT", "sys/rotate", Some(&self.cluster.root), None)
+                    .await;
+                self.log.record(format!("rotate answered {}", r.status));
+            }
+            8 => {
+                let node = self.victim();
+                self.log.record(format!("fault: seal {}", node.name));
+                let r = node
+                    .call("PUT", "sys/seal", Some(&self.cluster.root), None)
+                    .await;
+                self.log.record(format!("seal answered {}", r.status));
+                hold(200, 2000).await;
+                self.check_sealed(node, report).await;
+                self.unseal(node).await;
+            }
+            _ => {
+                let jump = rng().gen_range(200..3000);
+                self.log.record(format!("fault: clock jump {jump} ms"));
+                madsim::time::advance(Duration::from_millis(jump));
+            }
+        }
+    }
+
+    /// A random minority and the rest.
+    fn split(&self) -> (Vec<&SimNode>, Vec<&SimNode>) {
+        let n = self.cluster.nodes.len();
+        let size = rng().gen_range(1..=(n - 1) / 2);
+        let mut minority = Vec::new();
+        let mut majority: Vec<&SimNode> = self.cluster.nodes.iter().collect();
+        for _ in 0..size {
+            let i = rng().gen_range(0..majority.len());
+            minority.push(majority.remove(i));
+        }
+        (minority, majority)
+    }
+
+    /// If `node` is sealed, a data read must be refused (503), never answered.
+    async fn check_sealed(&self, node: &SimNode, report: &mut FaultReport) {
+        if node.is_unsealed() || !node.is_running() {
+            return;
+        }
+        let r = node
+            .call("GET", "secret/data/k0", Some(&self.cluster.root), None)
+            .await;
+        if r.status != 503 && r.status != 0 {
+            report.sealed_answers.push(format!(
+                "sealed {} answered a read with {}: {}",
+                node.name, r.status, r.body
+            ));
+        }
+    }
+
+    async fn unseal(&self, node: &SimNode) {
+        // A joined node unseals from its own replicated records; retry while the cluster is
+        // in turmoil (a restarted node's engine answers at once).
+        for _ in 0..20 {
+            if self.cluster.unseal(node).await {
+                self.log.record(format!("heal: unsealed {}", node.name));
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        self.log.record(format!("{} stayed sealed", node.name));
+    }
+}

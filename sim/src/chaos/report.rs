@@ -1,0 +1,209 @@
+//! Healing the cluster and checking the run: linearizability per key, no lost acknowledged
+//! write, no duplicate or phantom value, all nodes converged, no workload value in plaintext in
+//! any engine, sealed nodes answered nothing but status.
+
+use super::faults::FaultReport;
+use super::{Cluster, EventLog};
+use crate::check::{self, Violation, ViolationKind};
+use crate::history::History;
+use crate::node::eventually;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// What one seed did and found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub ops: usize,
+    pub acknowledged: usize,
+    pub unknown: usize,
+    pub faults: u64,
+    /// Every broken property, readable.
+    pub violations: Vec<String>,
+    /// Of those, acknowledged writes the healed cluster lost.
+    pub lost_writes: usize,
+    /// Whether the linearizability search ran out of budget on some key (no verdict there).
+    pub inconclusive: usize,
+    pub event_hash: u64,
+    /// The whole event log, kept only when something broke.
+    pub event_log: Option<String>,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ops {} acknowledged {} unknown {} faults {} violations {} lost writes {} \
+             inconclusive {} event-log hash {:016x}",
+            self.ops,
+            self.acknowledged,
+            self.unknown,
+            self.faults,
+            self.violations.len(),
+            self.lost_writes,
+            self.inconclusive,
+            self.event_hash
+        )
+    }
+}
+
+/// How long the healed cluster gets to elect, catch up and converge.
+const SETTLE: Duration = Duration::from_secs(60);
+
+/// Heal everything, read the final state, run every checker.
+pub async fn check(
+    seed: u64,
+    cluster: &Cluster,
+    history: History,
+    faults: FaultReport,
+    log: &EventLog,
+) -> Report {
+    let mut report = Report {
+        ops: history.ops().len(),
+        acknowledged: history.ops().iter().filter(|o| o.is_acknowledged()).count(),
+        unknown: history
+            .ops()
+            .iter()
+            .filter(|o| o.outcome == crate::history::Outcome::Unknown)
+            .count(),
+        faults: faults.injected,
+        violations: faults.sealed_answers,
+        ..Report::default()
+    };
+    heal(cluster, log).await;
+    let record = |v: Violation, report: &mut Report| match v.kind {
+        ViolationKind::SearchBudgetExceeded | ViolationKind::TooManyOps => {
+            report.inconclusive += 1;
+            log.record(format!("inconclusive: {v}"));
+        }
+        kind => {
+            if kind == ViolationKind::LostWrite {
+                report.lost_writes += 1;
+            }
+            report.violations.push(v.to_string());
+        }
+    };
+    match final_values(cluster, &history).await {
+        Ok(finals) => {
+            if let Err(v) = check::check_no_lost_writes(&history, &finals) {
+                record(v, &mut report);
+            }
+        }
+        Err(e) => report.violations.push(e),
+    }
+    for key in history.keys() {
+        let single = history.only_key(key);
+        if let Err(v) = check::check_linearizable(&single) {
+            record(v, &mut report);
+        }
+    }
+    if let Err(v) = check::check_no_duplicates(&history) {
+        record(v, &mut report);
+    }
+    match node_states(cluster).await {
+        Ok(states) => {
+            if let Err(v) = check::converged(&states) {
+                record(v, &mut report);
+            }
+        }
+        Err(e) => report.violations.push(e),
+    }
+    // Every workload value starts with this marker: finding it is finding a plaintext value.
+    let marker = super::client::value_marker(seed);
+    for node in &cluster.nodes {
+        if node.engine_contains(marker.as_bytes()) {
+            report.violations.push(format!(
+                "{} stores workload values ({marker:?}…) in plaintext",
+                node.name
+            ));
+        }
+    }
+    log.record(format!("checked: {} violations", report.violations.len()));
+    report.event_hash = log.hash();
+    if !report.violations.is_empty() {
+        report.event_log = Some(log.dump());
+    }
+    report
+}
+
+/// End every fault: network back to normal, every node up and unsealed, an active node.
+async fn heal(cluster: &Cluster, log: &EventLog) {
+    let net = madsim::net::NetSim::current();
+    net.update_config(|c| {
+        c.packet_loss_rate = 0.0;
+        c.send_latency = Duration::from_millis(1)..Duration::from_millis(10);
+    });
+    for node in &cluster.nodes {
+        node.unclog();
+        if !node.is_running() {
+            node.restart();
+            node.wait_ready().await;
+        }
+    }
+    for node in &cluster.nodes {
+        if !node.is_unsealed() {
+            eventually(SETTLE, || node.is_running()).await;
+            for _ in 0..40 {
+                if cluster.unseal(node).await {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+    let active = cluster.wait_active(SETTLE).await;
+    log.record(format!("healed; active node: {active}"));
+}
+
+/// Each key's value, read through the active node once the cluster is healed.
+async fn final_values(
+    cluster: &Cluster,
+    history: &History,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut finals = BTreeMap::new();
+    for key in history.keys() {
+        let path = format!("{}/data/{key}", super::cluster::MOUNT);
+        let mut answer = None;
+        for _ in 0..60 {
+            let Some(active) = cluster.active() else {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            };
+            let r = active.call("GET", &path, Some(&cluster.root), None).await;
+            if r.status == 200 || r.status == 404 {
+                answer = Some(r);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let r =
+            answer.ok_or_else(|| format!("the healed cluster never answered a read of {key}"))?;
+        if let Some(v) = r.body["data"]["data"]["v"].as_str() {
+            finals.insert(key.to_string(), v.to_string());
+        }
+    }
+    Ok(finals)
+}
+
+/// Every node's local data (hex of the stored bytes), once they all agree or `SETTLE` passes.
+async fn node_states(cluster: &Cluster) -> Result<Vec<BTreeMap<String, String>>, String> {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let mut states = Vec::new();
+        for node in &cluster.nodes {
+            let data = node
+                .local_data()
+                .await
+                .ok_or_else(|| format!("{} is down after healing", node.name))?;
+            let hexed = data
+                .into_iter()
+                .map(|(k, v)| (k, v.iter().map(|b| format!("{b:02x}")).collect()))
+                .collect();
+            states.push(hexed);
+        }
+        if states.windows(2).all(|w| w[0] == w[1]) || tokio::time::Instant::now() >= deadline {
+            return Ok(states);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
