@@ -28,6 +28,10 @@ cargo fmt --all -- --check || { echo "formatting differs (run cargo fmt --all)";
 step "cargo clippy (normal build)"
 cargo clippy --workspace --all-targets -- -D warnings || { failed=$((failed + 1)); status=1; }
 
+step "cargo clippy (simulation build)"
+RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR="$COFFER_SIM_TARGET_DIR" \
+  cargo clippy --profile sim --workspace --all-targets -- -D warnings || { failed=$((failed + 1)); status=1; }
+
 step "cargo test (normal build)"
 cargo test --workspace --no-fail-fast 2>&1 | tee "$LOG_DIR/cargo.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1

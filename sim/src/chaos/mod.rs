@@ -38,7 +38,7 @@ impl Scenario {
     /// The scenario for `seed`: even seeds three nodes, odd seeds five.
     pub fn for_seed(seed: u64) -> Scenario {
         Scenario {
-            nodes: if seed % 2 == 0 { 3 } else { 5 },
+            nodes: if seed.is_multiple_of(2) { 3 } else { 5 },
             clients: 4,
             duration: Duration::from_secs(12),
         }
