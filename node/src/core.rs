@@ -49,6 +49,8 @@ pub struct Core {
     pub raft: Option<RaftHandle>,
     /// Storage type name for seal-status (`raft`, `inmem`).
     pub storage_type: &'static str,
+    /// The auto seal (`seal "awskms"`), if any; `None` is Shamir.
+    pub auto_seal: Option<Arc<dyn coffer_seal::Seal>>,
     pub(crate) unseal_progress: Mutex<Option<KeyCollector>>,
     pub(crate) rekey: Mutex<Option<RekeyOperation>>,
     /// The root key held between a rekey's authorisation and its verification.
@@ -79,8 +81,10 @@ impl Core {
         raft: Option<RaftHandle>,
         storage_type: &'static str,
         metrics: Arc<crate::metrics::Metrics>,
+        auto_seal: Option<Arc<dyn coffer_seal::Seal>>,
     ) -> Arc<Core> {
         Arc::new(Core {
+            auto_seal,
             config,
             barrier: Arc::new(Barrier::new(physical.clone())),
             physical,

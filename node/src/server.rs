@@ -17,6 +17,8 @@ pub enum StartError {
     #[cfg(not(madsim))]
     #[error(transparent)]
     Listener(#[from] crate::http::listener::ListenerError),
+    #[error("{0}")]
+    Seal(String),
     #[error("dev setup: {0}")]
     Dev(#[from] ApiError),
 }
@@ -162,7 +164,12 @@ pub async fn start(
 ) -> Result<ServerHandle, StartError> {
     let metrics = Arc::new(crate::metrics::Metrics::default());
     let (physical, raft, storage_type) = open_storage(&config, &storage, &metrics).await?;
-    let core = Core::new(config, physical, raft, storage_type, metrics);
+    let auto_seal = crate::auto_unseal::from_config(config.seal.as_ref())
+        .map_err(|e| StartError::Seal(e.to_string()))?;
+    let core = Core::new(config, physical, raft, storage_type, metrics, auto_seal);
+    if core.auto_seal.is_some() {
+        tokio::spawn(crate::auto_unseal::unseal_loop(core.clone()));
+    }
     let app = crate::http::app(core.clone());
     // Outside simulation the cluster port opens with the cluster certificate, at unseal or
     // join (`Core::enable_cluster_tls`); the simulated network has no TLS, so it opens now.
@@ -209,6 +216,8 @@ pub async fn dev_setup(core: &Arc<Core>, root_token_id: Option<&str>) -> Result<
         .initialize(crate::unseal::InitRequest {
             secret_shares: 1,
             secret_threshold: 1,
+            recovery_shares: 1,
+            recovery_threshold: 1,
         })
         .await?;
     let unseal_key = base64_std(&init.keys[0]);

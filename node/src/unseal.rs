@@ -23,7 +23,10 @@ const CLUSTER_INFO_PATH: &str = "core/cluster-info";
 
 /// What `sys/init` hands back exactly once.
 pub struct InitResult {
+    /// Unseal key shares (none with an auto seal).
     pub keys: Vec<Zeroizing<Vec<u8>>>,
+    /// Recovery key shares (only with an auto seal).
+    pub recovery_keys: Vec<Zeroizing<Vec<u8>>>,
     pub root_token: String,
 }
 
@@ -31,6 +34,43 @@ pub struct InitResult {
 pub struct InitRequest {
     pub secret_shares: u8,
     pub secret_threshold: u8,
+    /// With an auto seal: how many recovery shares, and how many authorise.
+    pub recovery_shares: u8,
+    pub recovery_threshold: u8,
+}
+
+/// A key share, or a whole key; zeroized on drop.
+type Secret = Zeroizing<Vec<u8>>;
+
+/// Split a new random key into `n` shares with threshold `t`, checking they rebuild it.
+fn new_shares(n: u8, t: u8) -> Result<(Secret, Vec<Secret>), ApiError> {
+    let key = coffer_seal::rng::random_key();
+    let shares =
+        coffer_seal::shamir::split(&key[..], n, t).map_err(|e| ApiError::bad(e.to_string()))?;
+    // Rebuild the key from the shares exactly as an unseal will, so init can never hand out
+    // shares that do not open what they protect.
+    let mut collector = KeyCollector::new(t);
+    let mut rebuilt = None;
+    for share in shares.iter().take(t as usize) {
+        rebuilt = collector.add(share.to_vec()).map_err(ApiError::internal)?;
+    }
+    let rebuilt = rebuilt.ok_or_else(|| ApiError::internal("shares did not rebuild the key"))?;
+    if rebuilt[..] != key[..] {
+        return Err(ApiError::internal("shares did not rebuild the key"));
+    }
+    Ok((Zeroizing::new(key.to_vec()), shares))
+}
+
+fn shamir_config(shares: u8, threshold: u8) -> SealConfig {
+    SealConfig {
+        type_: "shamir".into(),
+        secret_shares: shares,
+        secret_threshold: threshold,
+        stored_shares: 0,
+        pgp_keys: Vec::new(),
+        nonce: String::new(),
+        backup: false,
+    }
 }
 
 impl Core {
@@ -47,26 +87,30 @@ impl Core {
                 .await
                 .map_err(ApiError::internal)?;
         }
-        let shares = coffer_seal::shamir::split(
-            &coffer_seal::rng::random_key()[..],
-            req.secret_shares,
-            req.secret_threshold,
-        )
-        .map_err(|e| ApiError::bad(e.to_string()))?;
-        // Rebuild the unseal key from the shares exactly as an unseal will, so init can never
-        // hand out shares that do not open what it wrapped.
-        let mut collector = KeyCollector::new(req.secret_threshold);
-        let mut kek = None;
-        for share in shares.iter().take(req.secret_threshold as usize) {
-            kek = collector.add(share.to_vec()).map_err(ApiError::internal)?;
-        }
-        let kek = kek.ok_or_else(|| ApiError::internal("shares did not rebuild the unseal key"))?;
-        let seal = ShamirSeal::new(&kek).map_err(ApiError::internal)?;
         let root_key = RootKey::generate();
-        let wrapped = seal
-            .wrap(root_key.as_bytes())
-            .await
-            .map_err(ApiError::internal)?;
+        let (wrapped, keys, recovery, config) = match self.auto_seal.clone() {
+            None => {
+                let (kek, shares) = new_shares(req.secret_shares, req.secret_threshold)?;
+                let seal = ShamirSeal::new(&kek).map_err(ApiError::internal)?;
+                let wrapped = seal
+                    .wrap(root_key.as_bytes())
+                    .await
+                    .map_err(ApiError::internal)?;
+                let config = shamir_config(req.secret_shares, req.secret_threshold);
+                (wrapped, shares, None, config)
+            }
+            Some(seal) => {
+                let wrapped = seal
+                    .wrap(root_key.as_bytes())
+                    .await
+                    .map_err(|e| ApiError::Unavailable(format!("cannot wrap the root key: {e}")))?;
+                let recovery = new_shares(req.recovery_shares, req.recovery_threshold)?;
+                let mut config = shamir_config(1, 1);
+                config.type_ = seal.seal_type().to_string();
+                config.stored_shares = 1;
+                (wrapped, Vec::new(), Some(recovery), config)
+            }
+        };
 
         self.barrier
             .initialize(&root_key, crate::clock::unix_now())
@@ -76,32 +120,45 @@ impl Core {
             .await
             .map_err(ApiError::internal)?;
         self.barrier.unseal(&root_key).await?;
-        let root_token = self.setup_new_cluster().await;
+        let root_token = async {
+            if let Some((recovery_key, _)) = &recovery {
+                self.view("")
+                    .put(crate::auto_unseal::RECOVERY_KEY_PATH, recovery_key)
+                    .await?;
+            }
+            self.setup_new_cluster().await
+        }
+        .await;
         self.barrier.seal();
         let root_token = root_token?;
-
-        let config = SealConfig {
-            type_: "shamir".into(),
-            secret_shares: req.secret_shares,
-            secret_threshold: req.secret_threshold,
-            stored_shares: 0,
-            pgp_keys: Vec::new(),
-            nonce: String::new(),
-            backup: false,
+        let recovery_keys = match recovery {
+            None => Vec::new(),
+            Some((_, shares)) => {
+                let rc = shamir_config(req.recovery_shares, req.recovery_threshold);
+                let bytes = serde_json::to_vec(&rc).map_err(ApiError::internal)?;
+                self.physical
+                    .put(crate::auto_unseal::RECOVERY_CONFIG_PATH, bytes)
+                    .await
+                    .map_err(ApiError::internal)?;
+                shares
+            }
         };
+
         // Written last: a node is "initialized" only once everything above exists.
         let bytes = serde_json::to_vec(&config).map_err(ApiError::internal)?;
         self.physical
             .put(SEAL_CONFIG_PATH, bytes)
             .await
             .map_err(ApiError::internal)?;
-        tracing::info!(
-            shares = req.secret_shares,
-            threshold = req.secret_threshold,
-            "initialized"
-        );
+        tracing::info!(seal = %config.type_, "initialized");
+        if self.auto_seal.is_some() {
+            // An auto-sealed node unseals itself right away, as it will at every start.
+            self.barrier.unseal(&root_key).await?;
+            self.post_unseal().await?;
+        }
         Ok(InitResult {
-            keys: shares,
+            keys,
+            recovery_keys,
             root_token,
         })
     }
@@ -221,7 +278,7 @@ impl Core {
     }
 
     /// Load the mount table, tokens and policies; the node can serve from here on.
-    async fn post_unseal(self: &Arc<Self>) -> Result<(), ApiError> {
+    pub(crate) async fn post_unseal(self: &Arc<Self>) -> Result<(), ApiError> {
         let loaded = async {
             let info: ClusterInfo = self
                 .view("")
@@ -284,17 +341,29 @@ impl Core {
             .as_ref()
             .map(|p| p.bundle.seal_config.clone());
         let config = self.seal_config().await?.or(joining);
-        let (t, n) = config
+        // With an auto seal, t and n are the recovery key's (as Vault reports them).
+        let recovery: Option<SealConfig> = match &self.auto_seal {
+            None => None,
+            Some(_) => self
+                .physical
+                .get(crate::auto_unseal::RECOVERY_CONFIG_PATH)
+                .await
+                .map_err(ApiError::internal)?
+                .and_then(|b| serde_json::from_slice(&b).ok()),
+        };
+        let (t, n) = recovery
             .as_ref()
+            .or(config.as_ref())
             .map(|c| (c.secret_threshold, c.secret_shares))
             .unwrap_or((0, 0));
+        let seal_type = self.auto_seal.as_ref().map_or("shamir", |s| s.seal_type());
         let (progress, nonce) = match &*self.unseal_progress.lock() {
             Some(c) => (c.progress(), c.nonce().to_string()),
             None => (0, String::new()),
         };
         let sealed = self.is_sealed();
         let mut body = json!({
-            "type": "shamir",
+            "type": seal_type,
             "initialized": config.is_some(),
             "sealed": sealed,
             "t": t,
@@ -304,7 +373,7 @@ impl Core {
             "version": VAULT_API_VERSION,
             "build_date": "2024-01-01T00:00:00Z",
             "migration": false,
-            "recovery_seal": false,
+            "recovery_seal": self.auto_seal.is_some(),
             "storage_type": self.storage_type,
         });
         if let (false, Some(info)) = (sealed, self.cluster_info()) {

@@ -19,6 +19,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(not(madsim))]
+pub mod awskms;
 pub mod config;
 pub mod error;
 pub mod generate_root;
@@ -28,6 +30,8 @@ pub mod rng;
 pub mod seal;
 pub mod shamir;
 
+#[cfg(not(madsim))]
+pub use awskms::{AwsKmsConfig, AwsKmsSeal};
 pub use config::SealConfig;
 pub use error::SealError;
 pub use generate_root::{decode_token, encode_token, GenerateRootAttempt, GenerateRootStatus};

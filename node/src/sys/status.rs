@@ -24,27 +24,40 @@ pub async fn init(core: &Arc<Core>, req: &Request) -> Result<Option<Response>, A
             {
                 return Err(ApiError::bad("PGP-encrypted key shares are not supported"));
             }
+            let auto = core.auto_seal.is_some();
             let request = InitRequest {
-                secret_shares: f.u8_or("secret_shares", 0)?,
-                secret_threshold: f.u8_or("secret_threshold", 0)?,
+                secret_shares: f.u8_or("secret_shares", if auto { 1 } else { 0 })?,
+                secret_threshold: f.u8_or("secret_threshold", if auto { 1 } else { 0 })?,
+                recovery_shares: f.u8_or("recovery_shares", 5)?,
+                recovery_threshold: f.u8_or("recovery_threshold", 3)?,
             };
             if request.secret_shares == 0 || request.secret_threshold == 0 {
                 return Err(ApiError::bad(
                     "secret_shares and secret_threshold must be given and greater than zero",
                 ));
             }
+            if auto && (request.recovery_shares == 0 || request.recovery_threshold == 0) {
+                return Err(ApiError::bad(
+                    "recovery_shares and recovery_threshold must be greater than zero",
+                ));
+            }
             let result = core.initialize(request).await?;
-            let hex_keys: Vec<String> = result.keys.iter().map(|k| hex::encode(&k[..])).collect();
-            let b64_keys: Vec<String> = result
-                .keys
-                .iter()
-                .map(|k| base64::engine::general_purpose::STANDARD.encode(&k[..]))
-                .collect();
-            Ok(Some(Response::raw(json!({
-                "keys": hex_keys,
-                "keys_base64": b64_keys,
+            let b64 = |k: &zeroize::Zeroizing<Vec<u8>>| {
+                base64::engine::general_purpose::STANDARD.encode(&k[..])
+            };
+            let hex = |k: &zeroize::Zeroizing<Vec<u8>>| hex::encode(&k[..]);
+            let mut body = json!({
+                "keys": result.keys.iter().map(hex).collect::<Vec<_>>(),
+                "keys_base64": result.keys.iter().map(b64).collect::<Vec<_>>(),
                 "root_token": result.root_token,
-            }))))
+            });
+            if auto {
+                body["recovery_keys"] =
+                    json!(result.recovery_keys.iter().map(hex).collect::<Vec<_>>());
+                body["recovery_keys_base64"] =
+                    json!(result.recovery_keys.iter().map(b64).collect::<Vec<_>>());
+            }
+            Ok(Some(Response::raw(body)))
         }
         _ => Err(ApiError::UnsupportedOperation),
     }

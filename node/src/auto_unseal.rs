@@ -1,0 +1,179 @@
+//! Auto-unseal: a `seal "awskms"` stanza (a `seal "pkcs11"` one comes next) wraps the root key
+//! with a key the node can use by itself, so it unseals at start with nobody typing shares, and
+//! `sys/init` hands out recovery keys instead of unseal keys.
+//!
+//! At start a node with an auto seal tries to unseal; while the KMS is unreachable it stays
+//! sealed (health answers 503), logs one line per attempt saying why (never key material), and
+//! retries with capped exponential backoff until it succeeds. Outside simulation only for now:
+//! under madsim the KMS will be a simulated service.
+
+use crate::core::Core;
+use crate::error::ApiError;
+use coffer_seal::Seal;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Plain record: the recovery key configuration (shares and threshold) with an auto seal.
+pub const RECOVERY_CONFIG_PATH: &str = "core/recovery-config";
+/// Barrier record: the recovery key itself, which the recovery shares rebuild.
+pub const RECOVERY_KEY_PATH: &str = "core/recovery-key";
+
+/// The first wait after a failed attempt, and the longest.
+const BACKOFF_MIN: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+/// Why the seal stanza cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("seal {kind:?}: {reason}")]
+pub struct SealStanzaError {
+    pub kind: String,
+    pub reason: String,
+}
+
+fn text(fields: &Map<String, Value>, key: &str) -> Option<String> {
+    match fields.get(key)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The auto seal the config's `seal` stanza names, or `None` for Shamir (no stanza, or a
+/// stanza with `disabled = "true"`, which only seal migration reads).
+pub fn from_config(
+    seal: Option<&(String, Map<String, Value>)>,
+) -> Result<Option<Arc<dyn Seal>>, SealStanzaError> {
+    let Some((kind, fields)) = seal else {
+        return Ok(None);
+    };
+    let err = |reason: String| SealStanzaError {
+        kind: kind.clone(),
+        reason,
+    };
+    if text(fields, "disabled").is_some_and(|d| d == "true") {
+        return Ok(None);
+    }
+    match kind.as_str() {
+        #[cfg(not(madsim))]
+        "awskms" => {
+            let cfg = coffer_seal::AwsKmsConfig {
+                region: text(fields, "region"),
+                kms_key_id: text(fields, "kms_key_id")
+                    .or_else(|| std::env::var("VAULT_AWSKMS_SEAL_KEY_ID").ok())
+                    .unwrap_or_default(),
+                endpoint: text(fields, "endpoint")
+                    .or_else(|| std::env::var("AWS_KMS_ENDPOINT").ok()),
+                access_key: text(fields, "access_key"),
+                secret_key: text(fields, "secret_key"),
+                session_token: text(fields, "session_token"),
+            };
+            let seal = coffer_seal::AwsKmsSeal::new(&cfg).map_err(|e| err(e.to_string()))?;
+            Ok(Some(Arc::new(seal)))
+        }
+        "shamir" => Ok(None),
+        other => Err(err(format!(
+            "seal type {other:?} is not supported in this build"
+        ))),
+    }
+}
+
+impl Core {
+    /// Unwrap the root key with the auto seal and unseal. A sealed, initialised node with an
+    /// auto seal calls this at start (and `sys/init` right after initialising).
+    pub(crate) async fn auto_unseal(self: &Arc<Self>) -> Result<(), ApiError> {
+        let Some(seal) = self.auto_seal.clone() else {
+            return Err(ApiError::bad("this node has no auto seal"));
+        };
+        let _guard = self.state_lock.lock().await;
+        if !self.barrier.is_sealed() {
+            return Ok(());
+        }
+        let wrapped = self
+            .physical
+            .get(crate::unseal::ROOT_KEY_PATH)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::internal("root key record is missing"))?;
+        let bytes = seal.unwrap(&wrapped).await.map_err(|e| match e {
+            coffer_seal::SealError::Backend(m) => ApiError::Unavailable(m),
+            other => ApiError::internal(other),
+        })?;
+        let root = coffer_barrier::RootKey::from_bytes(&bytes).map_err(ApiError::internal)?;
+        self.barrier
+            .unseal(&root)
+            .await
+            .map_err(ApiError::internal)?;
+        self.post_unseal().await
+    }
+}
+
+/// At start: keep trying to auto-unseal until the node is unsealed (or initialised and then
+/// unsealed by `sys/init`), backing off between failures.
+pub async fn unseal_loop(core: Arc<Core>) {
+    let mut wait = BACKOFF_MIN;
+    loop {
+        if !core.barrier.is_sealed() {
+            return;
+        }
+        match core.is_initialized().await {
+            Ok(true) => match core.auto_unseal().await {
+                Ok(()) => {
+                    tracing::info!(
+                        seal = core.auto_seal.as_ref().map(|s| s.seal_type()),
+                        "auto-unsealed"
+                    );
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "auto-unseal failed; staying sealed");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(BACKOFF_MAX);
+                }
+            },
+            // Not initialised yet: `sys/init` unseals it.
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn stanza(kind: &str, fields: Value) -> (String, Map<String, Value>) {
+        let Value::Object(map) = fields else {
+            unreachable!()
+        };
+        (kind.to_string(), map)
+    }
+
+    #[test]
+    fn stanzas_choose_the_seal() {
+        assert!(from_config(None).unwrap().is_none());
+        let disabled = stanza("awskms", json!({"kms_key_id": "k", "disabled": "true"}));
+        assert!(
+            from_config(Some(&disabled)).unwrap().is_none(),
+            "a disabled stanza is Shamir"
+        );
+        let unknown = stanza("transit", json!({}));
+        let err = from_config(Some(&unknown)).err().unwrap();
+        assert!(err.to_string().contains("not supported"), "{err}");
+        #[cfg(not(madsim))]
+        {
+            let kms = stanza(
+                "awskms",
+                json!({"kms_key_id": "k", "access_key": "a", "secret_key": "s", "region": "eu-west-1"}),
+            );
+            let seal = from_config(Some(&kms)).unwrap().unwrap();
+            assert_eq!(seal.seal_type(), "awskms");
+            assert!(seal.is_recovery());
+            let no_key = stanza("awskms", json!({"access_key": "a", "secret_key": "s"}));
+            if std::env::var("VAULT_AWSKMS_SEAL_KEY_ID").is_err() {
+                assert!(from_config(Some(&no_key)).is_err());
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+"""Auto-unseal through AWS KMS, with `moto` in server mode as the KMS: init hands out recovery
+keys, and a node restarts unsealed with nobody typing a key; while the KMS is unreachable it stays
+sealed (503) and retries until it can unseal."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+from conftest import Node, free_port
+
+
+def wait_until(check, timeout=60.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def health(node):
+    try:
+        return requests.get(f"{node.addr}/v1/sys/health", timeout=2).status_code
+    except requests.ConnectionError:
+        return None
+
+
+@pytest.fixture
+def kms(tmp_path):
+    """A moto server on a free loopback port and one symmetric KMS key in it."""
+    port = free_port()
+    moto_server = Path(sys.executable).parent / "moto_server"
+    log = open(tmp_path / "moto.log", "ab")
+    proc = subprocess.Popen([str(moto_server), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return requests.get(endpoint, timeout=1).status_code < 500
+        except requests.ConnectionError:
+            return False
+
+    wait_until(up, what="moto to answer")
+    client = boto3.client(
+        "kms", region_name="us-east-1", endpoint_url=endpoint,
+        aws_access_key_id="test", aws_secret_access_key="test",
+    )
+    key_id = client.create_key(Description="coffer root key")["KeyMetadata"]["KeyId"]
+    yield proc, endpoint, key_id
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGCONT)
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def kms_node(tmp_path, kms, name="kms1"):
+    _, endpoint, key_id = kms
+    seal = f'''
+seal "awskms" {{
+  region     = "us-east-1"
+  kms_key_id = "{key_id}"
+  endpoint   = "{endpoint}"
+  access_key = "test"
+  secret_key = "test"
+}}
+'''
+    return Node(tmp_path, name, extra_config=seal)
+
+
+def read(client, path):
+    got = client.secrets.kv.v2.read_secret_version(path=path, mount_point="secret", raise_on_deleted_version=True)
+    return got["data"]["data"]
+
+
+def test_init_gives_recovery_keys_and_a_restart_unseals_by_itself(tmp_path, kms):
+    node = kms_node(tmp_path, kms).start()
+    try:
+        client = node.client()
+        status = client.sys.read_seal_status()
+        assert status["type"] == "awskms" and status["recovery_seal"] is True and status["initialized"] is False
+        init = client.sys.initialize(recovery_shares=3, recovery_threshold=2)
+        assert init["keys"] == [] and init["keys_base64"] == []
+        assert len(init["recovery_keys"]) == 3 and len(init["recovery_keys_base64"]) == 3
+        status = client.sys.read_seal_status()
+        assert status["sealed"] is False and status["t"] == 2 and status["n"] == 3, status
+        root = init["root_token"]
+        client = node.client(root)
+        client.sys.enable_secrets_engine(backend_type="kv", path="secret", options={"version": "2"})
+        client.secrets.kv.v2.create_or_update_secret(path="app", secret={"v": "kept"}, mount_point="secret")
+
+        node.kill()
+        node.start()
+        wait_until(lambda: health(node) == 200, what="the node unsealed by itself")
+        assert read(node.client(root), "app") == {"v": "kept"}
+        log = node.log.read_text()
+        assert "auto-unsealed" in log
+        for secret in ("kept", *init["recovery_keys"], *init["recovery_keys_base64"], root):
+            assert secret not in log
+    finally:
+        node.stop()
+
+
+def test_kms_unreachable_at_start_keeps_the_node_sealed_until_it_is_back(tmp_path, kms):
+    moto, _, _ = kms
+    node = kms_node(tmp_path, kms).start()
+    try:
+        init = node.client().sys.initialize(recovery_shares=1, recovery_threshold=1)
+        root = init["root_token"]
+        node.client(root).sys.enable_secrets_engine(backend_type="kv", path="secret", options={"version": "2"})
+        node.client(root).secrets.kv.v2.create_or_update_secret(path="app", secret={"v": "1"}, mount_point="secret")
+        node.kill()
+        os.kill(moto.pid, signal.SIGSTOP)  # the KMS stops answering
+        node.start()
+        wait_until(lambda: "auto-unseal failed" in node.log.read_text(), timeout=40, what="a failed attempt logged")
+        assert health(node) == 503
+        os.kill(moto.pid, signal.SIGCONT)
+        wait_until(lambda: health(node) == 200, timeout=60, what="unsealed once the KMS is back")
+        assert read(node.client(root), "app") == {"v": "1"}
+    finally:
+        node.stop()
