@@ -83,10 +83,15 @@ impl Core {
     /// Unwrap the root key with the auto seal and unseal. A sealed, initialised node with an
     /// auto seal calls this at start (and `sys/init` right after initialising).
     pub(crate) async fn auto_unseal(self: &Arc<Self>) -> Result<(), ApiError> {
+        let _guard = self.state_lock.lock().await;
+        self.auto_unseal_locked().await
+    }
+
+    /// [`Core::auto_unseal`] for a caller that holds `state_lock`.
+    pub(crate) async fn auto_unseal_locked(self: &Arc<Self>) -> Result<(), ApiError> {
         let Some(seal) = self.auto_seal.clone() else {
             return Err(ApiError::bad("this node has no auto seal"));
         };
-        let _guard = self.state_lock.lock().await;
         if !self.barrier.is_sealed() {
             return Ok(());
         }

@@ -106,6 +106,11 @@ pub struct Opened {
 /// return the challenge's plaintext (the answer) and the cluster certificate.
 pub async fn answer(bundle: &ChallengeBundle, unseal_key: &[u8]) -> Result<Opened, JoinError> {
     let seal = ShamirSeal::new(unseal_key).map_err(|_| JoinError::WrongKey)?;
+    answer_with(bundle, &seal).await
+}
+
+/// Joining side with an auto seal (or any seal): open the chain with `seal` itself.
+pub async fn answer_with(bundle: &ChallengeBundle, seal: &dyn Seal) -> Result<Opened, JoinError> {
     let root = seal
         .unwrap(&bundle.wrapped_root_key)
         .await

@@ -38,7 +38,7 @@ fn b64() -> base64::engine::GeneralPurpose {
 impl Core {
     /// Joining side: fetch a challenge from the active node at `leader_api_addr` and keep it.
     pub async fn request_join(
-        &self,
+        self: &Arc<Self>,
         leader_api_addr: &str,
         leader_ca_pem: Option<String>,
         non_voter: bool,
@@ -67,6 +67,10 @@ impl Core {
             leader_api_addr: leader_api_addr.to_string(),
             leader_ca_pem,
         });
+        if self.auto_seal.is_some() {
+            // No operator needed: the node's own seal opens the challenge.
+            return self.auto_join().await;
+        }
         tracing::info!(
             leader = leader_api_addr,
             "received a join challenge; unseal to complete the join"
@@ -74,13 +78,32 @@ impl Core {
         Ok(())
     }
 
+    /// Joining side with an auto seal: answer the pending challenge with the seal, wait for the
+    /// replicated records, unseal.
+    async fn auto_join(self: &Arc<Self>) -> Result<(), ApiError> {
+        let Some(seal) = self.auto_seal.clone() else {
+            return Err(ApiError::bad("this node has no auto seal"));
+        };
+        let _guard = self.state_lock.lock().await;
+        self.answer_join(seal.as_ref()).await?;
+        self.auto_unseal_locked().await
+    }
+
     /// Joining side, at unseal: answer the challenge with the rebuilt unseal key, wait until the
     /// replicated seal records arrive, then unseal from them.
     pub(crate) async fn complete_join(self: &Arc<Self>, kek: &[u8]) -> Result<(), ApiError> {
+        let seal = coffer_seal::ShamirSeal::new(kek).map_err(|_| ApiError::bad("invalid key"))?;
+        self.answer_join(&seal).await?;
+        self.unseal_with_kek(kek).await
+    }
+
+    /// Answer the pending challenge, opening it with `seal`, and wait until the replicated
+    /// seal records have arrived.
+    async fn answer_join(self: &Arc<Self>, seal: &dyn coffer_seal::Seal) -> Result<(), ApiError> {
         let Some(pending) = self.pending_join.lock().take() else {
             return Err(ApiError::bad("Vault is not initialized"));
         };
-        let opened = match join::answer(&pending.bundle, kek).await {
+        let opened = match join::answer_with(&pending.bundle, seal).await {
             Ok(opened) => opened,
             Err(e) => {
                 *self.pending_join.lock() = Some(pending);
@@ -111,8 +134,7 @@ impl Core {
                 return Err(ApiError::Unavailable(format!("join answer failed: {e}")));
             }
         }
-        self.wait_for_replicated_seal().await?;
-        self.unseal_with_kek(kek).await
+        self.wait_for_replicated_seal().await
     }
 
     async fn wait_for_replicated_seal(&self) -> Result<(), ApiError> {
@@ -220,7 +242,10 @@ impl Core {
 /// initialised some other way).
 pub async fn retry_join(core: Arc<Core>, leaders: Vec<crate::config::RetryJoin>) {
     loop {
-        if core.pending_join.lock().is_some() || core.is_initialized().await.unwrap_or(false) {
+        // A Shamir node waits for its operator once it holds a challenge; an auto-sealed one
+        // answers by itself, so it keeps trying until it has joined.
+        let waiting_for_operator = core.auto_seal.is_none() && core.pending_join.lock().is_some();
+        if waiting_for_operator || core.is_initialized().await.unwrap_or(false) {
             return;
         }
         for leader in &leaders {
