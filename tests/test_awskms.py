@@ -180,3 +180,38 @@ seal "awskms" {{
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def test_recovery_keys_authorise_generate_root(tmp_path, kms):
+    import base64
+    import json
+
+    from conftest import cli
+
+    node = kms_node(tmp_path, kms, "kms-gr").start()
+    try:
+        init = node.client().sys.initialize(recovery_shares=3, recovery_threshold=2)
+        root, recovery = init["root_token"], init["recovery_keys_base64"]
+
+        # Two shares that are not this cluster's recovery key are refused.
+        attempt = json.loads(cli(node, "operator", "generate-root", "-init", "-format=json", token=root).stdout)
+        assert attempt["required"] == 2
+        strangers = [base64.b64encode(os.urandom(33)).decode() for _ in range(2)]
+        cli(node, "operator", "generate-root", "-format=json", f"-nonce={attempt['nonce']}", strangers[0])
+        bad = cli(node, "operator", "generate-root", f"-nonce={attempt['nonce']}", strangers[1], check=False)
+        assert bad.returncode != 0
+        cli(node, "operator", "generate-root", "-cancel", token=root)
+
+        attempt = json.loads(cli(node, "operator", "generate-root", "-init", "-format=json", token=root).stdout)
+        otp, nonce = attempt["otp"], attempt["nonce"]
+        updates = [
+            json.loads(cli(node, "operator", "generate-root", "-format=json", f"-nonce={nonce}", key).stdout)
+            for key in recovery[1:3]
+        ]
+        assert updates[-1]["complete"] is True
+        token = cli(node, "operator", "generate-root", f"-decode={updates[-1]['encoded_token']}", f"-otp={otp}").stdout.strip()
+        assert token and token != root
+        lookup = json.loads(cli(node, "token", "lookup", "-format=json", token=token).stdout)["data"]
+        assert lookup["policies"] == ["root"]
+    finally:
+        node.stop()

@@ -143,6 +143,41 @@ pub async fn unseal_loop(core: Arc<Core>) {
     }
 }
 
+impl Core {
+    /// The shares that authorise operator actions (generate-root): the recovery key's with an
+    /// auto seal, else the unseal key's.
+    pub(crate) async fn authorising_config(&self) -> Result<coffer_seal::SealConfig, ApiError> {
+        if self.auto_seal.is_some() {
+            let raw = self
+                .physical
+                .get(RECOVERY_CONFIG_PATH)
+                .await
+                .map_err(ApiError::internal)?
+                .ok_or_else(|| ApiError::bad("Vault is not initialized"))?;
+            return serde_json::from_slice(&raw).map_err(ApiError::internal);
+        }
+        self.seal_config()
+            .await?
+            .ok_or_else(|| ApiError::bad("Vault is not initialized"))
+    }
+
+    /// Whether `key`, combined from shares, authorises: it is the recovery key (auto seal,
+    /// compared in constant time) or it opens the root key (Shamir). A recovery key opens
+    /// nothing: it is only ever compared.
+    pub(crate) async fn is_authorising_key(&self, key: &[u8]) -> Result<bool, ApiError> {
+        if self.auto_seal.is_none() {
+            return Ok(self.unwrap_root_key(key).await.is_ok());
+        }
+        let stored = self
+            .view("")
+            .get(RECOVERY_KEY_PATH)
+            .await?
+            .ok_or_else(|| ApiError::internal("the recovery key is missing"))?;
+        let stored = zeroize::Zeroizing::new(stored);
+        Ok(bool::from(subtle::ConstantTimeEq::ct_eq(&stored[..], key)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

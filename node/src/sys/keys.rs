@@ -257,7 +257,7 @@ pub async fn generate_root_attempt(
     req: &Request,
 ) -> Result<Option<Response>, ApiError> {
     require_unsealed(core)?;
-    let config = current_config(core).await?;
+    let config = core.authorising_config().await?;
     match req.operation {
         Operation::Read => match &*core.generate_root.lock() {
             Some(a) => raw(&a.status()),
@@ -326,7 +326,7 @@ async fn generate_root_step(
     let Some(combined) = attempt.add(key).map_err(seal_err)? else {
         return raw(&attempt.status());
     };
-    if core.unwrap_root_key(&combined).await.is_err() {
+    if !core.is_authorising_key(&combined).await? {
         attempt.reject_key();
         return Err(ApiError::bad("invalid key"));
     }
