@@ -10,6 +10,7 @@ command -v clang >/dev/null || need_apt+=(clang)
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
 command -v openssl >/dev/null || need_apt+=(openssl)   # tests/test_tls.py makes its CA with it
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || need_apt+=(softhsm2)   # the HSM of the pkcs11 seal tests
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -72,6 +72,34 @@ pub fn from_config(
             let seal = coffer_seal::AwsKmsSeal::new(&cfg).map_err(|e| err(e.to_string()))?;
             Ok(Some(Arc::new(seal)))
         }
+        #[cfg(not(madsim))]
+        "pkcs11" => {
+            if let Some(m) = text(fields, "mechanism") {
+                let gcm = ["0x1087", "4231", "CKM_AES_GCM"];
+                if !gcm.iter().any(|g| g.eq_ignore_ascii_case(m.trim())) {
+                    return Err(err(format!(
+                        "mechanism {m} is not supported (only CKM_AES_GCM)"
+                    )));
+                }
+            }
+            let slot = text(fields, "slot")
+                .map(|s| s.trim().parse::<u64>())
+                .transpose()
+                .map_err(|_| err("slot must be a number".into()))?;
+            let cfg = coffer_seal::Pkcs11Config {
+                lib: text(fields, "lib").unwrap_or_default(),
+                slot,
+                token_label: text(fields, "token_label"),
+                pin: text(fields, "pin")
+                    .or_else(|| std::env::var("VAULT_HSM_PIN").ok())
+                    .unwrap_or_default(),
+                key_label: text(fields, "key_label"),
+                key_id: text(fields, "key_id"),
+                generate_key: text(fields, "generate_key").is_some_and(|g| g == "true"),
+            };
+            let seal = coffer_seal::Pkcs11Seal::new(&cfg).map_err(|e| err(e.to_string()))?;
+            Ok(Some(Arc::new(seal)))
+        }
         "shamir" => Ok(None),
         other => Err(err(format!(
             "seal type {other:?} is not supported in this build"

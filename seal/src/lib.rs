@@ -24,6 +24,8 @@ pub mod awskms;
 pub mod config;
 pub mod error;
 pub mod generate_root;
+#[cfg(not(madsim))]
+pub mod pkcs11;
 pub mod progress;
 pub mod rekey;
 pub mod rng;
@@ -35,6 +37,8 @@ pub use awskms::{AwsKmsConfig, AwsKmsSeal};
 pub use config::SealConfig;
 pub use error::SealError;
 pub use generate_root::{decode_token, encode_token, GenerateRootAttempt, GenerateRootStatus};
+#[cfg(not(madsim))]
+pub use pkcs11::{Pkcs11Config, Pkcs11Seal};
 pub use progress::{decode_key, KeyCollector};
 pub use rekey::{RekeyConfig, RekeyOperation, RekeyOutput};
 pub use seal::{seal_conformance_suite, Seal, ShamirSeal};
