@@ -215,3 +215,67 @@ def test_recovery_keys_authorise_generate_root(tmp_path, kms):
         assert lookup["policies"] == ["root"]
     finally:
         node.stop()
+
+
+def test_seal_migration_shamir_to_awskms_and_back(tmp_path, kms):
+    from conftest import cli
+
+    _, endpoint, key_id = kms
+    node = Node(tmp_path, "mig").start()
+    shamir_config = node.config.read_text()
+    kms_stanza = f'''
+seal "awskms" {{
+  kms_key_id = "{key_id}"
+  endpoint   = "{endpoint}"
+  access_key = "test"
+  secret_key = "test"
+  region     = "us-east-1"
+  DISABLED
+}}
+'''
+    try:
+        client = node.client()
+        init = client.sys.initialize(secret_shares=3, secret_threshold=2)
+        keys, root = init["keys_base64"], init["root_token"]
+        for k in keys[:2]:
+            client.sys.submit_unseal_key(k)
+        node.client(root).sys.enable_secrets_engine(backend_type="kv", path="secret", options={"version": "2"})
+        node.client(root).secrets.kv.v2.create_or_update_secret(path="app", secret={"v": "migrated"}, mount_point="secret")
+
+        # Shamir -> awskms: add the stanza, restart, unseal with -migrate.
+        node.stop()
+        node.config.write_text(shamir_config + kms_stanza.replace("DISABLED", ""))
+        node.start()
+        status = node.client().sys.read_seal_status()
+        assert status["migration"] is True and status["sealed"] is True, status
+        plain = requests.put(f"{node.addr}/v1/sys/unseal", json={"key": keys[0]}, timeout=10)
+        assert plain.status_code == 400 and "migrate" in plain.json()["errors"][0]
+        for k in keys[1:3]:
+            cli(node, "operator", "unseal", "-migrate", k)
+        status = node.client().sys.read_seal_status()
+        assert status["sealed"] is False and status["type"] == "awskms" and status["migration"] is False, status
+        assert read(node.client(root), "app") == {"v": "migrated"}
+        node.kill()
+        node.start()
+        wait_until(lambda: health(node) == 200, what="auto-unsealed after the migration")
+        assert read(node.client(root), "app") == {"v": "migrated"}
+
+        # awskms -> Shamir: disable the stanza, restart, unseal with -migrate and the recovery
+        # keys (the old unseal keys).
+        node.stop()
+        node.config.write_text(shamir_config + kms_stanza.replace("DISABLED", 'disabled = "true"'))
+        node.start()
+        assert node.client().sys.read_seal_status()["migration"] is True
+        for k in keys[:2]:
+            cli(node, "operator", "unseal", "-migrate", k)
+        status = node.client().sys.read_seal_status()
+        assert status["sealed"] is False and status["type"] == "shamir" and status["recovery_seal"] is False, status
+        assert read(node.client(root), "app") == {"v": "migrated"}
+        node.stop()
+        node.start()
+        assert node.client().sys.read_seal_status()["sealed"] is True
+        for k in keys[1:3]:
+            node.client().sys.submit_unseal_key(k)
+        assert read(node.client(root), "app") == {"v": "migrated"}
+    finally:
+        node.stop()

@@ -40,22 +40,43 @@ fn text(fields: &Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
-/// The auto seal the config's `seal` stanza names, or `None` for Shamir (no stanza, or a
-/// stanza with `disabled = "true"`, which only seal migration reads).
-pub fn from_config(
-    seal: Option<&(String, Map<String, Value>)>,
-) -> Result<Option<Arc<dyn Seal>>, SealStanzaError> {
+/// The seals a config names: the one in use (`None`: Shamir), and one marked
+/// `disabled = "true"`, which only a seal migration uses (to unwrap the root key one last time).
+#[derive(Default)]
+pub struct Seals {
+    pub active: Option<Arc<dyn Seal>>,
+    pub disabled: Option<Arc<dyn Seal>>,
+}
+
+/// The seals of the config's `seal` stanza.
+pub fn from_config(seal: Option<&(String, Map<String, Value>)>) -> Result<Seals, SealStanzaError> {
     let Some((kind, fields)) = seal else {
-        return Ok(None);
+        return Ok(Seals::default());
     };
+    let built = build(kind, fields)?;
+    if text(fields, "disabled").is_some_and(|d| d == "true") {
+        return Ok(Seals {
+            active: None,
+            disabled: built,
+        });
+    }
+    Ok(Seals {
+        active: built,
+        disabled: None,
+    })
+}
+
+/// The seal a stanza describes (`None` for `shamir`). Under simulation no auto seal is built yet.
+#[cfg_attr(madsim, allow(unused_variables))]
+fn build(
+    kind: &str,
+    fields: &Map<String, Value>,
+) -> Result<Option<Arc<dyn Seal>>, SealStanzaError> {
     let err = |reason: String| SealStanzaError {
-        kind: kind.clone(),
+        kind: kind.to_string(),
         reason,
     };
-    if text(fields, "disabled").is_some_and(|d| d == "true") {
-        return Ok(None);
-    }
-    match kind.as_str() {
+    match kind {
         #[cfg(not(madsim))]
         "awskms" => {
             let cfg = coffer_seal::AwsKmsConfig {
@@ -150,6 +171,11 @@ pub async fn unseal_loop(core: Arc<Core>) {
         if !core.barrier.is_sealed() {
             return;
         }
+        if matches!(core.migration().await, Ok(Some(_))) {
+            // A seal migration waits for the operator (`operator unseal -migrate`).
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
         match core.is_initialized().await {
             Ok(true) => match core.auto_unseal().await {
                 Ok(()) => {
@@ -220,12 +246,15 @@ mod tests {
 
     #[test]
     fn stanzas_choose_the_seal() {
-        assert!(from_config(None).unwrap().is_none());
-        let disabled = stanza("awskms", json!({"kms_key_id": "k", "disabled": "true"}));
-        assert!(
-            from_config(Some(&disabled)).unwrap().is_none(),
-            "a disabled stanza is Shamir"
+        assert!(from_config(None).unwrap().active.is_none());
+        let disabled = stanza(
+            "awskms",
+            json!({"kms_key_id": "k", "access_key": "a", "secret_key": "s", "disabled": "true"}),
         );
+        let seals = from_config(Some(&disabled)).unwrap();
+        assert!(seals.active.is_none(), "a disabled stanza is Shamir");
+        #[cfg(not(madsim))]
+        assert!(seals.disabled.is_some(), "kept for the migration");
         let unknown = stanza("transit", json!({}));
         let err = from_config(Some(&unknown)).err().unwrap();
         assert!(err.to_string().contains("not supported"), "{err}");
@@ -235,7 +264,7 @@ mod tests {
                 "awskms",
                 json!({"kms_key_id": "k", "access_key": "a", "secret_key": "s", "region": "eu-west-1"}),
             );
-            let seal = from_config(Some(&kms)).unwrap().unwrap();
+            let seal = from_config(Some(&kms)).unwrap().active.unwrap();
             assert_eq!(seal.seal_type(), "awskms");
             assert!(seal.is_recovery());
             let no_key = stanza("awskms", json!({"access_key": "a", "secret_key": "s"}));

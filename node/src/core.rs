@@ -51,6 +51,8 @@ pub struct Core {
     pub storage_type: &'static str,
     /// The auto seal (`seal "awskms"`), if any; `None` is Shamir.
     pub auto_seal: Option<Arc<dyn coffer_seal::Seal>>,
+    /// A seal stanza marked `disabled = "true"`: the seal being migrated away from.
+    pub disabled_seal: Option<Arc<dyn coffer_seal::Seal>>,
     pub(crate) unseal_progress: Mutex<Option<KeyCollector>>,
     pub(crate) rekey: Mutex<Option<RekeyOperation>>,
     /// The root key held between a rekey's authorisation and its verification.
@@ -81,10 +83,11 @@ impl Core {
         raft: Option<RaftHandle>,
         storage_type: &'static str,
         metrics: Arc<crate::metrics::Metrics>,
-        auto_seal: Option<Arc<dyn coffer_seal::Seal>>,
+        seals: crate::auto_unseal::Seals,
     ) -> Arc<Core> {
         Arc::new(Core {
-            auto_seal,
+            auto_seal: seals.active,
+            disabled_seal: seals.disabled,
             config,
             barrier: Arc::new(Barrier::new(physical.clone())),
             physical,

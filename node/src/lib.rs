@@ -19,6 +19,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod metrics;
+pub mod migrate;
 pub mod mounts;
 pub mod physical;
 pub mod pipeline;

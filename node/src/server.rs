@@ -164,9 +164,9 @@ pub async fn start(
 ) -> Result<ServerHandle, StartError> {
     let metrics = Arc::new(crate::metrics::Metrics::default());
     let (physical, raft, storage_type) = open_storage(&config, &storage, &metrics).await?;
-    let auto_seal = crate::auto_unseal::from_config(config.seal.as_ref())
+    let seals = crate::auto_unseal::from_config(config.seal.as_ref())
         .map_err(|e| StartError::Seal(e.to_string()))?;
-    let core = Core::new(config, physical, raft, storage_type, metrics, auto_seal);
+    let core = Core::new(config, physical, raft, storage_type, metrics, seals);
     if core.auto_seal.is_some() {
         tokio::spawn(crate::auto_unseal::unseal_loop(core.clone()));
     }

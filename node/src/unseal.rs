@@ -372,7 +372,7 @@ impl Core {
             "nonce": nonce,
             "version": VAULT_API_VERSION,
             "build_date": "2024-01-01T00:00:00Z",
-            "migration": false,
+            "migration": self.migration().await?.is_some(),
             "recovery_seal": self.auto_seal.is_some(),
             "storage_type": self.storage_type,
         });

@@ -121,6 +121,9 @@ pub enum Operator {
         key: Option<String>,
         #[arg(long)]
         reset: bool,
+        /// Migrate the seal (Shamir ↔ auto) with this key share.
+        #[arg(long)]
+        migrate: bool,
     },
     Seal,
     Rotate,

@@ -45,11 +45,17 @@ pub fn run(client: &Client, op: Operator, format: Format) -> Result<i32, ClientE
             }
             Ok(0)
         }
-        Operator::Unseal { key, reset } => {
+        Operator::Unseal {
+            key,
+            reset,
+            migrate,
+        } => {
             let body = if reset {
                 json!({ "reset": true })
             } else {
-                json!({ "key": key.ok_or_else(|| ClientError::Usage("an unseal key is required".into()))? })
+                let key =
+                    key.ok_or_else(|| ClientError::Usage("an unseal key is required".into()))?;
+                json!({ "key": key, "migrate": migrate })
             };
             client.write("sys/unseal", &body)?;
             super::commands::status(client, format).map(|_| 0)

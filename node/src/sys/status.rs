@@ -82,6 +82,14 @@ pub async fn unseal(core: &Arc<Core>, req: &Request) -> Result<Option<Response>,
     let key = f.str_opt("key")?.filter(|k| !k.is_empty()).ok_or_else(|| {
         ApiError::bad("'key' must be specified in request body as JSON, or 'reset' set to true")
     })?;
+    if core.migration().await?.is_some() {
+        if !f.bool_or("migrate", false)? {
+            return Err(ApiError::bad(
+                "a seal migration is pending: unseal with the migrate option (operator unseal -migrate)",
+            ));
+        }
+        return Ok(Some(Response::raw(core.submit_migration_key(&key).await?)));
+    }
     Ok(Some(Response::raw(core.submit_unseal_key(&key).await?)))
 }
 

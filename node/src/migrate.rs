@@ -1,0 +1,182 @@
+//! Seal migration, as Vault documents it: change the `seal` stanza, restart, and unseal with
+//! `operator unseal -migrate`.
+//!
+//! - Shamir → auto (a new enabled stanza, the stored seal still Shamir): the operator's unseal
+//!   shares open the root key one last time; the root key is wrapped again by the auto seal, and
+//!   the old unseal key becomes the recovery key (same shares, same threshold).
+//! - auto → Shamir (the stanza marked `disabled = "true"`): the disabled seal unwraps the root
+//!   key, the operator's recovery shares must rebuild the stored recovery key, and that key
+//!   becomes the unseal key (same shares), wrapping the root key from now on.
+//!
+//! Risk: the records change in several writes; a crash between them leaves a node that needs
+//! its records repaired by hand (the root key is never lost: every step keeps it wrapped by a
+//! key the operator holds or the KMS holds).
+
+use crate::auto_unseal::{RECOVERY_CONFIG_PATH, RECOVERY_KEY_PATH};
+use crate::core::Core;
+use crate::error::ApiError;
+use crate::unseal::{ROOT_KEY_PATH, SEAL_CONFIG_PATH};
+use coffer_seal::progress::{decode_key, KeyCollector};
+use coffer_seal::{Seal, SealConfig, ShamirSeal};
+use serde_json::Value;
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// A pending migration and the seal it needs.
+pub enum Migration {
+    /// To the configured auto seal.
+    ToAuto(Arc<dyn Seal>),
+    /// Away from the disabled auto seal, to Shamir.
+    ToShamir(Arc<dyn Seal>),
+}
+
+impl Core {
+    /// The migration the config and the stored seal ask for, if any.
+    pub async fn migration(&self) -> Result<Option<Migration>, ApiError> {
+        let Some(config) = self.seal_config().await? else {
+            return Ok(None);
+        };
+        Ok(match (&self.auto_seal, &self.disabled_seal) {
+            (Some(seal), _) if config.type_ == "shamir" => Some(Migration::ToAuto(seal.clone())),
+            (None, Some(old)) if config.type_ == old.seal_type() => {
+                Some(Migration::ToShamir(old.clone()))
+            }
+            _ => None,
+        })
+    }
+
+    async fn plain_config(&self, path: &str) -> Result<SealConfig, ApiError> {
+        let raw = self
+            .physical
+            .get(path)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::internal(format!("{path} is missing")))?;
+        serde_json::from_slice(&raw).map_err(ApiError::internal)
+    }
+
+    async fn put_plain(&self, path: &str, config: &SealConfig) -> Result<(), ApiError> {
+        let bytes = serde_json::to_vec(config).map_err(ApiError::internal)?;
+        self.physical
+            .put(path, bytes)
+            .await
+            .map_err(ApiError::internal)
+    }
+
+    /// `sys/unseal` with `migrate: true`: one share toward the migration; returns seal status.
+    pub async fn submit_migration_key(self: &Arc<Self>, key: &str) -> Result<Value, ApiError> {
+        let guard = self.state_lock.lock().await;
+        let Some(migration) = self.migration().await? else {
+            return Err(ApiError::bad("no seal migration is pending"));
+        };
+        let threshold = match &migration {
+            Migration::ToAuto(_) => self.plain_config(SEAL_CONFIG_PATH).await?,
+            Migration::ToShamir(_) => self.plain_config(RECOVERY_CONFIG_PATH).await?,
+        }
+        .secret_threshold;
+        let part = decode_key(key).map_err(|e| ApiError::bad(e.to_string()))?;
+        let combined = {
+            let mut progress = self.unseal_progress.lock();
+            let collector = progress.get_or_insert_with(|| KeyCollector::new(threshold));
+            match collector.add(part) {
+                Err(coffer_seal::SealError::Duplicate) | Ok(None) => None,
+                other => {
+                    *progress = None;
+                    other.map_err(|e| ApiError::bad(e.to_string()))?
+                }
+            }
+        };
+        if let Some(key) = combined {
+            let key = Zeroizing::new(key.to_vec());
+            match migration {
+                Migration::ToAuto(seal) => self.migrate_to_auto(&key, seal.as_ref()).await?,
+                Migration::ToShamir(old) => self.migrate_to_shamir(&key, old.as_ref()).await?,
+            }
+        }
+        drop(guard);
+        self.seal_status().await
+    }
+
+    async fn migrate_to_auto(
+        self: &Arc<Self>,
+        kek: &[u8],
+        seal: &dyn Seal,
+    ) -> Result<(), ApiError> {
+        let old = self.plain_config(SEAL_CONFIG_PATH).await?;
+        let root = self.unwrap_root_key(kek).await?;
+        let wrapped = seal
+            .wrap(root.as_bytes())
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("cannot wrap the root key: {e}")))?;
+        self.barrier
+            .unseal(&root)
+            .await
+            .map_err(ApiError::internal)?;
+        // The old unseal key becomes the recovery key, with the same shares.
+        self.view("").put(RECOVERY_KEY_PATH, kek).await?;
+        self.put_plain(RECOVERY_CONFIG_PATH, &old).await?;
+        self.physical
+            .put(ROOT_KEY_PATH, wrapped)
+            .await
+            .map_err(ApiError::internal)?;
+        let mut config = old.clone();
+        config.type_ = seal.seal_type().to_string();
+        config.secret_shares = 1;
+        config.secret_threshold = 1;
+        config.stored_shares = 1;
+        self.put_plain(SEAL_CONFIG_PATH, &config).await?;
+        tracing::info!(to = seal.seal_type(), "seal migrated from shamir");
+        self.post_unseal().await
+    }
+
+    async fn migrate_to_shamir(
+        self: &Arc<Self>,
+        recovery_key: &[u8],
+        old: &dyn Seal,
+    ) -> Result<(), ApiError> {
+        let recovery = self.plain_config(RECOVERY_CONFIG_PATH).await?;
+        let wrapped = self
+            .physical
+            .get(ROOT_KEY_PATH)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::internal("root key record is missing"))?;
+        let root = old.unwrap(&wrapped).await.map_err(|e| {
+            ApiError::Unavailable(format!("the disabled seal cannot unwrap the root key: {e}"))
+        })?;
+        let root = coffer_barrier::RootKey::from_bytes(&root).map_err(ApiError::internal)?;
+        self.barrier
+            .unseal(&root)
+            .await
+            .map_err(ApiError::internal)?;
+        let stored = self.view("").get(RECOVERY_KEY_PATH).await?;
+        let matches = stored.is_some_and(|s| {
+            let s = Zeroizing::new(s);
+            bool::from(subtle::ConstantTimeEq::ct_eq(&s[..], recovery_key))
+        });
+        if !matches {
+            self.barrier.seal();
+            return Err(ApiError::bad("invalid key"));
+        }
+        let shamir = ShamirSeal::new(recovery_key).map_err(ApiError::internal)?;
+        let rewrapped = shamir
+            .wrap(root.as_bytes())
+            .await
+            .map_err(ApiError::internal)?;
+        self.physical
+            .put(ROOT_KEY_PATH, rewrapped)
+            .await
+            .map_err(ApiError::internal)?;
+        let mut config = recovery.clone();
+        config.type_ = "shamir".into();
+        config.stored_shares = 0;
+        self.put_plain(SEAL_CONFIG_PATH, &config).await?;
+        self.view("").delete(RECOVERY_KEY_PATH).await?;
+        self.physical
+            .delete(RECOVERY_CONFIG_PATH)
+            .await
+            .map_err(ApiError::internal)?;
+        tracing::info!(from = old.seal_type(), "seal migrated to shamir");
+        self.post_unseal().await
+    }
+}
