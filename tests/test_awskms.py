@@ -279,3 +279,42 @@ seal "awskms" {{
         assert read(node.client(root), "app") == {"v": "migrated"}
     finally:
         node.stop()
+
+
+def test_rekey_recovery_key_replaces_the_shares_that_authorise(tmp_path, kms):
+    import json
+
+    from conftest import assert_vault_error, cli
+
+    node = kms_node(tmp_path, kms, "kms-rk").start()
+    try:
+        client = node.client()
+        init = client.sys.initialize(recovery_shares=3, recovery_threshold=2)
+        root, old = init["root_token"], init["recovery_keys_base64"]
+        # The unseal key is the KMS's: only the recovery key can be rekeyed.
+        assert_vault_error(requests.put(f"{node.addr}/v1/sys/rekey/init", json={"secret_shares": 1, "secret_threshold": 1}, timeout=10), 400)
+
+        started = client.sys.start_rekey(secret_shares=2, secret_threshold=2, recovery_key=True)
+        nonce = started["nonce"]
+        assert started["required"] == 2
+        client.sys.rekey(old[0], nonce=nonce, recovery_key=True)
+        done = client.sys.rekey(old[1], nonce=nonce, recovery_key=True)
+        assert done["complete"] is True
+        new = done["keys_base64"]
+        assert len(new) == 2 and not set(new) & set(old)
+        assert client.sys.read_seal_status()["n"] == 2
+
+        # Generate-root now wants the new shares; the old ones no longer authorise.
+        attempt = json.loads(cli(node, "operator", "generate-root", "-init", "-format=json", token=root).stdout)
+        cli(node, "operator", "generate-root", f"-nonce={attempt['nonce']}", old[0])
+        refused = cli(node, "operator", "generate-root", f"-nonce={attempt['nonce']}", old[1], check=False)
+        assert refused.returncode != 0
+        cli(node, "operator", "generate-root", "-cancel", token=root)
+        attempt = json.loads(cli(node, "operator", "generate-root", "-init", "-format=json", token=root).stdout)
+        updates = [
+            json.loads(cli(node, "operator", "generate-root", "-format=json", f"-nonce={attempt['nonce']}", k).stdout)
+            for k in new
+        ]
+        assert updates[-1]["complete"] is True
+    finally:
+        node.stop()

@@ -55,6 +55,8 @@ pub struct Core {
     pub disabled_seal: Option<Arc<dyn coffer_seal::Seal>>,
     pub(crate) unseal_progress: Mutex<Option<KeyCollector>>,
     pub(crate) rekey: Mutex<Option<RekeyOperation>>,
+    /// A rekey of the recovery key (`sys/rekey-recovery-key`, auto seal only).
+    pub(crate) rekey_recovery: Mutex<Option<RekeyOperation>>,
     /// The root key held between a rekey's authorisation and its verification.
     pub(crate) rekey_root_key: Mutex<Option<coffer_barrier::RootKey>>,
     pub(crate) generate_root: Mutex<Option<GenerateRootAttempt>>,
@@ -95,6 +97,7 @@ impl Core {
             storage_type,
             unseal_progress: Mutex::new(None),
             rekey: Mutex::new(None),
+            rekey_recovery: Mutex::new(None),
             rekey_root_key: Mutex::new(None),
             generate_root: Mutex::new(None),
             active: RwLock::new(None),

@@ -327,6 +327,7 @@ impl Core {
         *self.unseal_progress.lock() = None;
         *self.rekey.lock() = None;
         *self.rekey_root_key.lock() = None;
+        *self.rekey_recovery.lock() = None;
         *self.generate_root.lock() = None;
         self.barrier.seal();
         tracing::info!("sealed");

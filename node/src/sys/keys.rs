@@ -79,11 +79,47 @@ pub fn key_status(core: &Core) -> Result<Option<Response>, ApiError> {
 
 // ---- rekey ----
 
-pub async fn rekey_init(core: &Arc<Core>, req: &Request) -> Result<Option<Response>, ApiError> {
+/// Which key a rekey replaces: the unseal key (`sys/rekey`, Shamir) or the recovery key
+/// (`sys/rekey-recovery-key`, auto seal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Unseal,
+    Recovery,
+}
+
+impl Target {
+    fn slot(self, core: &Core) -> &parking_lot::Mutex<Option<RekeyOperation>> {
+        match self {
+            Target::Unseal => &core.rekey,
+            Target::Recovery => &core.rekey_recovery,
+        }
+    }
+
+    /// The current shares of the key, refusing the rekey that does not apply to this seal.
+    async fn config(self, core: &Core) -> Result<SealConfig, ApiError> {
+        match (self, core.auto_seal.is_some()) {
+            (Target::Unseal, true) => Err(ApiError::bad(
+                "with an auto seal the unseal key is the seal's: rekey the recovery key \
+                 (sys/rekey-recovery-key)",
+            )),
+            (Target::Recovery, false) => {
+                Err(ApiError::bad("recovery keys exist only with an auto seal"))
+            }
+            (Target::Unseal, false) => current_config(core).await,
+            (Target::Recovery, true) => core.authorising_config().await,
+        }
+    }
+}
+
+pub async fn rekey_init(
+    core: &Arc<Core>,
+    req: &Request,
+    target: Target,
+) -> Result<Option<Response>, ApiError> {
     require_unsealed(core)?;
-    let config = current_config(core).await?;
+    let config = target.config(core).await?;
     match req.operation {
-        Operation::Read => match &*core.rekey.lock() {
+        Operation::Read => match &*target.slot(core).lock() {
             Some(op) => raw(&op.status()),
             None => raw(&coffer_seal::rekey::RekeyStatus::idle(
                 config.secret_threshold,
@@ -98,7 +134,7 @@ pub async fn rekey_init(core: &Arc<Core>, req: &Request) -> Result<Option<Respon
                 backup: f.bool_or("backup", false)?,
                 require_verification: f.bool_or("require_verification", false)?,
             };
-            let mut slot = core.rekey.lock();
+            let mut slot = target.slot(core).lock();
             if slot.is_some() {
                 return Err(ApiError::bad("rekey already in progress"));
             }
@@ -109,8 +145,10 @@ pub async fn rekey_init(core: &Arc<Core>, req: &Request) -> Result<Option<Respon
             raw(&status)
         }
         Operation::Delete => {
-            *core.rekey.lock() = None;
-            *core.rekey_root_key.lock() = None;
+            *target.slot(core).lock() = None;
+            if target == Target::Unseal {
+                *core.rekey_root_key.lock() = None;
+            }
             Ok(None)
         }
         _ => Err(ApiError::UnsupportedOperation),
@@ -123,18 +161,22 @@ fn key_and_nonce(req: &Request) -> Result<(Vec<u8>, String), ApiError> {
     Ok((key, f.str_req("nonce")?))
 }
 
-pub async fn rekey_update(core: &Arc<Core>, req: &Request) -> Result<Option<Response>, ApiError> {
+pub async fn rekey_update(
+    core: &Arc<Core>,
+    req: &Request,
+    target: Target,
+) -> Result<Option<Response>, ApiError> {
     require_unsealed(core)?;
     if !matches!(req.operation, Operation::Create | Operation::Update) {
         return Err(ApiError::UnsupportedOperation);
     }
     let (key, nonce) = key_and_nonce(req)?;
     step_in_slot(
-        &core.rekey,
+        target.slot(core),
         "no rekey in progress",
         RekeyOperation::is_complete,
         |mut op| async move {
-            let result = rekey_step(core, &mut op, key, &nonce).await;
+            let result = rekey_step(core, &mut op, key, &nonce, target).await;
             (op, result)
         },
     )
@@ -146,11 +188,23 @@ async fn rekey_step(
     op: &mut RekeyOperation,
     key: Vec<u8>,
     nonce: &str,
+    target: Target,
 ) -> Result<Option<Response>, ApiError> {
     op.check_nonce(nonce).map_err(seal_err)?;
     let Some(current) = op.add(key).map_err(seal_err)? else {
         return raw(&op.status());
     };
+    if target == Target::Recovery {
+        if !core.is_authorising_key(&current).await? {
+            op.reject_current_key();
+            return Err(ApiError::bad("invalid key"));
+        }
+        let output = op.generate().map_err(seal_err)?;
+        if let Some(new_key) = &output.new_key {
+            install_recovery_key(core, new_key, op.config()).await?;
+        }
+        return raw(&output.response());
+    }
     let Ok(root) = core.unwrap_root_key(&current).await else {
         op.reject_current_key();
         return Err(ApiError::bad("invalid key"));
@@ -196,15 +250,43 @@ async fn install_unseal_key(
     Ok(())
 }
 
-pub async fn rekey_verify(core: &Arc<Core>, req: &Request) -> Result<Option<Response>, ApiError> {
+/// Replace the recovery key (kept behind the barrier) and record its new shares.
+async fn install_recovery_key(
+    core: &Core,
+    new_key: &[u8],
+    rekey: &RekeyConfig,
+) -> Result<(), ApiError> {
+    use crate::auto_unseal::{RECOVERY_CONFIG_PATH, RECOVERY_KEY_PATH};
+    core.view("").put(RECOVERY_KEY_PATH, new_key).await?;
+    let mut config = core.authorising_config().await?;
+    config.secret_shares = rekey.secret_shares;
+    config.secret_threshold = rekey.secret_threshold;
+    let bytes = serde_json::to_vec(&config).map_err(ApiError::internal)?;
+    core.physical
+        .put(RECOVERY_CONFIG_PATH, bytes)
+        .await
+        .map_err(ApiError::internal)?;
+    tracing::info!(
+        shares = rekey.secret_shares,
+        threshold = rekey.secret_threshold,
+        "rekeyed the recovery key"
+    );
+    Ok(())
+}
+
+pub async fn rekey_verify(
+    core: &Arc<Core>,
+    req: &Request,
+    target: Target,
+) -> Result<Option<Response>, ApiError> {
     require_unsealed(core)?;
     match req.operation {
-        Operation::Read => match &*core.rekey.lock() {
+        Operation::Read => match &*target.slot(core).lock() {
             Some(op) => raw(&op.verification_status()),
             None => Err(ApiError::bad("no rekey configuration found")),
         },
         Operation::Delete => {
-            let mut slot = core.rekey.lock();
+            let mut slot = target.slot(core).lock();
             let op = slot
                 .as_mut()
                 .ok_or_else(|| ApiError::bad("no rekey in progress"))?;
@@ -215,11 +297,11 @@ pub async fn rekey_verify(core: &Arc<Core>, req: &Request) -> Result<Option<Resp
             let (key, nonce) = key_and_nonce(req)?;
             let done = RekeyOperation::is_complete;
             step_in_slot(
-                &core.rekey,
+                target.slot(core),
                 "no rekey in progress",
                 done,
                 |mut op| async move {
-                    let result = verify_step(core, &mut op, key, &nonce).await;
+                    let result = verify_step(core, &mut op, key, &nonce, target).await;
                     (op, result)
                 },
             )
@@ -234,11 +316,18 @@ async fn verify_step(
     op: &mut RekeyOperation,
     key: Vec<u8>,
     nonce: &str,
+    target: Target,
 ) -> Result<Option<Response>, ApiError> {
     op.check_verification_nonce(nonce).map_err(seal_err)?;
     let Some(new_key) = op.verify_add(key).map_err(seal_err)? else {
         return raw(&op.verification_status());
     };
+    if target == Target::Recovery {
+        install_recovery_key(core, &new_key, op.config()).await?;
+        return Ok(Some(Response::raw(
+            json!({ "nonce": nonce, "complete": true }),
+        )));
+    }
     let root = core
         .rekey_root_key
         .lock()

@@ -35,6 +35,9 @@ pub fn is_unauthenticated(rel: &str) -> bool {
             | "storage/raft/bootstrap/challenge"
             | "storage/raft/bootstrap/answer"
             | "rekey/verify"
+            | "rekey-recovery-key/init"
+            | "rekey-recovery-key/update"
+            | "rekey-recovery-key/verify"
     )
 }
 
@@ -52,9 +55,12 @@ pub async fn handle_unauthenticated(
         "leader" => status::leader(core, req).await,
         "generate-root/attempt" => keys::generate_root_attempt(core, req).await,
         "generate-root/update" => keys::generate_root_update(core, req).await,
-        "rekey/init" => keys::rekey_init(core, req).await,
-        "rekey/update" => keys::rekey_update(core, req).await,
-        "rekey/verify" => keys::rekey_verify(core, req).await,
+        "rekey/init" => keys::rekey_init(core, req, keys::Target::Unseal).await,
+        "rekey/update" => keys::rekey_update(core, req, keys::Target::Unseal).await,
+        "rekey/verify" => keys::rekey_verify(core, req, keys::Target::Unseal).await,
+        "rekey-recovery-key/init" => keys::rekey_init(core, req, keys::Target::Recovery).await,
+        "rekey-recovery-key/update" => keys::rekey_update(core, req, keys::Target::Recovery).await,
+        "rekey-recovery-key/verify" => keys::rekey_verify(core, req, keys::Target::Recovery).await,
         "storage/raft/join" => raft::join(core, req).await,
         "storage/raft/bootstrap/challenge" => raft::challenge(core, req).await,
         "storage/raft/bootstrap/answer" => raft::answer(core, req).await,
