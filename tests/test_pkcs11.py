@@ -41,7 +41,8 @@ def token(tmp_path, monkeypatch):
     return tokens
 
 
-def test_init_on_softhsm_and_a_restart_unseals_by_itself(tmp_path, token):
+@pytest.mark.parametrize("mechanism", ["", 'mechanism = "CKM_RSA_PKCS_OAEP"'], ids=["aes-gcm", "rsa-oaep"])
+def test_init_on_softhsm_and_a_restart_unseals_by_itself(tmp_path, token, mechanism):
     seal = f'''
 seal "pkcs11" {{
   lib          = "{LIB}"
@@ -49,6 +50,7 @@ seal "pkcs11" {{
   pin          = "4321"
   key_label    = "coffer-root-key"
   generate_key = "true"
+  {mechanism}
 }}
 '''
     node = Node(tmp_path, "hsm1", extra_config=seal).start()

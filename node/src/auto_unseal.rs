@@ -95,14 +95,18 @@ fn build(
         }
         #[cfg(not(madsim))]
         "pkcs11" => {
-            if let Some(m) = text(fields, "mechanism") {
-                let gcm = ["0x1087", "4231", "CKM_AES_GCM"];
-                if !gcm.iter().any(|g| g.eq_ignore_ascii_case(m.trim())) {
-                    return Err(err(format!(
-                        "mechanism {m} is not supported (only CKM_AES_GCM)"
-                    )));
-                }
-            }
+            let rsa_oaep = match text(fields, "mechanism") {
+                None => false,
+                Some(m) => match m.trim().to_ascii_uppercase().as_str() {
+                    "0X1087" | "4231" | "CKM_AES_GCM" => false,
+                    "0X9" | "9" | "CKM_RSA_PKCS_OAEP" => true,
+                    _ => {
+                        return Err(err(format!(
+                            "mechanism {m} is not supported (CKM_AES_GCM or CKM_RSA_PKCS_OAEP)"
+                        )))
+                    }
+                },
+            };
             let slot = text(fields, "slot")
                 .map(|s| s.trim().parse::<u64>())
                 .transpose()
@@ -117,6 +121,7 @@ fn build(
                 key_label: text(fields, "key_label"),
                 key_id: text(fields, "key_id"),
                 generate_key: text(fields, "generate_key").is_some_and(|g| g == "true"),
+                rsa_oaep,
             };
             let seal = coffer_seal::Pkcs11Seal::new(&cfg).map_err(|e| err(e.to_string()))?;
             Ok(Some(Arc::new(seal)))

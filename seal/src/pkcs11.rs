@@ -1,9 +1,11 @@
 //! [`Pkcs11Seal`]: auto-unseal through a PKCS#11 HSM (SoftHSM2 in the tests). The root key is
 //! encrypted inside the HSM with an AES key found by label (or id), or generated there when
 //! `generate_key` is set; the key never leaves the token (sensitive, not extractable).
-//! Mechanism: CKM_AES_GCM (12-byte random IV, 128-bit tag, the purpose as AAD).
+//! Mechanisms: CKM_AES_GCM (the default: 12-byte random IV, 128-bit tag, the purpose as AAD), or
+//! CKM_RSA_PKCS_OAEP (SHA-1, MGF1-SHA-1) with an RSA-3072 key pair found or generated the same
+//! way, whose private half never leaves the token.
 //!
-//! Blob: `version(1) | iv(12) | ciphertext+tag`.
+//! Blob: `1 | iv(12) | ciphertext+tag` (AES-GCM) or `2 | ciphertext` (RSA-OAEP).
 //!
 //! The PKCS#11 calls are short and blocking; they run inline. Built only outside simulation.
 
@@ -21,6 +23,7 @@ use crate::error::SealError;
 use crate::seal::Seal;
 
 const VERSION: u8 = 1;
+const VERSION_RSA: u8 = 2;
 const IV_LEN: usize = 12;
 const AAD: &[u8] = b"coffer/root-key";
 
@@ -39,8 +42,10 @@ pub struct Pkcs11Config {
     pub key_label: Option<String>,
     /// Id of the AES key (hex), when not found by label.
     pub key_id: Option<String>,
-    /// Create the key (AES-256, on the token) when it does not exist.
+    /// Create the key (AES-256, or an RSA-3072 pair, on the token) when it does not exist.
     pub generate_key: bool,
+    /// CKM_RSA_PKCS_OAEP instead of CKM_AES_GCM.
+    pub rsa_oaep: bool,
 }
 
 impl std::fmt::Debug for Pkcs11Config {
@@ -53,6 +58,7 @@ impl std::fmt::Debug for Pkcs11Config {
             .field("key_label", &self.key_label)
             .field("key_id", &self.key_id)
             .field("generate_key", &self.generate_key)
+            .field("rsa_oaep", &self.rsa_oaep)
             .finish()
     }
 }
@@ -65,6 +71,7 @@ pub struct Pkcs11Seal {
     label: Vec<u8>,
     id: Option<Vec<u8>>,
     generate_key: bool,
+    rsa_oaep: bool,
 }
 
 fn hsm(what: &str, e: impl std::fmt::Display) -> SealError {
@@ -113,6 +120,7 @@ impl Pkcs11Seal {
             label: cfg.key_label.clone().unwrap_or_default().into_bytes(),
             id,
             generate_key: cfg.generate_key,
+            rsa_oaep: cfg.rsa_oaep,
         })
     }
 
@@ -127,17 +135,68 @@ impl Pkcs11Seal {
         }
     }
 
+    /// Label and id attributes of the key.
+    fn naming(&self) -> Vec<Attribute> {
+        let mut naming = Vec::new();
+        if !self.label.is_empty() {
+            naming.push(Attribute::Label(self.label.clone()));
+        }
+        if let Some(id) = &self.id {
+            naming.push(Attribute::Id(id.clone()));
+        }
+        naming
+    }
+
+    /// The RSA key of `class` (public to encrypt, private to decrypt), the pair generated when
+    /// absent and `generate_key` is set.
+    fn rsa_key(&self, session: &Session, class: ObjectClass) -> Result<ObjectHandle, SealError> {
+        let find = |class| {
+            let mut template = vec![Attribute::Class(class), Attribute::KeyType(KeyType::RSA)];
+            template.extend(self.naming());
+            session
+                .find_objects(&template)
+                .map_err(|e| hsm("finding the key", e))
+        };
+        if let Some(key) = find(class)?.first() {
+            return Ok(*key);
+        }
+        if !self.generate_key {
+            return Err(hsm(
+                "finding the key",
+                "no such key (set generate_key to create it)",
+            ));
+        }
+        let mut public = vec![
+            Attribute::Token(true),
+            Attribute::Encrypt(true),
+            Attribute::ModulusBits(3072.into()),
+            Attribute::PublicExponent(vec![0x01, 0x00, 0x01]),
+        ];
+        public.extend(self.naming());
+        let mut private = vec![
+            Attribute::Token(true),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Decrypt(true),
+        ];
+        private.extend(self.naming());
+        let (public, private) = session
+            .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public, &private)
+            .map_err(|e| hsm("generating the key pair", e))?;
+        Ok(if class == ObjectClass::PUBLIC_KEY {
+            public
+        } else {
+            private
+        })
+    }
+
     fn key(&self, session: &Session) -> Result<ObjectHandle, SealError> {
         let mut template = vec![
             Attribute::Class(ObjectClass::SECRET_KEY),
             Attribute::KeyType(KeyType::AES),
         ];
-        if !self.label.is_empty() {
-            template.push(Attribute::Label(self.label.clone()));
-        }
-        if let Some(id) = &self.id {
-            template.push(Attribute::Id(id.clone()));
-        }
+        template.extend(self.naming());
         let found = session
             .find_objects(&template)
             .map_err(|e| hsm("finding the key", e))?;
@@ -165,6 +224,18 @@ impl Pkcs11Seal {
     }
 }
 
+/// CKM_RSA_PKCS_OAEP with SHA-1 and MGF1-SHA-1: the one OAEP hash every token supports
+/// (SoftHSM2 refuses others), and OAEP's security does not rest on SHA-1's collision resistance.
+fn oaep() -> Mechanism<'static> {
+    use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
+    use cryptoki::mechanism::MechanismType;
+    Mechanism::RsaPkcsOaep(PkcsOaepParams::new(
+        MechanismType::SHA1,
+        PkcsMgfType::MGF1_SHA1,
+        PkcsOaepSource::empty(),
+    ))
+}
+
 #[async_trait::async_trait]
 impl Seal for Pkcs11Seal {
     fn seal_type(&self) -> &'static str {
@@ -177,6 +248,15 @@ impl Seal for Pkcs11Seal {
 
     async fn wrap(&self, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
         let session = self.session()?;
+        if self.rsa_oaep {
+            let key = self.rsa_key(&session, ObjectClass::PUBLIC_KEY)?;
+            let ciphertext = session
+                .encrypt(&oaep(), key, plaintext)
+                .map_err(|e| hsm("encrypting", e))?;
+            let mut blob = vec![VERSION_RSA];
+            blob.extend_from_slice(&ciphertext);
+            return Ok(blob);
+        }
         let key = self.key(&session)?;
         let mut iv = [0u8; IV_LEN];
         crate::rng::fill(&mut iv);
@@ -192,6 +272,20 @@ impl Seal for Pkcs11Seal {
     }
 
     async fn unwrap(&self, blob: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        if self.rsa_oaep {
+            let Some((&VERSION_RSA, ciphertext)) = blob.split_first() else {
+                return Err(SealError::Malformed);
+            };
+            let session = self.session()?;
+            let key = self.rsa_key(&session, ObjectClass::PRIVATE_KEY)?;
+            return match session.decrypt(&oaep(), key, ciphertext) {
+                Ok(plain) => Ok(Zeroizing::new(plain)),
+                Err(CkError::Pkcs11(RvError::EncryptedDataInvalid, _)) => {
+                    Err(SealError::InvalidKey)
+                }
+                Err(e) => Err(hsm("decrypting", e)),
+            };
+        }
         if blob.len() <= 1 + IV_LEN + 16 || blob[0] != VERSION {
             return Err(SealError::Malformed);
         }
