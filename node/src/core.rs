@@ -25,6 +25,8 @@ pub struct ActiveState {
     pub mounts: MountTable,
     pub tokens: TokenStore,
     pub policies: PolicyStore,
+    /// The enabled audit devices, opened on this node.
+    pub audit: crate::audit::AuditBroker,
     /// Unix seconds when this node became active.
     pub active_since: i64,
     /// The Raft term this state was loaded in as leader, after a read index (0 without Raft, and
@@ -168,6 +170,13 @@ impl Core {
             mounts: crate::router::MountTable::load(self).await?,
             tokens: crate::token::TokenStore::new(self.view("sys/token/")),
             policies: crate::policy_store::PolicyStore::new(self.view("sys/policy/")),
+            audit: crate::audit::AuditBroker::open(
+                &self
+                    .view("")
+                    .get_json(crate::audit::AUDIT_TABLE_PATH)
+                    .await?
+                    .unwrap_or_default(),
+            ),
             active_since: crate::clock::unix_now(),
             term,
         })

@@ -59,7 +59,11 @@ impl Core {
             // an already deleted version writes nothing and answers 204), so a leader cut off
             // from the others must not answer one from stale data either.
             self.confirm_leadership().await?;
-            self.dispatch(&active, &caller, &req).await
+            // Audited before it runs: if no enabled device can log it, it does not run.
+            active.audit.log_request(&caller, &req)?;
+            let result = self.dispatch(&active, &caller, &req).await;
+            active.audit.log_response(&caller, &req, &result)?;
+            result
         })
         .await
     }

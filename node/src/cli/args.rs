@@ -69,6 +69,9 @@ pub enum Command {
     /// ACL policies.
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Audit devices.
+    #[command(subcommand)]
+    Audit(super::audit::AuditCmd),
     /// Key/value secrets (KV v1 and v2).
     #[command(subcommand)]
     Kv(KvCmd),

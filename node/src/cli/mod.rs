@@ -1,6 +1,7 @@
 //! The `coffer` command line: `server`, and Vault-compatible client commands.
 
 pub mod args;
+mod audit;
 mod client;
 mod commands;
 mod kv;
@@ -74,6 +75,7 @@ fn run_client(command: Command, address: Option<&str>, format: Format) -> Result
         Command::Token(t) => commands::token(&client, t, format),
         Command::Secrets(s) => commands::secrets(&client, s, format),
         Command::Auth(a) => commands::auth(&client, a, format),
+        Command::Audit(a) => audit::run(&client, a, format),
         Command::Policy(p) => commands::policy(&client, p, format),
         Command::Kv(k) => kv::run(&client, k, format),
         Command::Read { path } => commands::read(&client, &path, format),

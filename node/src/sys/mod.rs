@@ -1,6 +1,7 @@
 //! The system backend (`sys/*`). Status endpoints answer without a token (and while sealed);
 //! everything else has passed token and ACL checks in `pipeline.rs` before it gets here.
 
+mod audit;
 mod capabilities;
 mod fields;
 mod keys;
@@ -104,6 +105,8 @@ pub async fn handle(
             raft::autopilot(core, req, &rel["storage/raft/autopilot/".len()..]).await
         }
         "ha-status" => raft::ha_status(core, req),
+        "audit" => audit::handle(core, active, req, rel).await,
+        "audit-hash" => audit::hash(core, req, rel).await,
         "policy" | "policies" => policy::handle(active, req, rel).await,
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
             capabilities::handle(active, caller, req, rel).await

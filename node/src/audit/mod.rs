@@ -1,0 +1,104 @@
+//! Audit devices (Vault's `sys/audit`): every authenticated request is logged before it runs
+//! and its response after, as one JSON line each, with secret values replaced by their
+//! HMAC-SHA256 under the device's own key (`hash.rs`). If devices are enabled and none of them
+//! can log a request, the request fails before it changes anything, as in Vault.
+//!
+//! The table of devices (`core/audit`, behind the barrier) is replicated; each node opens the
+//! files on its own disk when it loads its active state, so whichever node is active logs.
+
+mod device;
+mod entry;
+mod hash;
+pub(crate) mod table;
+
+pub use hash::hash_value;
+pub use table::{AuditDeviceEntry, AuditTable, AUDIT_TABLE_PATH};
+
+use crate::error::ApiError;
+use crate::request::{Request, Response};
+use crate::token::TokenEntry;
+use device::FileDevice;
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+/// Why auditing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("audit device {path}: {reason}")]
+    Device { path: String, reason: String },
+    #[error("unsupported audit device type {0:?}")]
+    UnknownType(String),
+    #[error("file_path is required for a file audit device")]
+    NoFilePath,
+}
+
+/// Check `entry`'s device can be written (when enabling it: Vault refuses a device it cannot
+/// open).
+pub fn check_device(entry: &AuditDeviceEntry) -> Result<(), AuditError> {
+    FileDevice::new(entry.file_path()).check()
+}
+
+/// The enabled devices, opened.
+#[derive(Default)]
+pub struct AuditBroker {
+    devices: Mutex<Vec<(AuditDeviceEntry, Arc<FileDevice>)>>,
+}
+
+impl AuditBroker {
+    /// Open every device of `table`. A device whose file cannot be opened now is kept: it fails
+    /// each write, and a request fails when no device can log it.
+    pub fn open(table: &AuditTable) -> AuditBroker {
+        let devices = table
+            .entries
+            .iter()
+            .map(|e| (e.clone(), Arc::new(FileDevice::new(e.file_path()))))
+            .collect();
+        AuditBroker {
+            devices: Mutex::new(devices),
+        }
+    }
+
+    /// Replace the open devices by those of `table` (after enable or disable).
+    pub fn reload(&self, table: &AuditTable) {
+        *self.devices.lock() = AuditBroker::open(table).devices.into_inner();
+    }
+
+    fn snapshot(&self) -> Vec<(AuditDeviceEntry, Arc<FileDevice>)> {
+        self.devices.lock().clone()
+    }
+
+    /// Log `req` before it runs. With devices enabled, at least one must take it.
+    pub fn log_request(&self, caller: &TokenEntry, req: &Request) -> Result<(), ApiError> {
+        self.log_all(|entry| entry::request_line(entry, caller, req))
+    }
+
+    /// Log the answer to `req` (`Err`: the error the client gets).
+    pub fn log_response(
+        &self,
+        caller: &TokenEntry,
+        req: &Request,
+        resp: &Result<Option<Response>, ApiError>,
+    ) -> Result<(), ApiError> {
+        self.log_all(|entry| entry::response_line(entry, caller, req, resp))
+    }
+
+    fn log_all(&self, line: impl Fn(&AuditDeviceEntry) -> String) -> Result<(), ApiError> {
+        let devices = self.snapshot();
+        if devices.is_empty() {
+            return Ok(());
+        }
+        let mut logged = 0;
+        for (entry, device) in &devices {
+            match device.append(&line(entry)) {
+                Ok(()) => logged += 1,
+                Err(e) => tracing::error!(device = %entry.path, error = %e, "audit write failed"),
+            }
+        }
+        if logged == 0 {
+            return Err(ApiError::Internal(
+                "no audit device could log the request".into(),
+            ));
+        }
+        Ok(())
+    }
+}
