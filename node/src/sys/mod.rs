@@ -5,6 +5,7 @@ mod audit;
 mod capabilities;
 mod fields;
 mod keys;
+mod leases;
 mod mounts;
 mod policy;
 mod raft;
@@ -106,6 +107,9 @@ pub async fn handle(
         }
         "ha-status" => raft::ha_status(core, req),
         "audit" => audit::handle(core, active, req, rel).await,
+        "leases" | "renew" | "revoke" | "revoke-prefix" | "revoke-force" => {
+            leases::handle(core, active, caller, req, rel).await
+        }
         "audit-hash" => audit::hash(core, req, rel).await,
         "policy" | "policies" => policy::handle(active, req, rel).await,
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {

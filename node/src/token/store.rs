@@ -184,6 +184,20 @@ impl TokenStore {
             .await
     }
 
+    /// Remove `accessor`'s record if the token it names is gone (expired tokens are revoked by
+    /// the lookup). Whether it removed anything.
+    pub async fn tidy_accessor(&self, accessor: &str) -> Result<bool, ApiError> {
+        let Some(hash) = self.view.get(&format!("accessor/{accessor}")).await? else {
+            return Ok(false);
+        };
+        let hash = String::from_utf8_lossy(&hash).into_owned();
+        if self.lookup_hash(&hash).await?.is_some() {
+            return Ok(false);
+        }
+        self.view.delete(&format!("accessor/{accessor}")).await?;
+        Ok(true)
+    }
+
     /// All accessors (LIST auth/token/accessors).
     pub async fn accessors(&self) -> Result<Vec<String>, ApiError> {
         self.view.list("accessor/").await
