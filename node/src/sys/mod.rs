@@ -9,6 +9,7 @@ mod policy;
 mod raft;
 mod snapshot;
 mod status;
+mod wrapping;
 
 use crate::core::{ActiveState, Core};
 use crate::error::ApiError;
@@ -105,6 +106,7 @@ pub async fn handle(
         }
         "ha-status" => raft::ha_status(core, req),
         "policy" | "policies" => policy::handle(active, req, rel).await,
+        "wrapping" => wrapping::handle(core, active, req, rel).await,
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
             capabilities::handle(active, caller, req, rel).await
         }
