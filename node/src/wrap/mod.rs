@@ -151,8 +151,10 @@ mod tests {
     fn raw_and_already_wrapped_answers_are_not_wrapped() {
         assert!(wrappable(&Response::data(json!({"a": 1}))));
         assert!(!wrappable(&Response::raw(json!({}))));
-        let mut wrapped = Response::default();
-        wrapped.wrap_info = Some(json!({"token": "x"}));
+        let wrapped = Response {
+            wrap_info: Some(json!({"token": "x"})),
+            ..Default::default()
+        };
         assert!(!wrappable(&wrapped));
     }
 }

@@ -36,11 +36,14 @@ impl Derivation<'_> {
 /// The message Vault gives when a derived key is used without a context.
 pub const MISSING_CONTEXT: &str = "missing 'context' for key derivation; the key was created using a derived key, which means additional, per-request information must be included in order to perform operations with the key";
 
+/// Key bytes for one request, zeroized on drop.
+type Key = Zeroizing<Vec<u8>>;
+
 /// The symmetric key (and, for convergent keys, the nonce key) for one request.
 fn symmetric_keys(
     version: &KeyVersion,
     how: Derivation<'_>,
-) -> Result<(Zeroizing<Vec<u8>>, Option<Zeroizing<Vec<u8>>>), TransitError> {
+) -> Result<(Key, Option<Key>), TransitError> {
     if !how.derived {
         return Ok((Zeroizing::new(version.key.bytes().to_vec()), None));
     }

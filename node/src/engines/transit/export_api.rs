@@ -22,12 +22,12 @@ pub async fn export(m: &MountRequest<'_>, rest: &str) -> Result<Option<Response>
         return Err(ApiError::NotFound(String::new()));
     };
     match what {
-        ExportType::PublicKey if key.kind.is_symmetric() => {
+        ExportType::Public if key.kind.is_symmetric() => {
             return Err(ApiError::bad(
                 "public-key export is not supported for symmetric keys",
             ))
         }
-        ExportType::PublicKey => {}
+        ExportType::Public => {}
         _ if !key.exportable => {
             return Err(ApiError::bad("private key material is not exportable"))
         }

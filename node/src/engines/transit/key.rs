@@ -148,14 +148,16 @@ impl TransitKey {
                     "requested version for {word} is higher than the latest key version"
                 )))
             }
-            r if min_enc > 0 && r < min_enc => return Err(TransitError::user(match purpose {
-                Purpose::Hmac => {
-                    "cannot generate HMAC: version is too old (disallowed by policy)".into()
-                }
-                _ => format!(
+            r if min_enc > 0 && r < min_enc => {
+                return Err(TransitError::user(match purpose {
+                    Purpose::Hmac => {
+                        "cannot generate HMAC: version is too old (disallowed by policy)".into()
+                    }
+                    _ => format!(
                     "requested version for {word} is less than the minimum encryption key version"
                 ),
-            })),
+                }))
+            }
             r => r,
         };
         u32::try_from(v).map_err(|_| TransitError::user("invalid key version"))

@@ -166,23 +166,47 @@ fn rsa_public_pem(private: &rsa::RsaPrivateKey) -> Result<String, TransitError> 
         .map_err(|e| internal("encoding an RSA public key", e))
 }
 
+/// OID of the NIST P-256 curve (`prime256v1`).
+const P256_OID: sec1::der::asn1::ObjectIdentifier =
+    sec1::der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+
+/// An `EC PRIVATE KEY` PEM (SEC 1) that names its curve and carries its public key, as Go's
+/// `x509.MarshalECPrivateKey` writes it (OpenSSL needs the curve to load the key).
+fn ecdsa_private_pem(secret: &p256::SecretKey) -> Result<String, TransitError> {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    use sec1::der::Encode;
+    let scalar = Zeroizing::new(secret.to_bytes().to_vec());
+    let public = secret.public_key().to_encoded_point(false);
+    let key = sec1::EcPrivateKey {
+        private_key: &scalar,
+        parameters: Some(sec1::EcParameters::NamedCurve(P256_OID)),
+        public_key: Some(public.as_bytes()),
+    };
+    let der = Zeroizing::new(
+        key.to_der()
+            .map_err(|e| internal("encoding an ECDSA key", e))?,
+    );
+    sec1::der::pem::encode_string("EC PRIVATE KEY", sec1::LineEnding::LF, &der)
+        .map_err(|e| internal("encoding an ECDSA key", e))
+}
+
 /// What `export/<type>/...` may hand out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportType {
-    EncryptionKey,
-    SigningKey,
-    HmacKey,
-    PublicKey,
+    Encryption,
+    Signing,
+    Hmac,
+    Public,
 }
 
 impl ExportType {
     /// From the path segment.
     pub fn parse(s: &str) -> Option<ExportType> {
         match s {
-            "encryption-key" => Some(ExportType::EncryptionKey),
-            "signing-key" => Some(ExportType::SigningKey),
-            "hmac-key" => Some(ExportType::HmacKey),
-            "public-key" => Some(ExportType::PublicKey),
+            "encryption-key" => Some(ExportType::Encryption),
+            "signing-key" => Some(ExportType::Signing),
+            "hmac-key" => Some(ExportType::Hmac),
+            "public-key" => Some(ExportType::Public),
             _ => None,
         }
     }
@@ -197,12 +221,12 @@ pub fn export(
     what: ExportType,
 ) -> Result<Zeroizing<String>, TransitError> {
     let out = match (what, kind) {
-        (ExportType::HmacKey, _) => STANDARD.encode(version.hmac_key.bytes()),
-        (ExportType::PublicKey, _) => version.public_key.clone(),
-        (ExportType::EncryptionKey, KeyType::Aes256Gcm96 | KeyType::ChaCha20Poly1305) => {
+        (ExportType::Hmac, _) => STANDARD.encode(version.hmac_key.bytes()),
+        (ExportType::Public, _) => version.public_key.clone(),
+        (ExportType::Encryption, KeyType::Aes256Gcm96 | KeyType::ChaCha20Poly1305) => {
             STANDARD.encode(version.key.bytes())
         }
-        (ExportType::EncryptionKey | ExportType::SigningKey, KeyType::Rsa2048) => {
+        (ExportType::Encryption | ExportType::Signing, KeyType::Rsa2048) => {
             use rsa::pkcs1::{EncodeRsaPrivateKey, LineEnding};
             let pem = version
                 .rsa()?
@@ -210,23 +234,16 @@ pub fn export(
                 .map_err(|e| internal("encoding an RSA key", e))?;
             pem.as_str().to_string()
         }
-        (ExportType::SigningKey, KeyType::Ed25519) => {
+        (ExportType::Signing, KeyType::Ed25519) => {
             let mut full = Zeroizing::new(version.key.bytes().to_vec());
             full.extend_from_slice(&ed25519_public(version.key.bytes())?);
             STANDARD.encode(&*full)
         }
-        (ExportType::SigningKey, KeyType::EcdsaP256) => {
-            use p256::pkcs8::LineEnding;
-            let pem = version
-                .ecdsa()?
-                .to_sec1_pem(LineEnding::LF)
-                .map_err(|e| internal("encoding an ECDSA key", e))?;
-            pem.as_str().to_string()
-        }
-        (ExportType::EncryptionKey, _) => {
+        (ExportType::Signing, KeyType::EcdsaP256) => ecdsa_private_pem(&version.ecdsa()?)?,
+        (ExportType::Encryption, _) => {
             return Err(TransitError::user("encryption not supported for the key"))
         }
-        (ExportType::SigningKey, _) => {
+        (ExportType::Signing, _) => {
             return Err(TransitError::user("signing not supported for the key"))
         }
     };
@@ -265,22 +282,31 @@ mod tests {
     #[test]
     fn exports_follow_vaults_formats() {
         let ed = KeyVersion::generate(KeyType::Ed25519).unwrap();
-        let signing = export(KeyType::Ed25519, &ed, ExportType::SigningKey).unwrap();
+        let signing = export(KeyType::Ed25519, &ed, ExportType::Signing).unwrap();
         let raw = STANDARD.decode(signing.as_str()).unwrap();
         assert_eq!(raw.len(), 64);
         assert_eq!(&raw[..32], ed.key.bytes());
         assert_eq!(STANDARD.encode(&raw[32..]), ed.public_key);
-        assert!(export(KeyType::Ed25519, &ed, ExportType::EncryptionKey).is_err());
+        assert!(export(KeyType::Ed25519, &ed, ExportType::Encryption).is_err());
         let ec = KeyVersion::generate(KeyType::EcdsaP256).unwrap();
-        let pem = export(KeyType::EcdsaP256, &ec, ExportType::SigningKey).unwrap();
+        let pem = export(KeyType::EcdsaP256, &ec, ExportType::Signing).unwrap();
         assert!(pem.starts_with("-----BEGIN EC PRIVATE KEY-----"));
+        // It reads back as the same key, curve named.
+        let back = p256::SecretKey::from_sec1_pem(&pem).unwrap();
+        assert_eq!(back.to_bytes(), ec.ecdsa().unwrap().to_bytes());
+        let (_, der) = sec1::der::pem::decode_vec(pem.as_bytes()).unwrap();
+        let parsed = <sec1::EcPrivateKey as sec1::der::Decode>::from_der(&der).unwrap();
+        assert_eq!(
+            parsed.parameters.and_then(|p| p.named_curve()),
+            Some(P256_OID)
+        );
         let aes = KeyVersion::generate(KeyType::ChaCha20Poly1305).unwrap();
-        let hmac = export(KeyType::ChaCha20Poly1305, &aes, ExportType::HmacKey).unwrap();
+        let hmac = export(KeyType::ChaCha20Poly1305, &aes, ExportType::Hmac).unwrap();
         assert_eq!(
             STANDARD.decode(hmac.as_str()).unwrap(),
             aes.hmac_key.bytes()
         );
-        assert!(export(KeyType::ChaCha20Poly1305, &aes, ExportType::SigningKey).is_err());
+        assert!(export(KeyType::ChaCha20Poly1305, &aes, ExportType::Signing).is_err());
     }
 
     #[test]
