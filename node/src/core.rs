@@ -166,9 +166,14 @@ impl Core {
 
     /// Read the mount table, tokens and policies from the (unsealed) barrier.
     pub(crate) async fn load_active_state(&self, term: u64) -> Result<ActiveState, ApiError> {
+        let mounts = crate::router::MountTable::load(self).await?;
+        let mut tokens = crate::token::TokenStore::new(self.view("sys/token/"));
+        if let Some(cubbyhole) = mounts.cubbyhole_storage() {
+            tokens = tokens.with_cubbyhole(cubbyhole);
+        }
         Ok(ActiveState {
-            mounts: crate::router::MountTable::load(self).await?,
-            tokens: crate::token::TokenStore::new(self.view("sys/token/")),
+            mounts,
+            tokens,
             policies: crate::policy_store::PolicyStore::new(self.view("sys/policy/")),
             audit: crate::audit::AuditBroker::open(
                 &self

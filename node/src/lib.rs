@@ -33,5 +33,6 @@ pub mod storage;
 pub mod sys;
 pub mod token;
 pub mod unseal;
+pub mod wrap;
 
 pub use server::{start, ServerHandle, StorageHandle};

@@ -38,8 +38,16 @@ fn needs_sudo(path: &str, op: Operation) -> bool {
 }
 
 impl Core {
-    /// Handle one request end to end.
+    /// Handle one request end to end (with response wrapping, `wrap::serve`).
     pub async fn handle(self: &Arc<Self>, req: Request) -> Result<Option<Response>, ApiError> {
+        crate::wrap::serve(self, req).await
+    }
+
+    /// The pipeline proper: everything but response wrapping.
+    pub(crate) async fn handle_unwrapped(
+        self: &Arc<Self>,
+        req: Request,
+    ) -> Result<Option<Response>, ApiError> {
         if let Some(rel) = req.path.strip_prefix("sys/") {
             if crate::sys::is_unauthenticated(rel) {
                 return crate::sys::handle_unauthenticated(self, &req, rel).await;
@@ -124,7 +132,9 @@ impl Core {
             return Ok(());
         }
         let capability = req.operation.capability();
-        acl.check(&req.path, capability, &req.data)
+        // A policy's min/max_wrapping_ttl see the requested wrapping TTL.
+        let wrap_ttl = crate::wrap::requested_ttl(req)?.map(std::time::Duration::from_secs);
+        acl.check_wrapped(&req.path, capability, &req.data, wrap_ttl)
             .map_err(|_| ApiError::PermissionDenied)?;
         if needs_sudo(&req.path, req.operation) && !acl.allowed(&req.path, "sudo") {
             return Err(ApiError::PermissionDenied);

@@ -55,8 +55,8 @@ impl PolicyStore {
     /// Parse, then store a policy. `root` cannot be written.
     pub async fn write(&self, name: &str, text: &str) -> Result<(), ApiError> {
         let name = name.to_lowercase();
-        if name == "root" {
-            return Err(ApiError::bad("cannot update \"root\" policy"));
+        if name == "root" || name == crate::wrap::POLICY_NAME {
+            return Err(ApiError::bad(format!("cannot update \"{name}\" policy")));
         }
         if name.is_empty() || name.contains('/') {
             return Err(ApiError::bad("invalid policy name"));
@@ -72,7 +72,7 @@ impl PolicyStore {
     /// Remove a policy; `root` and `default` cannot be deleted.
     pub async fn delete(&self, name: &str) -> Result<(), ApiError> {
         let name = name.to_lowercase();
-        if name == "root" || name == "default" {
+        if name == "root" || name == "default" || name == crate::wrap::POLICY_NAME {
             return Err(ApiError::bad(format!("cannot delete \"{name}\" policy")));
         }
         self.view.delete(&name).await
@@ -87,6 +87,14 @@ impl PolicyStore {
                 let root = policy::parse_policy("root", "")
                     .map_err(|e| ApiError::internal(e.to_string()))?;
                 policies.push(root);
+                continue;
+            }
+            if name == crate::wrap::POLICY_NAME {
+                // Built in: wrapping tokens reach the wrapping endpoints and nothing else,
+                // whatever is stored under that name.
+                let builtin = policy::parse_policy(name, crate::wrap::RESPONSE_WRAPPING_POLICY)
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                policies.push(builtin);
                 continue;
             }
             if let Some(text) = self.read(name).await? {

@@ -125,6 +125,8 @@ pub struct Response {
     pub merge_data_top_level: bool,
     /// A non-JSON body with its content type (Prometheus metrics).
     pub text: Option<(&'static str, String)>,
+    /// `wrap_info` of a wrapped answer (the answer itself is in the wrapping token's cubbyhole).
+    pub wrap_info: Option<Value>,
 }
 
 impl Response {

@@ -2,7 +2,7 @@
 //! the barrier) and longest-prefix routing of a request path to its mount.
 
 use crate::core::Core;
-use crate::engines::{kv1::KvV1, kv2::KvV2, SecretEngine};
+use crate::engines::{cubbyhole::Cubbyhole, kv1::KvV1, kv2::KvV2, transit::Transit, SecretEngine};
 use crate::error::ApiError;
 use crate::mounts::{MountConfig, MountEntry};
 use crate::storage::StorageView;
@@ -53,8 +53,25 @@ fn new_engine(entry: &MountEntry) -> Option<Arc<dyn SecretEngine>> {
     match (entry.kind.as_str(), entry.kv_version()) {
         ("kv", 2) => Some(Arc::new(KvV2::default())),
         ("kv", _) => Some(Arc::new(KvV1)),
+        ("transit", _) => Some(Arc::new(Transit::default())),
+        ("cubbyhole", _) => Some(Arc::new(Cubbyhole)),
         _ => None,
     }
+}
+
+/// Where the per-token cubbyhole engine is mounted, always.
+pub const CUBBYHOLE_PATH: &str = "cubbyhole/";
+
+/// The built-in cubbyhole mount, as Vault describes it (local: never replicated elsewhere).
+fn cubbyhole_entry() -> MountEntry {
+    let mut entry = new_entry(
+        CUBBYHOLE_PATH,
+        "cubbyhole",
+        "per-token private secret storage",
+        "cubbyhole",
+    );
+    entry.local = true;
+    entry
 }
 
 /// Normalise a user-supplied mount path: no leading slash, one trailing slash.
@@ -80,7 +97,7 @@ fn new_entry(path: &str, kind: &str, description: &str, accessor_prefix: &str) -
 }
 
 impl MountTable {
-    /// Write the initial tables: `sys/` and `cubbyhole/`-less secrets table, `token/` auth.
+    /// Write the initial tables: `sys/` and `cubbyhole/` secrets mounts, `token/` auth.
     pub async fn create_defaults(core: &Core) -> Result<(), ApiError> {
         let root = core.view("");
         let sys = new_entry(
@@ -89,7 +106,8 @@ impl MountTable {
             "system endpoints used for control, policy and debugging",
             "system",
         );
-        root.put_json(MOUNTS_PATH, &vec![sys]).await?;
+        root.put_json(MOUNTS_PATH, &vec![sys, cubbyhole_entry()])
+            .await?;
         let token = new_entry("token/", "token", "token based credentials", "auth_token");
         root.put_json(AUTH_PATH, &vec![token]).await
     }
@@ -97,7 +115,15 @@ impl MountTable {
     /// Load both tables from the barrier.
     pub async fn load(core: &Core) -> Result<MountTable, ApiError> {
         let root = core.view("");
-        let secrets: Vec<MountEntry> = root.get_json(MOUNTS_PATH).await?.unwrap_or_default();
+        let mut secrets: Vec<MountEntry> = root.get_json(MOUNTS_PATH).await?.unwrap_or_default();
+        if !secrets.is_empty() && !secrets.iter().any(|e| e.path == CUBBYHOLE_PATH) {
+            // A table written before cubbyhole existed: serve one with a fixed storage prefix
+            // (nothing to persist, every node derives the same entry).
+            let mut entry = cubbyhole_entry();
+            entry.uuid = "cubbyhole".into();
+            entry.accessor = "cubbyhole_default".into();
+            secrets.push(entry);
+        }
         let auth: Vec<MountEntry> = root.get_json(AUTH_PATH).await?.unwrap_or_default();
         Ok(MountTable {
             root,
@@ -191,7 +217,11 @@ impl MountTable {
     /// Remove a mount and every entry it stored.
     pub async fn disable(&self, table: Table, path: &str) -> Result<(), ApiError> {
         let path = normalize_path(path);
-        if path == "sys/" || path == "token/" && table == Table::Auth {
+        let builtin = match table {
+            Table::Secrets => path == "sys/" || path == CUBBYHOLE_PATH,
+            Table::Auth => path == "token/",
+        };
+        if builtin {
             return Err(ApiError::bad(format!("cannot unmount \"{path}\"")));
         }
         let mut entries = self.table(table).read().clone();
@@ -233,7 +263,7 @@ impl MountTable {
     /// Move a mount to another path; its data stays under the same UUID.
     pub async fn remount(&self, table: Table, from: &str, to: &str) -> Result<(), ApiError> {
         let (from, to) = (normalize_path(from), normalize_path(to));
-        if from == "sys/" || RESERVED.iter().any(|r| to.starts_with(r)) {
+        if from == "sys/" || from == CUBBYHOLE_PATH || RESERVED.iter().any(|r| to.starts_with(r)) {
             return Err(ApiError::bad(format!(
                 "cannot remount \"{from}\" to \"{to}\""
             )));
@@ -269,6 +299,12 @@ impl MountTable {
                 .or_insert(engine)
                 .clone(),
         )
+    }
+
+    /// The storage of the cubbyhole mount (every token's cubbyhole), if mounted.
+    pub fn cubbyhole_storage(&self) -> Option<StorageView> {
+        let entry = self.get(Table::Secrets, CUBBYHOLE_PATH)?;
+        Some(self.storage_for(Table::Secrets, &entry))
     }
 
     /// The private storage of a mount.

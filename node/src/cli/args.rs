@@ -40,6 +40,9 @@ pub struct Cli {
     /// Output format: table or json (VAULT_FORMAT).
     #[arg(long, global = true)]
     pub format: Option<String>,
+    /// Wrap the answer in a single-use token with this TTL (VAULT_WRAP_TTL): `60s`, `5m`, seconds.
+    #[arg(long = "wrap-ttl", global = true)]
+    pub wrap_ttl: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -83,6 +86,8 @@ pub enum Command {
     List { path: String },
     /// Delete any path.
     Delete { path: String },
+    /// Unwrap a wrapped answer: TOKEN, or the client's own token when TOKEN is absent.
+    Unwrap { token: Option<String> },
 }
 
 #[derive(Args, Debug)]
@@ -382,6 +387,18 @@ mod tests {
             }
             other => panic!("parsed {other:?}"),
         }
+    }
+
+    #[test]
+    fn wrap_ttl_is_a_global_flag() {
+        let args = normalize_args(["coffer", "read", "-wrap-ttl=5m", "secret/x"].map(String::from));
+        let cli = Cli::try_parse_from(args).unwrap();
+        assert_eq!(cli.wrap_ttl.as_deref(), Some("5m"));
+        let args = normalize_args(["coffer", "unwrap", "hvs.abc"].map(String::from));
+        let cli = Cli::try_parse_from(args).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::Unwrap { token: Some(ref t) }) if t == "hvs.abc")
+        );
     }
 
     #[test]

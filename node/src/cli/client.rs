@@ -36,6 +36,8 @@ pub struct Client {
     agent: ureq::Agent,
     address: String,
     token: Option<String>,
+    /// Sent as `X-Vault-Wrap-TTL` with every call (`-wrap-ttl`).
+    wrap_ttl: Option<String>,
 }
 
 fn env(names: &[&str]) -> Option<String> {
@@ -90,12 +92,18 @@ impl Client {
             agent: config.into(),
             address: address.trim_end_matches('/').to_string(),
             token,
+            wrap_ttl: None,
         })
     }
 
     /// Use this token instead of the ambient one.
     pub fn set_token(&mut self, token: String) {
         self.token = Some(token);
+    }
+
+    /// Ask the server to wrap every answer in a single-use token with this TTL.
+    pub fn set_wrap_ttl(&mut self, ttl: String) {
+        self.wrap_ttl = Some(ttl).filter(|t| !t.is_empty());
     }
 
     /// The server address this client talks to.
@@ -145,6 +153,9 @@ impl Client {
             builder = builder.header("X-Vault-Token", t);
         }
         builder = builder.header("X-Vault-Request", "true");
+        if let Some(ttl) = &self.wrap_ttl {
+            builder = builder.header("X-Vault-Wrap-TTL", ttl);
+        }
         let request = builder
             .body(body)
             .map_err(|e| ClientError::Usage(format!("bad request: {e}")))?;

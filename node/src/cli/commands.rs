@@ -360,6 +360,26 @@ pub fn list(client: &Client, path: &str, format: Format) -> Result<i32, ClientEr
     Ok(0)
 }
 
+/// `unwrap [TOKEN]`: as Vault's client does, a TOKEN different from the client's own goes in the
+/// body; with no client token (or no TOKEN) the wrapping token is the request's token.
+pub fn unwrap(
+    client: &mut Client,
+    token: Option<String>,
+    format: Format,
+) -> Result<i32, ClientError> {
+    let body = match token.map(|t| t.trim().to_string()) {
+        Some(t) if client.token().is_some_and(|own| own != t) => json!({ "token": t }),
+        Some(t) => {
+            client.set_token(t);
+            json!({})
+        }
+        None => json!({}),
+    };
+    let reply = client.write("sys/wrapping/unwrap", &body)?;
+    output::secret(format, &reply.body);
+    Ok(0)
+}
+
 pub fn delete(client: &Client, path: &str) -> Result<i32, ClientError> {
     client.delete(path)?;
     println!("Success! Data deleted (if it existed) at: {path}");

@@ -56,7 +56,7 @@ pub fn main() -> i32 {
             println!("{}", version_line());
             0
         }
-        other => match run_client(other, cli.address.as_deref(), format) {
+        other => match run_client(other, cli.address.as_deref(), cli.wrap_ttl, format) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("{e}");
@@ -66,8 +66,16 @@ pub fn main() -> i32 {
     }
 }
 
-fn run_client(command: Command, address: Option<&str>, format: Format) -> Result<i32, ClientError> {
+fn run_client(
+    command: Command,
+    address: Option<&str>,
+    wrap_ttl: Option<String>,
+    format: Format,
+) -> Result<i32, ClientError> {
     let mut client = Client::from_env(address)?;
+    if let Some(ttl) = wrap_ttl.or_else(|| std::env::var("VAULT_WRAP_TTL").ok()) {
+        client.set_wrap_ttl(ttl);
+    }
     match command {
         Command::Status => commands::status(&client, format),
         Command::Operator(op) => operator::run(&client, op, format),
@@ -82,6 +90,7 @@ fn run_client(command: Command, address: Option<&str>, format: Format) -> Result
         Command::Write { path, pairs } => commands::write(&client, &path, &pairs, format),
         Command::List { path } => commands::list(&client, &path, format),
         Command::Delete { path } => commands::delete(&client, &path),
+        Command::Unwrap { token } => commands::unwrap(&mut client, token, format),
         Command::Server(_) | Command::Version => unreachable!("handled before a client is built"),
     }
 }

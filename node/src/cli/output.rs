@@ -73,6 +73,23 @@ pub fn secret(format: Format, body: &Value) {
         return json(body);
     }
     let mut rows = Vec::new();
+    if let Some(wrap) = body.get("wrap_info").filter(|w| w.is_object()) {
+        rows.push(("wrapping_token:".into(), cell(&wrap["token"])));
+        rows.push(("wrapping_accessor:".into(), cell(&wrap["accessor"])));
+        rows.push(("wrapping_token_ttl:".into(), duration_cell(&wrap["ttl"])));
+        rows.push((
+            "wrapping_token_creation_time:".into(),
+            cell(&wrap["creation_time"]),
+        ));
+        rows.push((
+            "wrapping_token_creation_path:".into(),
+            cell(&wrap["creation_path"]),
+        ));
+        if wrap.get("wrapped_accessor").is_some_and(|a| a.is_string()) {
+            rows.push(("wrapped_accessor:".into(), cell(&wrap["wrapped_accessor"])));
+        }
+        return table(&rows, ("Key", "Value"));
+    }
     if let Some(auth) = body.get("auth").filter(|a| a.is_object()) {
         rows.push(("token".into(), cell(&auth["client_token"])));
         rows.push(("token_accessor".into(), cell(&auth["accessor"])));

@@ -1,7 +1,9 @@
 //! Secret engines. Each owns the paths inside its mount and sees only its own `StorageView`.
 
+pub mod cubbyhole;
 pub mod kv1;
 pub mod kv2;
+pub mod transit;
 
 use crate::error::ApiError;
 use crate::mounts::MountEntry;

@@ -14,7 +14,7 @@ use http::{HeaderMap, Method, Uri};
 use std::sync::Arc;
 
 pub use parse::parse_request;
-pub use render::{render, render_error};
+pub use render::{envelope, render, render_error};
 
 /// The largest request body a node accepts (a snapshot restore is the big one).
 const MAX_REQUEST_BODY_BYTES: usize = 1 << 30;

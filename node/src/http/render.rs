@@ -52,7 +52,7 @@ pub fn envelope(request_id: &str, resp: &Response) -> Value {
         "renewable": resp.renewable,
         "lease_duration": resp.lease_duration,
         "data": resp.data,
-        "wrap_info": Value::Null,
+        "wrap_info": resp.wrap_info.clone().unwrap_or(Value::Null),
         "warnings": if resp.warnings.is_empty() { Value::Null } else { json!(resp.warnings) },
         "auth": resp.auth,
         "mount_type": "",

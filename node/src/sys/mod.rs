@@ -11,6 +11,7 @@ mod policy;
 mod raft;
 mod snapshot;
 mod status;
+mod wrapping;
 
 use crate::core::{ActiveState, Core};
 use crate::error::ApiError;
@@ -112,6 +113,7 @@ pub async fn handle(
         }
         "audit-hash" => audit::hash(core, req, rel).await,
         "policy" | "policies" => policy::handle(active, req, rel).await,
+        "wrapping" => wrapping::handle(core, active, req, rel).await,
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
             capabilities::handle(active, caller, req, rel).await
         }

@@ -9,4 +9,4 @@ mod store;
 pub use backend::{handle as handle_token_request, TokenCall};
 pub use entry::TokenEntry;
 pub use roles::{string_list, TokenRole};
-pub use store::TokenStore;
+pub use store::{token_hash, TokenStore};

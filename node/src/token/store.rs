@@ -16,12 +16,23 @@ pub fn token_hash(token: &str) -> String {
 /// Tokens, accessors, parents.
 pub struct TokenStore {
     view: StorageView,
+    /// The cubbyhole mount's storage: a revoked token's cubbyhole goes with it.
+    cubbyhole: Option<StorageView>,
 }
 
 impl TokenStore {
     /// The store over `sys/token/`.
     pub fn new(view: StorageView) -> Self {
-        TokenStore { view }
+        TokenStore {
+            view,
+            cubbyhole: None,
+        }
+    }
+
+    /// Delete each revoked token's cubbyhole from `storage` (the cubbyhole mount's).
+    pub fn with_cubbyhole(mut self, storage: StorageView) -> Self {
+        self.cubbyhole = Some(storage);
+        self
     }
 
     /// The storage of token roles.
@@ -174,7 +185,13 @@ impl TokenStore {
         for child in self.view.list(&format!("parent/{hash}/")).await? {
             self.view.delete(&format!("parent/{hash}/{child}")).await?;
         }
-        self.view.delete(&format!("id/{hash}")).await
+        self.view.delete(&format!("id/{hash}")).await?;
+        // After the token itself: a crash in between leaves an unreachable cubbyhole, never a
+        // live token whose cubbyhole is gone.
+        if let Some(cubbyhole) = &self.cubbyhole {
+            crate::engines::cubbyhole::destroy(cubbyhole, hash).await?;
+        }
+        Ok(())
     }
 
     /// Save an updated entry (renewal).

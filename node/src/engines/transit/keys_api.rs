@@ -1,0 +1,211 @@
+//! `keys/` (list), `keys/<name>` (create, read, delete), `keys/<name>/config`,
+//! `keys/<name>/rotate` and `keys/<name>/trim`.
+
+use super::batch::{boolean, int, Item};
+use super::key::{ConfigUpdate, CreateOptions, TransitKey};
+use super::keytype::KeyType;
+use super::{is_write, key_name, store, unsupported_path, Transit};
+use crate::engines::MountRequest;
+use crate::error::ApiError;
+use crate::request::{Operation, Response};
+use serde_json::json;
+
+/// Dispatch `keys/<rest>`.
+pub async fn route(
+    engine: &Transit,
+    m: &MountRequest<'_>,
+    rest: &str,
+) -> Result<Option<Response>, ApiError> {
+    let op = m.req.operation;
+    if rest.is_empty() {
+        return match op {
+            Operation::List => list(m).await,
+            _ => Err(ApiError::UnsupportedOperation),
+        };
+    }
+    let (name, action) = rest.split_once('/').unwrap_or((rest, ""));
+    let name = key_name(name)?;
+    match action {
+        "" => match op {
+            Operation::Read => read(m, name).await,
+            Operation::Delete => delete(engine, m, name).await,
+            o if is_write(o) => create(engine, m, name).await,
+            _ => Err(ApiError::UnsupportedOperation),
+        },
+        "config" | "rotate" | "trim" if !is_write(op) => Err(ApiError::UnsupportedOperation),
+        "config" => config(engine, m, name).await,
+        "rotate" => rotate(engine, m, name).await,
+        "trim" => trim(engine, m, name).await,
+        _ => Err(unsupported_path()),
+    }
+}
+
+fn key_response(key: &TransitKey, warnings: Vec<String>) -> Option<Response> {
+    let mut resp = Response::data(key.to_json());
+    resp.warnings = warnings;
+    Some(resp)
+}
+
+async fn list(m: &MountRequest<'_>) -> Result<Option<Response>, ApiError> {
+    let keys = store::list(m.storage).await?;
+    if keys.is_empty() {
+        return Err(ApiError::NotFound(String::new()));
+    }
+    Ok(Some(Response::data(json!({ "keys": keys }))))
+}
+
+async fn read(m: &MountRequest<'_>, name: &str) -> Result<Option<Response>, ApiError> {
+    match store::load(m.storage, name).await? {
+        Some(key) => Ok(key_response(&key, Vec::new())),
+        None => Err(ApiError::NotFound(String::new())),
+    }
+}
+
+/// The options of a new key from a create (or encrypt's create-on-first-use) request.
+pub fn create_options(data: &Item) -> Result<(KeyType, CreateOptions), ApiError> {
+    let kind = match data.get("type").and_then(|v| v.as_str()) {
+        None | Some("") => KeyType::Aes256Gcm96,
+        Some(t) => KeyType::parse(t)?,
+    };
+    let opts = CreateOptions {
+        derived: boolean(data, "derived", false).map_err(ApiError::BadRequest)?,
+        convergent: boolean(data, "convergent_encryption", false).map_err(ApiError::BadRequest)?,
+        exportable: boolean(data, "exportable", false).map_err(ApiError::BadRequest)?,
+        allow_plaintext_backup: boolean(data, "allow_plaintext_backup", false)
+            .map_err(ApiError::BadRequest)?,
+    };
+    Ok((kind, opts))
+}
+
+fn auto_rotate_period(data: &Item) -> Result<Option<u64>, ApiError> {
+    crate::sys::Fields(data).secs_opt("auto_rotate_period")
+}
+
+async fn create(
+    engine: &Transit,
+    m: &MountRequest<'_>,
+    name: &str,
+) -> Result<Option<Response>, ApiError> {
+    let data = &m.req.data;
+    let (kind, opts) = create_options(data)?;
+    if int(data, "key_size").map_err(ApiError::BadRequest)? != 0 {
+        return Err(ApiError::bad(format!(
+            "key_size is not valid for algorithm {}",
+            kind.as_str()
+        )));
+    }
+    let period = auto_rotate_period(data)?;
+    let _guard = engine.writes.lock().await;
+    if let Some(existing) = store::load(m.storage, name).await? {
+        return Ok(key_response(
+            &existing,
+            vec![format!("key {name} already existed")],
+        ));
+    }
+    let mut key = TransitKey::create(name, kind, opts)?;
+    if period.is_some() {
+        key.configure(&ConfigUpdate {
+            auto_rotate_period: period,
+            ..Default::default()
+        })?;
+    }
+    store::save(m.storage, &key).await?;
+    Ok(key_response(&key, Vec::new()))
+}
+
+async fn delete(
+    engine: &Transit,
+    m: &MountRequest<'_>,
+    name: &str,
+) -> Result<Option<Response>, ApiError> {
+    let _guard = engine.writes.lock().await;
+    let key = store::load(m.storage, name)
+        .await?
+        .ok_or_else(|| ApiError::bad(format!("error deleting policy {name}: key not found")))?;
+    if !key.deletion_allowed {
+        return Err(ApiError::bad(format!(
+            "error deleting policy {name}: deletion is not allowed for this policy"
+        )));
+    }
+    store::delete(m.storage, name).await?;
+    Ok(None)
+}
+
+async fn config(
+    engine: &Transit,
+    m: &MountRequest<'_>,
+    name: &str,
+) -> Result<Option<Response>, ApiError> {
+    let data = &m.req.data;
+    let present = |k: &str| data.get(k).is_some_and(|v| !v.is_null());
+    let int_field = |k: &str| -> Result<Option<i64>, ApiError> {
+        if present(k) {
+            int(data, k).map(Some).map_err(ApiError::BadRequest)
+        } else {
+            Ok(None)
+        }
+    };
+    let bool_field = |k: &str| -> Result<Option<bool>, ApiError> {
+        if present(k) {
+            boolean(data, k, false)
+                .map(Some)
+                .map_err(ApiError::BadRequest)
+        } else {
+            Ok(None)
+        }
+    };
+    let update = ConfigUpdate {
+        min_decryption_version: int_field("min_decryption_version")?,
+        min_encryption_version: int_field("min_encryption_version")?,
+        deletion_allowed: bool_field("deletion_allowed")?,
+        exportable: bool_field("exportable")?,
+        allow_plaintext_backup: bool_field("allow_plaintext_backup")?,
+        auto_rotate_period: auto_rotate_period(data)?,
+    };
+    let _guard = engine.writes.lock().await;
+    let mut key = store::load(m.storage, name)
+        .await?
+        .ok_or_else(|| ApiError::bad(format!("no existing key named {name} could be found")))?;
+    let before = key.clone();
+    let warnings = key.configure(&update)?;
+    if key != before {
+        store::save(m.storage, &key).await?;
+    }
+    Ok(key_response(&key, warnings))
+}
+
+async fn rotate(
+    engine: &Transit,
+    m: &MountRequest<'_>,
+    name: &str,
+) -> Result<Option<Response>, ApiError> {
+    let _guard = engine.writes.lock().await;
+    let mut key = store::load(m.storage, name)
+        .await?
+        .ok_or_else(|| ApiError::bad("key not found"))?;
+    key.rotate()?;
+    store::save(m.storage, &key).await?;
+    Ok(key_response(&key, Vec::new()))
+}
+
+async fn trim(
+    engine: &Transit,
+    m: &MountRequest<'_>,
+    name: &str,
+) -> Result<Option<Response>, ApiError> {
+    let data = &m.req.data;
+    if data
+        .get("min_available_version")
+        .is_none_or(|v| v.is_null())
+    {
+        return Err(ApiError::bad("missing min_available_version"));
+    }
+    let min = int(data, "min_available_version").map_err(ApiError::BadRequest)?;
+    let _guard = engine.writes.lock().await;
+    let mut key = store::load(m.storage, name)
+        .await?
+        .ok_or_else(|| ApiError::bad("invalid key name"))?;
+    key.trim(min)?;
+    store::save(m.storage, &key).await?;
+    Ok(key_response(&key, Vec::new()))
+}

@@ -1,0 +1,160 @@
+//! Response wrapping, as Vault does it. A request carrying `X-Vault-Wrap-TTL` is served as usual,
+//! then its answer is put away in the cubbyhole of a new single-use token (policy
+//! `response-wrapping`, TTL the requested one) and the client gets only `wrap_info` with that
+//! token. `sys/wrapping/unwrap` hands the answer out once, `lookup` shows where and when it was
+//! made, `rewrap` moves it to a fresh token.
+//!
+//! The one call site is `Core::handle`, which runs `serve` around the pipeline. A wrapping token
+//! presented as the request's own token to `sys/wrapping/unwrap` or `rewrap` (and any
+//! `sys/wrapping/lookup`, which needs no token) is answered here before the pipeline: the
+//! pipeline would spend the token's single use, and with it the cubbyhole, before the answer
+//! could be read.
+//!
+//! - `ttl.rs`: the header. `store.rs`: the wrapping token and its cubbyhole (pure I/O over the
+//!   token store and the cubbyhole mount).
+
+mod store;
+mod ttl;
+
+use crate::core::Core;
+use crate::error::ApiError;
+use crate::request::{Request, Response};
+use std::sync::Arc;
+
+pub use store::{lookup, rewrap, unwrap, POLICY_NAME, RESPONSE_WRAPPING_POLICY};
+pub use ttl::requested_ttl;
+
+/// The wrapping endpoints a wrapping token may call with itself as the client token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SelfServed {
+    Unwrap,
+    Lookup,
+    Rewrap,
+}
+
+/// Which requests `serve` answers itself, with the wrapping token they name.
+fn self_served(req: &Request) -> Option<(SelfServed, Option<String>)> {
+    let body_token = req
+        .data
+        .get("token")
+        .and_then(|t| t.as_str())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    let which = match req.path.as_str() {
+        "sys/wrapping/lookup" => SelfServed::Lookup,
+        "sys/wrapping/unwrap" if body_token.is_none() => SelfServed::Unwrap,
+        "sys/wrapping/rewrap" if body_token.is_none() => SelfServed::Rewrap,
+        _ => return None,
+    };
+    let token = body_token.or_else(|| req.token.clone());
+    Some((which, token))
+}
+
+/// Serve one request through `Core::handle_unwrapped`, wrapping its answer when asked to.
+pub async fn serve(core: &Arc<Core>, req: Request) -> Result<Option<Response>, ApiError> {
+    let ttl = requested_ttl(&req)?;
+    if let Some((which, token)) = self_served(&req) {
+        return serve_self(core, which, token).await;
+    }
+    let (request_id, path) = (req.id.clone(), req.path.clone());
+    let resp = core.handle_unwrapped(req).await?;
+    match (ttl, resp) {
+        (Some(ttl), Some(resp)) if wrappable(&resp) => {
+            let ttl = ttl.min(core.config.max_lease_ttl_secs.max(1));
+            let active = core.current_active().await?;
+            let envelope = crate::http::envelope(&request_id, &resp);
+            let wrapped_accessor = resp.auth.as_ref().map(|a| a.accessor.clone());
+            let info = crate::physical::fenced(
+                active.term,
+                store::wrap(&active, &path, ttl, &envelope, wrapped_accessor),
+            )
+            .await?;
+            Ok(Some(store::wrapped_response(info)))
+        }
+        (_, resp) => Ok(resp),
+    }
+}
+
+/// Only enveloped answers can be wrapped (not raw status bodies, metrics text, or an answer
+/// that already is `wrap_info`).
+fn wrappable(resp: &Response) -> bool {
+    resp.raw.is_none() && resp.text.is_none() && resp.wrap_info.is_none()
+}
+
+async fn serve_self(
+    core: &Arc<Core>,
+    which: SelfServed,
+    token: Option<String>,
+) -> Result<Option<Response>, ApiError> {
+    if !core.is_initialized().await? {
+        return Err(ApiError::Unavailable("Vault is not initialized".into()));
+    }
+    let active = core.current_active().await?;
+    let term = active.term;
+    crate::physical::fenced(term, async move {
+        confirm_leadership(core).await?;
+        let token = token.ok_or_else(store::invalid)?;
+        let resp = match which {
+            SelfServed::Lookup => lookup(&active, &token).await?,
+            SelfServed::Unwrap => unwrap(&active, &token).await?,
+            SelfServed::Rewrap => rewrap(core, &active, &token).await?,
+        };
+        Ok(Some(resp))
+    })
+    .await
+}
+
+/// A read index before answering, as the pipeline takes for every request.
+async fn confirm_leadership(core: &Core) -> Result<(), ApiError> {
+    match &core.raft {
+        None => Ok(()),
+        Some(raft) => raft
+            .ensure_linearizable()
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("cannot confirm leadership: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Operation;
+    use serde_json::json;
+
+    #[test]
+    fn only_wrapping_endpoints_with_the_wrapping_token_are_self_served() {
+        let plain = Request::new(Operation::Update, "sys/wrapping/unwrap").with_token("hvs.w");
+        assert_eq!(
+            self_served(&plain),
+            Some((SelfServed::Unwrap, Some("hvs.w".into())))
+        );
+        let with_body = Request::new(Operation::Update, "sys/wrapping/unwrap")
+            .with_token("hvs.caller")
+            .with_data(json!({"token": "hvs.w"}));
+        assert_eq!(
+            self_served(&with_body),
+            None,
+            "the pipeline checks the caller"
+        );
+        let lookup = Request::new(Operation::Update, "sys/wrapping/lookup")
+            .with_data(json!({"token": "hvs.w"}));
+        assert_eq!(
+            self_served(&lookup),
+            Some((SelfServed::Lookup, Some("hvs.w".into())))
+        );
+        let other = Request::new(Operation::Read, "secret/data/x").with_token("hvs.w");
+        assert_eq!(self_served(&other), None);
+    }
+
+    #[test]
+    fn raw_and_already_wrapped_answers_are_not_wrapped() {
+        assert!(wrappable(&Response::data(json!({"a": 1}))));
+        assert!(!wrappable(&Response::raw(json!({}))));
+        let wrapped = Response {
+            wrap_info: Some(json!({"token": "x"})),
+            ..Default::default()
+        };
+        assert!(!wrappable(&wrapped));
+    }
+}
