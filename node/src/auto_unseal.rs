@@ -1,11 +1,11 @@
-//! Auto-unseal: a `seal "awskms"` stanza (a `seal "pkcs11"` one comes next) wraps the root key
+//! Auto-unseal: a `seal "awskms"` or `seal "pkcs11"` stanza wraps the root key
 //! with a key the node can use by itself, so it unseals at start with nobody typing shares, and
 //! `sys/init` hands out recovery keys instead of unseal keys.
 //!
 //! At start a node with an auto seal tries to unseal; while the KMS is unreachable it stays
 //! sealed (health answers 503), logs one line per attempt saying why (never key material), and
-//! retries with capped exponential backoff until it succeeds. Outside simulation only for now:
-//! under madsim the KMS will be a simulated service.
+//! retries with capped exponential backoff until it succeeds. Under madsim the KMS is a simulated
+//! service on its own host (`seal "simkms" { address }`, `coffer_seal::simkms`).
 
 use crate::core::Core;
 use crate::error::ApiError;
@@ -66,7 +66,8 @@ pub fn from_config(seal: Option<&(String, Map<String, Value>)>) -> Result<Seals,
     })
 }
 
-/// The seal a stanza describes (`None` for `shamir`). Under simulation no auto seal is built yet.
+/// The seal a stanza describes (`None` for `shamir`). Under simulation the only auto seal is the
+/// simulated KMS (`simkms`, on its own simulated host).
 #[cfg_attr(madsim, allow(unused_variables))]
 fn build(
     kind: &str,
@@ -125,6 +126,14 @@ fn build(
             };
             let seal = coffer_seal::Pkcs11Seal::new(&cfg).map_err(|e| err(e.to_string()))?;
             Ok(Some(Arc::new(seal)))
+        }
+        #[cfg(madsim)]
+        "simkms" => {
+            let address = text(fields, "address")
+                .ok_or_else(|| err("address is required".into()))?
+                .parse()
+                .map_err(|_| err("address must be host:port".into()))?;
+            Ok(Some(Arc::new(coffer_seal::SimKmsSeal::new(address))))
         }
         "shamir" => Ok(None),
         other => Err(err(format!(

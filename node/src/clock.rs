@@ -7,11 +7,48 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub fn now() -> SystemTime {
     #[cfg(madsim)]
     {
-        madsim::time::TimeHandle::current().now_time()
+        // Plain unit tests of the simulation build run outside any simulated world: they get
+        // the OS clock, as they would in the normal build.
+        if madsim::runtime::Handle::try_current().is_err() {
+            return SystemTime::now();
+        }
+        let now = madsim::time::TimeHandle::current().now_time();
+        let skew = skews()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&madsim::plugin::node())
+            .copied()
+            .unwrap_or(0);
+        if skew >= 0 {
+            now + Duration::from_millis(skew as u64)
+        } else {
+            now - Duration::from_millis(skew.unsigned_abs())
+        }
     }
     #[cfg(not(madsim))]
     {
         SystemTime::now()
+    }
+}
+
+/// Each simulated host's clock skew in milliseconds (positive: ahead), set by the simulator.
+#[cfg(madsim)]
+fn skews() -> &'static std::sync::Mutex<std::collections::HashMap<madsim::task::NodeId, i64>> {
+    static SKEWS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<madsim::task::NodeId, i64>>,
+    > = std::sync::OnceLock::new();
+    SKEWS.get_or_init(Default::default)
+}
+
+/// Skew the wall clock of simulated host `node` by `skew_ms` (positive: ahead; 0: none). Only
+/// the wall clock moves: timers and Raft's monotonic clock do not, as with NTP skew.
+#[cfg(madsim)]
+pub fn set_skew(node: madsim::task::NodeId, skew_ms: i64) {
+    let mut skews = skews().lock().unwrap_or_else(|e| e.into_inner());
+    if skew_ms == 0 {
+        skews.remove(&node);
+    } else {
+        skews.insert(node, skew_ms);
     }
 }
 

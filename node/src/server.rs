@@ -1,5 +1,5 @@
 //! `start(config)`: what `main` calls and what a simulated node's init calls. Builds storage,
-//! Raft, the core and (outside simulation) the listeners; `-dev` initialises and unseals too.
+//! Raft, the core and the listeners; `-dev` initialises and unseals too.
 
 use crate::config::{ServerConfig, StorageConfig};
 use crate::core::Core;
@@ -14,7 +14,6 @@ use std::sync::Arc;
 pub enum StartError {
     #[error("storage: {0}")]
     Storage(String),
-    #[cfg(not(madsim))]
     #[error(transparent)]
     Listener(#[from] crate::http::listener::ListenerError),
     #[error("{0}")]
@@ -26,7 +25,6 @@ pub enum StartError {
 /// A running node. Dropping it stops the listeners and the cluster port.
 pub struct ServerHandle {
     pub core: Arc<Core>,
-    #[cfg(not(madsim))]
     pub listeners: Vec<crate::http::listener::Listener>,
 }
 
@@ -189,18 +187,13 @@ pub async fn start(
             tokio::spawn(crate::cluster::joining::retry_join(core.clone(), leaders));
         }
     }
-    #[cfg(not(madsim))]
-    {
-        let mut listeners = Vec::new();
-        for l in &core.config.listeners {
-            let started = crate::http::listener::start(l, app.clone()).await?;
-            tracing::info!(address = %started.local_addr, tls = started.tls, "listening");
-            listeners.push(started);
-        }
-        Ok(ServerHandle { core, listeners })
+    let mut listeners = Vec::new();
+    for l in &core.config.listeners {
+        let started = crate::http::listener::start(l, app.clone()).await?;
+        tracing::info!(address = %started.local_addr, tls = started.tls, "listening");
+        listeners.push(started);
     }
-    #[cfg(madsim)]
-    Ok(ServerHandle { core })
+    Ok(ServerHandle { core, listeners })
 }
 
 /// What `-dev` prints.

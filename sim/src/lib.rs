@@ -14,6 +14,15 @@
 mod node;
 
 #[cfg(madsim)]
+mod client_host;
+#[cfg(madsim)]
+mod kms;
+
+#[cfg(madsim)]
+pub use client_host::ClientHost;
+#[cfg(madsim)]
+pub use kms::SimKmsHost;
+#[cfg(madsim)]
 pub use node::{eventually, Reply, SimNode};
 
 #[cfg(madsim)]

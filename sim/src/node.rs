@@ -10,7 +10,7 @@ use madsim::task::NodeId;
 use parking_lot::Mutex;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use tower::ServiceExt;
 
@@ -43,8 +43,14 @@ pub struct SimNode {
     id: NodeId,
 }
 
-fn config(name: &str, raft_id: u64, ip: IpAddr) -> ServerConfig {
+fn config(name: &str, raft_id: u64, ip: IpAddr, kms: Option<SocketAddr>) -> ServerConfig {
+    let seal = kms.map(|addr| {
+        let mut fields = serde_json::Map::new();
+        fields.insert("address".into(), Value::String(addr.to_string()));
+        ("simkms".to_string(), fields)
+    });
     ServerConfig {
+        seal,
         storage: StorageConfig::Raft {
             path: format!("/sim/{name}").into(),
             node_id: raft_id.to_string(),
@@ -64,8 +70,20 @@ fn config(name: &str, raft_id: u64, ip: IpAddr) -> ServerConfig {
 }
 
 impl SimNode {
-    /// Create and start a node. Its engine survives `restart` and loses unsynced writes on `kill`.
+    /// Create and start a node with Shamir unseal. Its engine survives `restart` and loses
+    /// unsynced writes on `kill`.
     pub fn start(name: &str, raft_id: u64, ip: IpAddr) -> SimNode {
+        SimNode::start_with_kms(name, raft_id, ip, None)
+    }
+
+    /// Create and start a node; with `kms`, its config has `seal "simkms"` pointing there, so it
+    /// auto-unseals through that simulated KMS.
+    pub fn start_with_kms(
+        name: &str,
+        raft_id: u64,
+        ip: IpAddr,
+        kms: Option<SocketAddr>,
+    ) -> SimNode {
         let node_name = name.to_string();
         let handle = Handle::current()
             .create_node()
@@ -75,7 +93,7 @@ impl SimNode {
                 let node_name = node_name.clone();
                 async move {
                     let engine = coffer_raft::MemEngine::open(raft_id);
-                    let cfg = config(&node_name, raft_id, ip);
+                    let cfg = config(&node_name, raft_id, ip, kms);
                     let server = coffer_node::start(cfg, StorageHandle::Engine(engine))
                         .await
                         .expect("a simulated node starts");
@@ -106,9 +124,14 @@ impl SimNode {
     }
 
     /// Restart the node from its engine (a kill first, so unsynced writes are dropped).
+    ///
+    /// madsim's `restart` alone keeps the old incarnation's sockets bound (a killed node's
+    /// socket guards do not release them; only `kill` resets the node's network), so the new
+    /// incarnation could not bind its listener or cluster port: kill first, always.
     pub fn restart(&self) {
         apps().lock().remove(&self.name);
         coffer_raft::MemEngine::crash(self.raft_id);
+        Handle::current().kill(self.id);
         Handle::current().restart(self.id);
     }
 
@@ -253,16 +276,46 @@ impl SimNode {
         id_base: u64,
         subnet: u8,
     ) -> Vec<SimNode> {
+        SimNode::start_many_with_kms(name_prefix, count, id_base, subnet, None).await
+    }
+
+    /// [`SimNode::start_many`], each node auto-unsealing through the KMS at `kms` if given.
+    pub async fn start_many_with_kms(
+        name_prefix: &str,
+        count: u64,
+        id_base: u64,
+        subnet: u8,
+        kms: Option<SocketAddr>,
+    ) -> Vec<SimNode> {
         let nodes: Vec<SimNode> = (1..=count)
             .map(|i| {
                 let ip = IpAddr::from([10, 0, subnet, i as u8]);
-                SimNode::start(&format!("{name_prefix}-{i}"), id_base + i, ip)
+                SimNode::start_with_kms(&format!("{name_prefix}-{i}"), id_base + i, ip, kms)
             })
             .collect();
         for n in &nodes {
             n.wait_ready().await;
         }
         nodes
+    }
+
+    /// `sys/init` of a node with an auto seal: `shares`/`threshold` recovery keys; returns the
+    /// root token once the node has unsealed itself.
+    pub async fn init_auto(&self, shares: u8, threshold: u8) -> String {
+        let body =
+            serde_json::json!({ "recovery_shares": shares, "recovery_threshold": threshold });
+        let init = self.call("PUT", "sys/init", None, Some(body)).await;
+        assert_eq!(init.status, 200, "init refused: {:?}", init.body);
+        assert_eq!(init.body["keys"], serde_json::json!([]), "no unseal keys");
+        let root = init.body["root_token"]
+            .as_str()
+            .expect("init returns a root token");
+        assert!(
+            eventually(std::time::Duration::from_secs(30), || self.is_unsealed()).await,
+            "{} did not unseal itself after init",
+            self.name
+        );
+        root.to_string()
     }
 
     /// Submit unseal keys one by one; the answer to the last one.
@@ -322,6 +375,11 @@ impl SimNode {
                         .any(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
                 })
             })
+    }
+
+    /// The address of the node's API listener.
+    pub fn api_addr(&self) -> String {
+        format!("{}:8200", self.ip)
     }
 
     /// The madsim node id, for link-level faults.

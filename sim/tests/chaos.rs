@@ -11,7 +11,11 @@ async fn chaos_seed() {
     let scenario = Scenario::for_seed(seed);
     let report = chaos::run(seed, &scenario).await;
     println!("CHAOS seed {seed} nodes {} {report}", scenario.nodes);
-    if !report.violations.is_empty() {
+    if report.violations.is_empty() {
+        if let Some(events) = &report.event_log {
+            println!("EVENT LOG\n{events}");
+        }
+    } else {
         println!("EVENT LOG\n{}", report.event_log.as_deref().unwrap_or(""));
         for v in &report.violations {
             println!("VIOLATION {v}");

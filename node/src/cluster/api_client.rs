@@ -45,15 +45,31 @@ pub async fn post_json(
     body: &Value,
     ca_pem: Option<&str>,
 ) -> Result<(u16, Value), CallError> {
-    tokio::time::timeout(CALL_TIMEOUT, call(addr, path, body, ca_pem))
+    let call = ApiCall {
+        method: "POST",
+        path,
+        token: None,
+        body: Some(body),
+    };
+    tokio::time::timeout(CALL_TIMEOUT, call_json(addr, call, ca_pem))
         .await
         .map_err(|_| CallError::Timeout)?
 }
 
-async fn call(
+/// One API call: method, path under `/v1/`, token, JSON body.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiCall<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub token: Option<&'a str>,
+    pub body: Option<&'a Value>,
+}
+
+/// Make `call` against `addr` (no deadline of its own: the caller sets one). Also what the
+/// simulator's client hosts use to reach nodes over the simulated network.
+pub async fn call_json(
     addr: &str,
-    path: &str,
-    body: &Value,
+    call: ApiCall<'_>,
     ca_pem: Option<&str>,
 ) -> Result<(u16, Value), CallError> {
     let (tls, authority) = split(addr)?;
@@ -61,14 +77,20 @@ async fn call(
     let stream = tokio::net::TcpStream::connect(authority.as_str())
         .await
         .map_err(|e| io_err(&e))?;
-    let request = hyper::Request::builder()
-        .method("POST")
-        .uri(format!("/v1/{path}"))
+    let mut request = hyper::Request::builder()
+        .method(call.method)
+        .uri(format!("/v1/{}", call.path))
         .header(hyper::header::HOST, authority.as_str())
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(
-            serde_json::to_vec(body).unwrap_or_default(),
-        )))
+        .header(hyper::header::CONTENT_TYPE, "application/json");
+    if let Some(token) = call.token {
+        request = request.header("X-Vault-Token", token);
+    }
+    let body = call
+        .body
+        .map(|b| serde_json::to_vec(b).unwrap_or_default())
+        .unwrap_or_default();
+    let request = request
+        .body(Full::new(Bytes::from(body)))
         .map_err(|e| io_err(&e))?;
     let response = if tls {
         send_tls(stream, &authority, ca_pem, request).await?

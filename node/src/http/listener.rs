@@ -1,14 +1,20 @@
 //! TCP listeners, plain or TLS (rustls with the ring provider). Each connection is served by
-//! hyper's HTTP/1 with the axum app. Not built under simulation, where the app is driven directly.
+//! hyper's HTTP/1 with the axum app. Under simulation the sockets are madsim's and only plain
+//! listeners exist (the simulated network has no TLS): simulated clients reach a node through it.
 
 use crate::config::ListenerConfig;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
+#[cfg(not(madsim))]
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+#[cfg(not(madsim))]
 use tokio_rustls::TlsAcceptor;
+/// No TLS under simulation: a TLS listener cannot be configured, so no acceptor ever exists.
+#[cfg(madsim)]
+type TlsAcceptor = std::convert::Infallible;
 
 /// Why a listener could not start.
 #[derive(Debug, thiserror::Error)]
@@ -42,12 +48,24 @@ fn tls_error(cfg: &ListenerConfig, reason: impl std::fmt::Display) -> ListenerEr
     }
 }
 
+#[cfg(not(madsim))]
 fn load_pem(path: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("reading {path}: {e}"))
 }
 
+#[cfg(madsim)]
+fn acceptor(cfg: &ListenerConfig) -> Result<TlsAcceptor, ListenerError> {
+    Err(tls_error(cfg, "TLS listeners are not simulated"))
+}
+
+#[cfg(not(madsim))]
+fn acceptor(cfg: &ListenerConfig) -> Result<TlsAcceptor, ListenerError> {
+    Ok(TlsAcceptor::from(Arc::new(tls_config(cfg)?)))
+}
+
 /// The rustls server config of a TLS listener. Like Vault, a client certificate is only demanded
 /// and verified when `tls_require_and_verify_client_cert` is set.
+#[cfg(not(madsim))]
 fn tls_config(cfg: &ListenerConfig) -> Result<rustls::ServerConfig, ListenerError> {
     let cert_file = cfg
         .tls_cert_file
@@ -103,7 +121,7 @@ pub async fn start(cfg: &ListenerConfig, app: axum::Router) -> Result<Listener, 
     let acceptor = if cfg.tls_disable {
         None
     } else {
-        Some(TlsAcceptor::from(Arc::new(tls_config(cfg)?)))
+        Some(acceptor(cfg)?)
     };
     let listener = TcpListener::bind(&cfg.address)
         .await
@@ -146,6 +164,7 @@ async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: 
                         .serve_connection(TokioIo::new(stream), service)
                         .await
                 }
+                #[cfg(not(madsim))]
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(tls) => builder.serve_connection(TokioIo::new(tls), service).await,
                     Err(e) => {
@@ -153,6 +172,8 @@ async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: 
                         return;
                     }
                 },
+                #[cfg(madsim)]
+                Some(never) => match never {},
             };
             if let Err(e) = result {
                 tracing::debug!(error = %e, "connection ended with an error");

@@ -1,7 +1,6 @@
 //! The HTTP face of the pipeline: `/v1/*` → `Request` → `Core::handle` → Vault-shaped JSON.
 //! Parsing lives in `parse.rs`, rendering in `render.rs`, sockets and TLS in `listener.rs`.
 
-#[cfg(not(madsim))]
 pub mod listener;
 mod parse;
 mod render;

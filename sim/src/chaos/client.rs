@@ -1,10 +1,12 @@
-//! One workload client: picks a key, an operation and a node (any node: standbys forward),
-//! sends it with a deadline, and records invocation and answer in the history.
+//! One workload client on its own simulated host: picks a key, an operation and a node (any
+//! node: standbys forward), sends it over the simulated network to the node's HTTP listener with
+//! a deadline, and records invocation and answer in the history.
 
 use super::cluster::MOUNT;
 use super::keys::KeyPool;
 use super::{Cluster, EventLog};
 use crate::history::{History, OpKind, Outcome};
+use crate::ClientHost;
 use madsim::rand::Rng;
 use serde_json::json;
 use std::cell::{Cell, RefCell};
@@ -36,6 +38,7 @@ pub fn value_marker(seed: u64) -> String {
 /// One client; at most one call in flight.
 pub struct Client<'a> {
     id: u64,
+    host: ClientHost,
     seed: u64,
     cluster: &'a Cluster,
     keys: KeyPool,
@@ -56,8 +59,10 @@ impl<'a> Client<'a> {
         log: &EventLog,
         stop: &Rc<Cell<bool>>,
     ) -> Self {
+        let host = ClientHost::start(&format!("client-{id}"), [10, 0, 2, id as u8 + 1].into());
         Client {
             id,
+            host,
             seed,
             cluster,
             keys: keys.clone(),
@@ -110,21 +115,22 @@ impl<'a> Client<'a> {
             .record(format!("client {} -> {}: {kind} {key}", self.id, via.name));
         let path = format!("{MOUNT}/data/{key}");
         let root = Some(self.cluster.root.as_str());
+        let host = &self.host;
         let call = async {
             match &kind {
                 OpKind::Write(v) => {
-                    via.call("POST", &path, root, Some(json!({"data": {"v": v}})))
-                        .await
+                    let body = json!({"data": {"v": v}});
+                    host.call(via, "POST", &path, root, Some(body)).await
                 }
                 OpKind::Cas {
                     expected_version,
                     value,
                 } => {
                     let body = json!({"options": {"cas": expected_version}, "data": {"v": value}});
-                    via.call("POST", &path, root, Some(body)).await
+                    host.call(via, "POST", &path, root, Some(body)).await
                 }
-                OpKind::Delete => via.call("DELETE", &path, root, None).await,
-                OpKind::Read => via.call("GET", &path, root, None).await,
+                OpKind::Delete => host.call(via, "DELETE", &path, root, None).await,
+                OpKind::Read => host.call(via, "GET", &path, root, None).await,
             }
         };
         let reply = tokio::time::timeout(CALL_DEADLINE, call).await.ok();

@@ -3,25 +3,39 @@
 
 use super::EventLog;
 use crate::node::{eventually, SimNode};
+use crate::SimKmsHost;
 use serde_json::json;
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// Formed cluster.
 pub struct Cluster {
     pub nodes: Vec<SimNode>,
+    /// Shamir unseal keys; empty when the nodes auto-unseal through `kms`.
     pub unseal_keys: Vec<String>,
     pub root: String,
+    /// The simulated KMS every node auto-unseals through, in the KMS scenarios.
+    pub kms: Option<SimKmsHost>,
 }
 
 /// The KV v2 mount the workload uses.
 pub const MOUNT: &str = "secret";
 
 impl Cluster {
-    /// Start `n` nodes and form one unsealed cluster with KV v2 at `secret/`.
-    pub async fn form(n: u64, log: &EventLog) -> Cluster {
-        let nodes = SimNode::start_many("coffer", n, 100, 1).await;
-        let (unseal_keys, root) = nodes[0].init(1, 1).await;
-        assert_eq!(nodes[0].unseal(&unseal_keys).await.body["sealed"], false);
+    /// Start `n` nodes and form one unsealed cluster with KV v2 at `secret/`; with `kms`, the
+    /// nodes auto-unseal through a simulated KMS on its own host.
+    pub async fn form(n: u64, kms: bool, log: &EventLog) -> Cluster {
+        let kms = kms.then(|| SimKmsHost::start(IpAddr::from([10, 0, 9, 1])));
+        let nodes =
+            SimNode::start_many_with_kms("coffer", n, 100, 1, kms.as_ref().map(|k| k.addr)).await;
+        let (unseal_keys, root) = if kms.is_some() {
+            let root = nodes[0].init_auto(1, 1).await;
+            (Vec::new(), root)
+        } else {
+            let (keys, root) = nodes[0].init(1, 1).await;
+            assert_eq!(nodes[0].unseal(&keys).await.body["sealed"], false);
+            (keys, root)
+        };
         for other in &nodes[1..] {
             nodes[0].add_voter(other).await.expect("a voter joins");
             assert!(
@@ -29,12 +43,17 @@ impl Cluster {
                 "{} never caught up",
                 other.name
             );
-            let status = other.unseal(&unseal_keys).await;
-            assert_eq!(
-                status.body["sealed"], false,
-                "{}: {:?}",
-                other.name, status.body
-            );
+            if kms.is_some() {
+                let unsealed = eventually(Duration::from_secs(30), || other.is_unsealed()).await;
+                assert!(unsealed, "{} never auto-unsealed", other.name);
+            } else {
+                let status = other.unseal(&unseal_keys).await;
+                assert_eq!(
+                    status.body["sealed"], false,
+                    "{}: {:?}",
+                    other.name, status.body
+                );
+            }
         }
         let mounted = nodes[0]
             .call(
@@ -45,11 +64,13 @@ impl Cluster {
             )
             .await;
         assert_eq!(mounted.status, 204, "mount: {:?}", mounted.body);
-        log.record(format!("formed a cluster of {n}"));
+        let seal = if kms.is_some() { "simkms" } else { "shamir" };
+        log.record(format!("formed a cluster of {n} ({seal})"));
         Cluster {
             nodes,
             unseal_keys,
             root,
+            kms,
         }
     }
 
@@ -63,8 +84,19 @@ impl Cluster {
         eventually(within, || self.active().is_some()).await
     }
 
-    /// Unseal `node` with the cluster's keys (what auto-unseal does after a restart).
+    /// Unseal `node`: with the cluster's keys, or with an auto seal wait for it to unseal by
+    /// itself (a sealed auto-unseal node unseals by restarting, as in Vault).
     pub async fn unseal(&self, node: &SimNode) -> bool {
-        node.unseal(&self.unseal_keys).await.body["sealed"] == false
+        if self.kms.is_none() {
+            return node.unseal(&self.unseal_keys).await.body["sealed"] == false;
+        }
+        if eventually(Duration::from_secs(1), || node.is_unsealed()).await {
+            return true;
+        }
+        if node.is_running() && !node.is_unsealed() {
+            node.restart();
+            node.wait_ready().await;
+        }
+        eventually(Duration::from_secs(20), || node.is_unsealed()).await
     }
 }

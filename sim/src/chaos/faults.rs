@@ -69,7 +69,8 @@ impl<'a> Faults<'a> {
 
     async fn one(&self, report: &mut FaultReport) {
         let net = NetSim::current();
-        match rng().gen_range(0..10u32) {
+        let kinds = if self.cluster.kms.is_some() { 12 } else { 10 };
+        match rng().gen_range(0..kinds) {
             0 | 1 => {
                 let node = self.victim();
                 self.log.record(format!("fault: kill {}", node.name));
@@ -164,12 +165,58 @@ impl<'a> Faults<'a> {
                 self.check_sealed(node, report).await;
                 self.unseal(node).await;
             }
-            _ => {
+            9 if rng().gen_bool(0.5) => {
                 let jump = rng().gen_range(200..3000);
                 self.log.record(format!("fault: clock jump {jump} ms"));
                 madsim::time::advance(Duration::from_millis(jump));
             }
+            9 => {
+                let node = self.pick();
+                let skew = rng().gen_range(-5000..5000i64);
+                self.log
+                    .record(format!("fault: {}'s clock skewed {skew} ms", node.name));
+                coffer_node::clock::set_skew(node.sim_id(), skew);
+                hold(500, 4000).await;
+                self.log.record(format!("heal: {}'s clock", node.name));
+                coffer_node::clock::set_skew(node.sim_id(), 0);
+            }
+            _ => self.kms_fault(report).await,
         }
+    }
+
+    /// The KMS fails, slows down or is cut off while a node restarts: the node stays sealed
+    /// (refusing data) until the KMS is back, then unseals by itself.
+    async fn kms_fault(&self, report: &mut FaultReport) {
+        let Some(kms) = &self.cluster.kms else {
+            return;
+        };
+        let node = self.victim();
+        match rng().gen_range(0..3u32) {
+            0 => {
+                self.log.record("fault: KMS failing".to_string());
+                kms.set_failing(true);
+            }
+            1 => {
+                self.log.record("fault: KMS cut off".to_string());
+                kms.clog();
+            }
+            _ => {
+                let ms = rng().gen_range(100..2500);
+                self.log.record(format!("fault: KMS answers {ms} ms late"));
+                kms.set_delay(Duration::from_millis(ms));
+            }
+        }
+        self.log
+            .record(format!("fault: restart {} during it", node.name));
+        node.restart();
+        node.wait_ready().await;
+        hold(500, 4000).await;
+        self.check_sealed(node, report).await;
+        self.log.record("heal: KMS".to_string());
+        kms.set_failing(false);
+        kms.unclog();
+        kms.set_delay(Duration::ZERO);
+        self.unseal(node).await;
     }
 
     /// A random minority and the rest.

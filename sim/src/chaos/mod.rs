@@ -2,7 +2,8 @@
 //! writes, reads, deletes and CAS writes to random nodes (standbys too, so forwarding is
 //! exercised), and a fault schedule drawn from the seed — kills and restarts (the active node
 //! too), node and link partitions (majority/minority and one-way), packet loss and latency,
-//! leader step-down, keyring rotation, seal/unseal, clock jumps. Then the cluster is healed and
+//! leader step-down, keyring rotation, seal/unseal, clock jumps, and in the KMS scenarios the
+//! simulated KMS failing, slow or cut off while nodes restart. Then the cluster is healed and
 //! the history goes through every checker in [`crate::check`].
 //!
 //! Everything random comes from madsim's seeded RNG, so `MADSIM_TEST_SEED=N` replays a run; the
@@ -32,15 +33,20 @@ pub struct Scenario {
     pub clients: u64,
     /// How long (simulated) the workload and the faults run before healing.
     pub duration: Duration,
+    /// Whether the nodes auto-unseal through a simulated KMS on its own host (whose errors,
+    /// latency and partitions are then faults too) instead of Shamir keys.
+    pub kms: bool,
 }
 
 impl Scenario {
-    /// The scenario for `seed`: even seeds three nodes, odd seeds five.
+    /// The scenario for `seed`: even seeds three nodes, odd seeds five; every third seed
+    /// auto-unseals through the simulated KMS.
     pub fn for_seed(seed: u64) -> Scenario {
         Scenario {
             nodes: if seed.is_multiple_of(2) { 3 } else { 5 },
             clients: 4,
             duration: Duration::from_secs(12),
+            kms: seed.is_multiple_of(3),
         }
     }
 }
@@ -49,7 +55,7 @@ impl Scenario {
 pub async fn run(seed: u64, scenario: &Scenario) -> Report {
     let log = EventLog::default();
     log.record(format!("seed {seed} scenario {scenario:?}"));
-    let cluster = Cluster::form(scenario.nodes, &log).await;
+    let cluster = Cluster::form(scenario.nodes, scenario.kms, &log).await;
     let keys = keys::KeyPool::new(4);
     let stop = Rc::new(Cell::new(false));
     let history = Rc::new(RefCell::new(crate::history::History::new()));

@@ -120,7 +120,8 @@ pub async fn check(
     }
     log.record(format!("checked: {} violations", report.violations.len()));
     report.event_hash = log.hash();
-    if !report.violations.is_empty() {
+    // Kept when something broke, or when asked for (`COFFER_SIM_EVENTS=1`, to study a seed).
+    if !report.violations.is_empty() || std::env::var_os("COFFER_SIM_EVENTS").is_some() {
         report.event_log = Some(log.dump());
     }
     report
@@ -133,8 +134,14 @@ async fn heal(cluster: &Cluster, log: &EventLog) {
         c.packet_loss_rate = 0.0;
         c.send_latency = Duration::from_millis(1)..Duration::from_millis(10);
     });
+    if let Some(kms) = &cluster.kms {
+        kms.unclog();
+        kms.set_failing(false);
+        kms.set_delay(Duration::ZERO);
+    }
     for node in &cluster.nodes {
         node.unclog();
+        coffer_node::clock::set_skew(node.sim_id(), 0);
         if !node.is_running() {
             node.restart();
             node.wait_ready().await;
