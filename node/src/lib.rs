@@ -6,6 +6,7 @@
 //! It is the only crate that knows all three of barrier, seal and raft; none of them imports it.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod auto_unseal;
 #[cfg(not(madsim))]
 pub mod cli;

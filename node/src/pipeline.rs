@@ -1,4 +1,4 @@
-//! The request pipeline: status endpoints → sealed check → token → ACL (with the engine's
+//! The request pipeline: status endpoints → sealed check → auth method logins (no token) → token → ACL (with the engine's
 //! existence check deciding create vs update) → router → handler. Every error leaves here as an
 //! `ApiError` and is rendered once, in `http/`.
 
@@ -51,6 +51,9 @@ impl Core {
         let active = self.current_active().await?;
         let term = active.term;
         crate::physical::fenced(term, async move {
+            if crate::auth::is_login(&active, &req) {
+                return self.login(&active, &req).await;
+            }
             let caller = self.authenticate(&active, &req).await?;
             let mut req = req;
             self.authorize(&active, &caller, &mut req).await?;
@@ -76,6 +79,16 @@ impl Core {
         }
     }
 
+    /// A login to an auth method: Vault's unauthenticated paths take no token and no ACL check.
+    async fn login(
+        &self,
+        active: &ActiveState,
+        req: &Request,
+    ) -> Result<Option<Response>, ApiError> {
+        self.confirm_leadership().await?;
+        crate::auth::handle(self, active, req).await
+    }
+
     async fn authenticate(
         &self,
         active: &ActiveState,
@@ -86,6 +99,7 @@ impl Core {
             .tokens
             .lookup(token)
             .await?
+            .filter(|t| t.allows_remote(req.remote_addr.as_deref()))
             .ok_or(ApiError::PermissionDenied)
     }
 
@@ -161,7 +175,7 @@ impl Core {
                 };
                 return crate::token::handle_token_request(call, tok).await;
             }
-            return Err(no_route(&req.path));
+            return crate::auth::handle(self, active, req).await;
         }
         let (entry, rel) = self
             .route_secret(active, &req.path)

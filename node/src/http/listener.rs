@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
 /// Why a listener could not start.
 #[derive(Debug, thiserror::Error)]
@@ -128,7 +129,7 @@ pub async fn start(cfg: &ListenerConfig, app: axum::Router) -> Result<Listener, 
 
 async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: axum::Router) {
     loop {
-        let (stream, _peer) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(conn) => conn,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -136,7 +137,12 @@ async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: 
             }
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(super::PeerAddr(peer));
+                req
+            },
+        ));
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
             let builder = hyper::server::conn::http1::Builder::new();
