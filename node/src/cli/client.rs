@@ -98,6 +98,11 @@ impl Client {
         self.token = Some(token);
     }
 
+    /// Send no token (a login needs none).
+    pub fn clear_token(&mut self) {
+        self.token = None;
+    }
+
     /// The server address this client talks to.
     pub fn address(&self) -> &str {
         &self.address

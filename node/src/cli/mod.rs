@@ -4,6 +4,7 @@ pub mod args;
 mod client;
 mod commands;
 mod kv;
+mod login;
 mod operator;
 pub mod output;
 mod server_cmd;
@@ -70,7 +71,7 @@ fn run_client(command: Command, address: Option<&str>, format: Format) -> Result
     match command {
         Command::Status => commands::status(&client, format),
         Command::Operator(op) => operator::run(&client, op, format),
-        Command::Login { token } => commands::login(&mut client, token, format),
+        Command::Login(args) => login::run(&mut client, args, format),
         Command::Token(t) => commands::token(&client, t, format),
         Command::Secrets(s) => commands::secrets(&client, s, format),
         Command::Auth(a) => commands::auth(&client, a, format),
