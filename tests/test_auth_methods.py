@@ -300,7 +300,7 @@ def test_auth_list_shows_methods_and_unknown_types_are_refused(env):
 def test_disabling_a_method_removes_its_data_and_revokes_its_tokens(env):
     node, root = env
     root.sys.enable_auth_method("userpass", path="team")
-    root.auth.userpass.create_or_update_user(username="carol", password="pw-carol", mount_point="team")
+    add_user(root, name="carol", password="pw-carol", mount_point="team")
     token = node.client().auth.userpass.login(username="carol", password="pw-carol", mount_point="team")["auth"]["client_token"]
     add_user(root)  # a user of the other userpass mount, which must survive
     other = node.client().auth.userpass.login(username="bob", password="pw-bob-1")["auth"]["client_token"]
