@@ -41,7 +41,7 @@ pub struct AuthRequest<'a> {
 
 /// What a method answers: a plain response, or a successful login to turn into a token.
 pub enum Outcome {
-    Reply(Option<Response>),
+    Reply(Option<Box<Response>>),
     Login(LoginGrant),
 }
 
@@ -97,7 +97,7 @@ pub async fn handle(
         mount: &entry,
     };
     match method.handle(areq).await? {
-        Outcome::Reply(resp) => Ok(resp),
+        Outcome::Reply(resp) => Ok(resp.map(|r| *r)),
         Outcome::Login(grant) => {
             let limits = issue::Limits {
                 mount_default_ttl: entry.config.default_lease_ttl,
@@ -125,14 +125,16 @@ pub(crate) fn list_response(keys: Vec<String>) -> Result<Outcome, ApiError> {
     if keys.is_empty() {
         return Err(ApiError::NotFound(String::new()));
     }
-    Ok(Outcome::Reply(Some(Response::data(
+    Ok(Outcome::Reply(Some(Box::new(Response::data(
         serde_json::json!({ "keys": keys }),
-    ))))
+    )))))
 }
 
 /// A response carrying `data`.
 pub(crate) fn data_reply(data: serde_json::Map<String, serde_json::Value>) -> Outcome {
-    Outcome::Reply(Some(Response::data(serde_json::Value::Object(data))))
+    Outcome::Reply(Some(Box::new(Response::data(serde_json::Value::Object(
+        data,
+    )))))
 }
 
 /// The 204 of a write.
