@@ -350,3 +350,33 @@ def test_cli_enables_tunes_writes_and_logs_in_with_userpass_and_approle(env, tmp
     token = cli(node, "login", "-method=approle", "-token-only", f"role_id={role_id}", f"secret_id={secret_id}").stdout.strip()
     assert lookup(node, token)["meta"] == {"role_name": "web"}
     assert (node.workdir / ".vault-token").read_text().strip() == token
+
+
+def test_logins_through_a_standby_are_forwarded_with_the_clients_address(tmp_path):
+    from conftest import Node
+    from test_cluster import health, unseal, wait_until
+
+    n1, n2 = Node(tmp_path, "node1").start(), Node(tmp_path, "node2").start()
+    try:
+        init = n1.client().sys.initialize(secret_shares=1, secret_threshold=1)
+        keys, root = init["keys"], init["root_token"]
+        unseal(n1, keys)
+        wait_until(lambda: health(n1) == 200, what="node1 active")
+        assert n2.client().sys.join_raft_cluster(leader_api_addr=n1.addr)["joined"] is True
+        unseal(n2, keys)
+        wait_until(lambda: health(n2) == 429, what="node2 standby")
+
+        admin = n2.client(root)  # everything below goes through the standby
+        admin.sys.enable_auth_method("approle")
+        admin.sys.enable_auth_method("userpass")
+        role_id = make_role(admin)
+        local = admin.auth.approle.generate_secret_id(role_name="web", cidr_list=["127.0.0.1/32"])["data"]
+        auth = n2.client().auth.approle.login(role_id=role_id, secret_id=local["secret_id"])["auth"]
+        assert lookup(n1, auth["client_token"])["path"] == "auth/approle/login"
+        far = admin.auth.approle.generate_secret_id(role_name="web", cidr_list=["10.0.0.0/8"])["data"]
+        assert_vault_error(approle_login(n2, role_id, far["secret_id"]), 400)
+        add_user(admin, name="far", token_bound_cidrs=["10.0.0.0/8"])
+        assert_vault_error(http(n2, "POST", "auth/userpass/login/far", json={"password": "pw-bob-1"}), 403)
+    finally:
+        n2.stop()
+        n1.stop()
