@@ -110,6 +110,21 @@ def test_userpass_manages_users_and_only_authorised_tokens_may(env):
     assert_vault_error(http(node, "POST", "auth/userpass/users/nopw", token=root.token, json={}), 400)
 
 
+def test_acl_tells_creating_a_user_from_updating_one(env):
+    node, root = env
+    add_user(root, name="existing")
+    root.sys.create_or_update_policy("updater", 'path "auth/userpass/users/*" { capabilities = ["update"] }')
+    root.sys.create_or_update_policy("creator", 'path "auth/userpass/users/*" { capabilities = ["create"] }')
+    updater = root.auth.token.create(policies=["updater"])["auth"]["client_token"]
+    creator = root.auth.token.create(policies=["creator"])["auth"]["client_token"]
+    body = {"password": "new-pw"}
+    assert http(node, "POST", "auth/userpass/users/existing", token=updater, json=body).status_code == 204
+    assert_vault_error(http(node, "POST", "auth/userpass/users/newcomer", token=updater, json=body), 403)
+    assert_vault_error(http(node, "POST", "auth/userpass/users/existing", token=creator, json=body), 403)
+    assert http(node, "POST", "auth/userpass/users/newcomer", token=creator, json=body).status_code == 204
+    assert node.client().auth.userpass.login(username="newcomer", password="new-pw")["auth"]["client_token"]
+
+
 def test_token_bound_cidrs_limit_where_a_login_and_its_token_work(env):
     node, root = env
     add_user(root, name="far", token_bound_cidrs=["10.0.0.0/8"])

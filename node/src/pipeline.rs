@@ -124,6 +124,8 @@ impl Core {
                         req.operation = Operation::Create;
                     }
                 }
+            } else if crate::auth::exists(active, req).await? == Some(false) {
+                req.operation = Operation::Create;
             }
         }
         if req.path.starts_with("sys/internal/ui/mounts/") {

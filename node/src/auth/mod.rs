@@ -53,6 +53,12 @@ pub trait AuthMethod: Send + Sync {
 
     /// Handle one request.
     async fn handle(&self, areq: AuthRequest<'_>) -> Result<Outcome, ApiError>;
+
+    /// Whether the entry a write would make already exists (Vault's existence check): `Some(false)`
+    /// → the ACL checks `create`, `Some(true)` → `update`, `None` → `update`.
+    async fn exists(&self, _areq: AuthRequest<'_>) -> Result<Option<bool>, ApiError> {
+        Ok(None)
+    }
 }
 
 fn method_for(kind: &str) -> Option<&'static dyn AuthMethod> {
@@ -79,6 +85,26 @@ fn route(
 pub fn is_login(active: &ActiveState, req: &Request) -> bool {
     matches!(req.operation, Operation::Create | Operation::Update)
         && route(active, &req.path).is_some_and(|(_, inner, m)| m.is_login_path(&inner))
+}
+
+/// Vault's existence check for a write under `auth/<mount>/`: whether it creates or updates.
+pub async fn exists(active: &ActiveState, req: &Request) -> Result<Option<bool>, ApiError> {
+    let Some((entry, inner, method)) = route(active, &req.path) else {
+        return Ok(None);
+    };
+    let storage = active.mounts.storage_for(Table::Auth, &entry);
+    let areq = AuthRequest {
+        req,
+        path: &inner,
+        storage: &storage,
+        mount: &entry,
+    };
+    method.exists(areq).await
+}
+
+/// Whether `key` holds an entry in the mount's storage.
+pub(crate) async fn stored(areq: &AuthRequest<'_>, key: &str) -> Result<Option<bool>, ApiError> {
+    Ok(Some(areq.storage.get(key).await?.is_some()))
 }
 
 /// Serve a request under `auth/<mount>/` (a login, or an authorised management call).

@@ -32,6 +32,16 @@ impl AuthMethod for Userpass {
         path.starts_with("login/")
     }
 
+    async fn exists(&self, areq: AuthRequest<'_>) -> Result<Option<bool>, ApiError> {
+        match areq.path.strip_prefix("users/") {
+            Some(name) if !name.contains('/') => match username(name) {
+                Ok(name) => super::stored(&areq, &key(&name)).await,
+                Err(_) => Ok(None),
+            },
+            _ => Ok(None),
+        }
+    }
+
     async fn handle(&self, areq: AuthRequest<'_>) -> Result<Outcome, ApiError> {
         let op = areq.req.operation;
         let write = matches!(op, Operation::Create | Operation::Update);

@@ -38,6 +38,15 @@ impl AuthMethod for AppRole {
         path == "login"
     }
 
+    async fn exists(&self, areq: AuthRequest<'_>) -> Result<Option<bool>, ApiError> {
+        match areq.path.strip_prefix("role/") {
+            Some(name) if !name.is_empty() && !name.contains('/') => {
+                super::stored(&areq, &role_key(name)).await
+            }
+            _ => Ok(None),
+        }
+    }
+
     async fn handle(&self, areq: AuthRequest<'_>) -> Result<Outcome, ApiError> {
         let op = areq.req.operation;
         let write = matches!(op, Operation::Create | Operation::Update);

@@ -31,6 +31,16 @@ impl AuthMethod for Kubernetes {
         path == "login"
     }
 
+    async fn exists(&self, areq: AuthRequest<'_>) -> Result<Option<bool>, ApiError> {
+        match areq.path.strip_prefix("role/") {
+            Some(name) if !name.is_empty() && !name.contains('/') => {
+                super::stored(&areq, &role_key(name)).await
+            }
+            _ if areq.path == "config" => super::stored(&areq, CONFIG_KEY).await,
+            _ => Ok(None),
+        }
+    }
+
     async fn handle(&self, areq: AuthRequest<'_>) -> Result<Outcome, ApiError> {
         let op = areq.req.operation;
         let write = matches!(op, Operation::Create | Operation::Update);
