@@ -1,7 +1,6 @@
 //! The request pipeline: status endpoints → sealed check → auth method logins (no token) → token
 //! → ACL (with the engine's or auth method's existence check deciding create vs update) → router
-//! → handler. Every error leaves here as an
-//! `ApiError` and is rendered once, in `http/`.
+//! → handler. Every error leaves here as an `ApiError` and is rendered once, in `http/`.
 
 use crate::core::{ActiveState, Core};
 use crate::engines::MountRequest;
