@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod auth;
 pub mod auto_unseal;
 #[cfg(not(madsim))]
 pub mod cli;

@@ -1,6 +1,6 @@
-//! The request pipeline: status endpoints → sealed check → token → ACL (with the engine's
-//! existence check deciding create vs update) → router → handler. Every error leaves here as an
-//! `ApiError` and is rendered once, in `http/`.
+//! The request pipeline: status endpoints → sealed check → auth method logins (no token) → token
+//! → ACL (with the engine's or auth method's existence check deciding create vs update) → router
+//! → handler. Every error leaves here as an `ApiError` and is rendered once, in `http/`.
 
 use crate::core::{ActiveState, Core};
 use crate::engines::MountRequest;
@@ -59,6 +59,9 @@ impl Core {
         let active = self.current_active().await?;
         let term = active.term;
         crate::physical::fenced(term, async move {
+            if crate::auth::is_login(&active, &req) {
+                return self.login(&active, &req).await;
+            }
             let caller = self.authenticate(&active, &req).await?;
             let mut req = req;
             self.authorize(&active, &caller, &mut req).await?;
@@ -88,6 +91,16 @@ impl Core {
         }
     }
 
+    /// A login to an auth method: Vault's unauthenticated paths take no token and no ACL check.
+    async fn login(
+        &self,
+        active: &ActiveState,
+        req: &Request,
+    ) -> Result<Option<Response>, ApiError> {
+        self.confirm_leadership().await?;
+        crate::auth::handle(self, active, req).await
+    }
+
     async fn authenticate(
         &self,
         active: &ActiveState,
@@ -98,6 +111,7 @@ impl Core {
             .tokens
             .lookup(token)
             .await?
+            .filter(|t| t.allows_remote(req.remote_addr.as_deref()))
             .ok_or(ApiError::PermissionDenied)
     }
 
@@ -122,6 +136,8 @@ impl Core {
                         req.operation = Operation::Create;
                     }
                 }
+            } else if crate::auth::exists(active, req).await? == Some(false) {
+                req.operation = Operation::Create;
             }
         }
         if req.path.starts_with("sys/internal/ui/mounts/") {
@@ -175,7 +191,7 @@ impl Core {
                 };
                 return crate::token::handle_token_request(call, tok).await;
             }
-            return Err(no_route(&req.path));
+            return crate::auth::handle(self, active, req).await;
         }
         let (entry, rel) = self
             .route_secret(active, &req.path)

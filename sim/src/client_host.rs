@@ -31,13 +31,14 @@ impl ClientHost {
         body: Option<Value>,
     ) -> Reply {
         let addr = format!("http://{}", node.api_addr());
-        let (method, path) = (method.to_string(), path.to_string());
+        let (method, path) = (method.to_string(), format!("/v1/{path}"));
         let token = token.map(str::to_string);
         let sent = self.handle.spawn(async move {
             let call = ApiCall {
                 method: &method,
-                path: &path,
+                uri_path: &path,
                 token: token.as_deref(),
+                bearer: None,
                 body: body.as_ref(),
             };
             call_json(&addr, call, None).await

@@ -58,8 +58,9 @@ pub enum Command {
     /// Operator commands: init, unseal, seal, rekey, generate-root, rotate, key-status.
     #[command(subcommand)]
     Operator(Operator),
-    /// Authenticate with a token (stored in ~/.vault-token).
-    Login { token: Option<String> },
+    /// Authenticate (the token is stored in ~/.vault-token): `login TOKEN`, or
+    /// `login -method=userpass username=.. password=..`, `-method=approle role_id=.. secret_id=..`.
+    Login(LoginArgs),
     /// Token commands.
     #[command(subcommand)]
     Token(TokenCmd),
@@ -88,6 +89,25 @@ pub enum Command {
     Delete { path: String },
     /// Unwrap a wrapped answer: TOKEN, or the client's own token when TOKEN is absent.
     Unwrap { token: Option<String> },
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// Auth method type: token (default), userpass, approle, or any method whose login takes
+    /// its fields at `auth/<path>/login`.
+    #[arg(long)]
+    pub method: Option<String>,
+    /// Mount path of the auth method (default: the method's name).
+    #[arg(long)]
+    pub path: Option<String>,
+    /// Do not store the token in the token helper.
+    #[arg(long = "no-store")]
+    pub no_store: bool,
+    /// Print only the token.
+    #[arg(long = "token-only")]
+    pub token_only: bool,
+    /// The token (`-` reads stdin), or the method's `key=value` fields.
+    pub args: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -292,6 +312,18 @@ pub enum AuthCmd {
         path: String,
     },
     List,
+    /// Change an auth method's TTLs or description.
+    Tune {
+        path: String,
+        #[arg(long = "default-lease-ttl")]
+        default_lease_ttl: Option<String>,
+        #[arg(long = "max-lease-ttl")]
+        max_lease_ttl: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long = "listing-visibility")]
+        listing_visibility: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -399,6 +431,36 @@ mod tests {
         assert!(
             matches!(cli.command, Some(Command::Unwrap { token: Some(ref t) }) if t == "hvs.abc")
         );
+    }
+
+    #[test]
+    fn login_takes_a_method_and_fields() {
+        let args = normalize_args(
+            [
+                "coffer",
+                "login",
+                "-method=userpass",
+                "-path=up",
+                "username=bob",
+                "password=-",
+            ]
+            .map(String::from),
+        );
+        match Cli::try_parse_from(args).unwrap().command {
+            Some(Command::Login(l)) => {
+                assert_eq!(l.method.as_deref(), Some("userpass"));
+                assert_eq!(l.path.as_deref(), Some("up"));
+                assert_eq!(l.args, vec!["username=bob", "password=-"]);
+            }
+            other => panic!("parsed {other:?}"),
+        }
+        let args = normalize_args(
+            ["coffer", "auth", "tune", "-max-lease-ttl=1h", "userpass/"].map(String::from),
+        );
+        assert!(matches!(
+            Cli::try_parse_from(args).unwrap().command,
+            Some(Command::Auth(AuthCmd::Tune { .. }))
+        ));
     }
 
     #[test]

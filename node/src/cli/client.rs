@@ -106,6 +106,11 @@ impl Client {
         self.wrap_ttl = Some(ttl).filter(|t| !t.is_empty());
     }
 
+    /// Send no token (a login needs none).
+    pub fn clear_token(&mut self) {
+        self.token = None;
+    }
+
     /// The server address this client talks to.
     pub fn address(&self) -> &str {
         &self.address

@@ -1,8 +1,8 @@
-//! Client commands other than `operator` and `kv`: status, login, token, secrets, auth, policy,
+//! Client commands other than `operator`, `kv` and `login`: status, token, secrets, auth, policy,
 //! and the generic read/write/list/delete.
 
 use super::args::{AuthCmd, PolicyCmd, SecretsCmd, TokenCmd};
-use super::client::{token_file, Client, ClientError};
+use super::client::{Client, ClientError};
 use super::output::{self, cell, Format};
 use serde_json::{json, Map, Value};
 
@@ -42,49 +42,6 @@ pub fn status(client: &Client, format: Format) -> Result<i32, ClientError> {
     }
     // Vault: exit 2 when sealed, 0 when unsealed.
     Ok(if b["sealed"] == true { 2 } else { 0 })
-}
-
-pub fn login(
-    client: &mut Client,
-    token: Option<String>,
-    format: Format,
-) -> Result<i32, ClientError> {
-    let token = match token {
-        Some(t) if t != "-" => t,
-        _ => read_stdin_line()?,
-    };
-    client.set_token(token.clone());
-    let reply = client.read("auth/token/lookup-self")?;
-    if let Some(path) = token_file() {
-        std::fs::write(&path, &token)
-            .map_err(|e| ClientError::Usage(format!("writing {}: {e}", path.display())))?;
-    }
-    if format == Format::Json {
-        output::json(&reply.body);
-    } else {
-        println!("Success! You are now authenticated. The token information displayed below");
-        println!("is already stored in the token helper. You do NOT need to run \"coffer login\"");
-        println!("again. Future Coffer requests will automatically use this token.\n");
-        let d = &reply.body["data"];
-        output::table(
-            &[
-                ("token".into(), token),
-                ("token_accessor".into(), cell(&d["accessor"])),
-                ("token_duration".into(), output::duration_cell(&d["ttl"])),
-                ("token_policies".into(), cell(&d["policies"])),
-            ],
-            ("Key", "Value"),
-        );
-    }
-    Ok(0)
-}
-
-fn read_stdin_line() -> Result<String, ClientError> {
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|e| ClientError::Usage(format!("reading stdin: {e}")))?;
-    Ok(line.trim().to_string())
 }
 
 pub fn token(client: &Client, cmd: TokenCmd, format: Format) -> Result<i32, ClientError> {
@@ -262,6 +219,29 @@ pub fn auth(client: &Client, cmd: AuthCmd, format: Format) -> Result<i32, Client
             format,
             "Type / Accessor / Description",
         ),
+        AuthCmd::Tune {
+            path,
+            default_lease_ttl,
+            max_lease_ttl,
+            description,
+            listing_visibility,
+        } => {
+            let mut body = Map::new();
+            let fields = [
+                ("default_lease_ttl", default_lease_ttl),
+                ("max_lease_ttl", max_lease_ttl),
+                ("description", description),
+                ("listing_visibility", listing_visibility),
+            ];
+            for (k, v) in fields {
+                if let Some(v) = v {
+                    body.insert(k.into(), Value::String(v));
+                }
+            }
+            let path = path.trim_matches('/');
+            client.write(&format!("sys/auth/{path}/tune"), &Value::Object(body))?;
+            println!("Success! Tuned the auth method at: {path}/");
+        }
     }
     Ok(0)
 }

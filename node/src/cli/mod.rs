@@ -5,6 +5,7 @@ mod audit;
 mod client;
 mod commands;
 mod kv;
+mod login;
 mod operator;
 pub mod output;
 mod server_cmd;
@@ -79,7 +80,7 @@ fn run_client(
     match command {
         Command::Status => commands::status(&client, format),
         Command::Operator(op) => operator::run(&client, op, format),
-        Command::Login { token } => commands::login(&mut client, token, format),
+        Command::Login(args) => login::run(&mut client, args, format),
         Command::Token(t) => commands::token(&client, t, format),
         Command::Secrets(s) => commands::secrets(&client, s, format),
         Command::Auth(a) => commands::auth(&client, a, format),

@@ -1,5 +1,6 @@
-//! A small HTTP/1.1 JSON client for node-to-node API calls (join: challenge and answer), built on
-//! hyper over the renamed `tokio::net`, so the same code runs over madsim's simulated network.
+//! A small HTTP/1.1 JSON client for node-to-node API calls (join: challenge and answer) and the
+//! Kubernetes TokenReview API, built on hyper over the renamed `tokio::net`, so the same code
+//! runs over madsim's simulated network.
 //! `https://` addresses use rustls with the leader's CA (outside simulation only).
 
 use http_body_util::{BodyExt, Full};
@@ -37,6 +38,21 @@ fn split(addr: &str) -> Result<(bool, String), CallError> {
     Ok((tls, authority.to_string()))
 }
 
+/// `authority` with the scheme's default port when it names none (`host` → `host:443`).
+fn with_port(authority: &str, tls: bool) -> String {
+    let has_port = match authority.rsplit_once(':') {
+        Some((host, port)) => {
+            port.chars().all(|c| c.is_ascii_digit()) && (!host.contains(':') || host.ends_with(']'))
+        }
+        None => false,
+    };
+    if has_port {
+        authority.to_string()
+    } else {
+        format!("{authority}:{}", if tls { 443 } else { 80 })
+    }
+}
+
 /// POST `body` as JSON to `{addr}/v1/{path}`; returns the status and the JSON body (`Null` if
 /// empty). `ca_pem` is the CA to trust for `https://`.
 pub async fn post_json(
@@ -47,8 +63,9 @@ pub async fn post_json(
 ) -> Result<(u16, Value), CallError> {
     let call = ApiCall {
         method: "POST",
-        path,
+        uri_path: &format!("/v1/{path}"),
         token: None,
+        bearer: None,
         body: Some(body),
     };
     tokio::time::timeout(CALL_TIMEOUT, call_json(addr, call, ca_pem))
@@ -56,12 +73,36 @@ pub async fn post_json(
         .map_err(|_| CallError::Timeout)?
 }
 
-/// One API call: method, path under `/v1/`, token, JSON body.
+/// POST `body` as JSON to `{addr}{uri_path}` (`uri_path` starts with `/`), with `Authorization:
+/// Bearer` when `bearer` is given; returns the status and the JSON body (`Null` if empty or not
+/// JSON). `ca_pem` is the only CA trusted for `https://`. A missing port is the scheme's default.
+pub async fn post_json_to(
+    addr: &str,
+    uri_path: &str,
+    bearer: Option<&str>,
+    body: &Value,
+    ca_pem: Option<&str>,
+) -> Result<(u16, Value), CallError> {
+    let call = ApiCall {
+        method: "POST",
+        uri_path,
+        token: None,
+        bearer,
+        body: Some(body),
+    };
+    tokio::time::timeout(CALL_TIMEOUT, call_json(addr, call, ca_pem))
+        .await
+        .map_err(|_| CallError::Timeout)?
+}
+
+/// One HTTP call with a JSON body: method, the URI path (`/v1/...`), Vault token
+/// (`X-Vault-Token`) or bearer token (`Authorization`), body.
 #[derive(Debug, Clone, Copy)]
 pub struct ApiCall<'a> {
     pub method: &'a str,
-    pub path: &'a str,
+    pub uri_path: &'a str,
     pub token: Option<&'a str>,
+    pub bearer: Option<&'a str>,
     pub body: Option<&'a Value>,
 }
 
@@ -74,16 +115,20 @@ pub async fn call_json(
 ) -> Result<(u16, Value), CallError> {
     let (tls, authority) = split(addr)?;
     let io_err = |e: &dyn std::fmt::Display| CallError::Io(format!("{addr}: {e}"));
-    let stream = tokio::net::TcpStream::connect(authority.as_str())
+    let stream = tokio::net::TcpStream::connect(with_port(&authority, tls).as_str())
         .await
         .map_err(|e| io_err(&e))?;
     let mut request = hyper::Request::builder()
         .method(call.method)
-        .uri(format!("/v1/{}", call.path))
+        .uri(call.uri_path)
         .header(hyper::header::HOST, authority.as_str())
-        .header(hyper::header::CONTENT_TYPE, "application/json");
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .header(hyper::header::ACCEPT, "application/json");
     if let Some(token) = call.token {
         request = request.header("X-Vault-Token", token);
+    }
+    if let Some(token) = call.bearer {
+        request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
     }
     let body = call
         .body
@@ -140,7 +185,8 @@ async fn send_tls(
 ) -> Result<hyper::Response<hyper::body::Incoming>, CallError> {
     use std::sync::Arc;
     let mut roots = rustls::RootCertStore::empty();
-    let pem = ca_pem.ok_or_else(|| CallError::Io("https needs leader_ca_cert".into()))?;
+    let pem =
+        ca_pem.ok_or_else(|| CallError::Io("https needs a CA certificate to trust".into()))?;
     for cert in rustls_pemfile::certs(&mut pem.as_bytes()) {
         let cert = cert.map_err(|e| CallError::Io(e.to_string()))?;
         roots.add(cert).map_err(|e| CallError::Io(e.to_string()))?;
@@ -174,4 +220,22 @@ async fn send_tls(
     Err(CallError::Io(
         "TLS is not simulated; use http:// under madsim".into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_ports_follow_the_scheme() {
+        assert_eq!(
+            with_port("kubernetes.default.svc", true),
+            "kubernetes.default.svc:443"
+        );
+        assert_eq!(with_port("10.0.0.1:6443", true), "10.0.0.1:6443");
+        assert_eq!(with_port("[::1]:8200", false), "[::1]:8200");
+        assert_eq!(with_port("[::1]", false), "[::1]:80");
+        assert!(split("https://h:1/path").is_err());
+        assert_eq!(split("https://h:1/").unwrap(), (true, "h:1".to_string()));
+    }
 }

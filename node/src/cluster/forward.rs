@@ -100,9 +100,16 @@ impl Forwarding for ForwardService {
             builder = builder.header(h.name.as_str(), h.value.as_str());
         }
         builder = builder.header(FORWARDED_HEADER, "1");
-        let http_req = builder
+        let mut http_req = builder
             .body(Body::from(req.body))
             .map_err(|e| tonic::Status::invalid_argument(e.to_string()))?;
+        // The client's address as the standby saw it (the cluster port is mutually
+        // authenticated, so only a member can say this).
+        if let Ok(peer) = req.remote_addr.parse::<std::net::SocketAddr>() {
+            http_req
+                .extensions_mut()
+                .insert(crate::http::PeerAddr(peer));
+        }
         let resp = match self.app.clone().oneshot(http_req).await {
             Ok(resp) => resp,
             Err(never) => match never {},
@@ -175,6 +182,7 @@ impl Forwarder {
         uri: &http::Uri,
         headers: &http::HeaderMap,
         body: Vec<u8>,
+        peer: Option<std::net::SocketAddr>,
     ) -> Result<http::Response<Body>, ForwardError> {
         let mut client = self.client(cluster_addr)?;
         let uri = uri
@@ -187,7 +195,7 @@ impl Forwarder {
             uri,
             headers: headers_out(headers),
             body,
-            remote_addr: String::new(),
+            remote_addr: peer.map(|p| p.to_string()).unwrap_or_default(),
         });
         request.set_timeout(FORWARD_DEADLINE);
         let reply = client

@@ -34,6 +34,7 @@ pub async fn maybe_forward(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
+    peer: Option<std::net::SocketAddr>,
 ) -> Option<http::Response<Body>> {
     let raft = core.raft.as_ref()?;
     if is_removed(raft) && !LOCAL_PATHS.contains(&uri.path()) {
@@ -61,7 +62,14 @@ pub async fn maybe_forward(
     core.metrics.observe_forwarded();
     let result = core
         .forwarder
-        .forward(&leader.cluster_addr, method, uri, headers, body.to_vec())
+        .forward(
+            &leader.cluster_addr,
+            method,
+            uri,
+            headers,
+            body.to_vec(),
+            peer,
+        )
         .await;
     Some(result.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "forwarding failed");

@@ -15,6 +15,7 @@ use tokio_rustls::TlsAcceptor;
 /// No TLS under simulation: a TLS listener cannot be configured, so no acceptor ever exists.
 #[cfg(madsim)]
 type TlsAcceptor = std::convert::Infallible;
+use tower::ServiceExt;
 
 /// Why a listener could not start.
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +147,7 @@ pub async fn start(cfg: &ListenerConfig, app: axum::Router) -> Result<Listener, 
 
 async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: axum::Router) {
     loop {
-        let (stream, _peer) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(conn) => conn,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -154,7 +155,12 @@ async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: 
             }
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(super::PeerAddr(peer));
+                req
+            },
+        ));
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
             let builder = hyper::server::conn::http1::Builder::new();

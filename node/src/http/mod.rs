@@ -26,23 +26,31 @@ pub fn app(core: Arc<Core>) -> axum::Router {
         .with_state(core)
 }
 
+/// The client's address, put on each request by the listener (and by the active node for a
+/// request a standby forwarded); auth methods check CIDR bindings against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
 async fn serve(
     State(core): State<Arc<Core>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    extensions: http::Extensions,
     body: Bytes,
 ) -> HttpResponse {
+    let peer = extensions.get::<PeerAddr>().map(|p| p.0);
     if let Some(forwarded) =
-        crate::cluster::maybe_forward(&core, &method, &uri, &headers, &body).await
+        crate::cluster::maybe_forward(&core, &method, &uri, &headers, &body, peer).await
     {
         return forwarded;
     }
     let is_head = method == Method::HEAD;
-    let req = match parse_request(&method, &uri, &headers, &body) {
+    let mut req = match parse_request(&method, &uri, &headers, &body) {
         Ok(req) => req,
         Err(e) => return render_error(&e),
     };
+    req.remote_addr = peer.map(|p| p.to_string());
     let (node, term) = core
         .raft
         .as_ref()

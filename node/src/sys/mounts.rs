@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// Engine types this build can mount.
 const SECRET_TYPES: &[&str] = &["kv", "kv-v1", "kv-v2", "generic", "transit"];
 /// Auth types this build can enable (token is built in).
-const AUTH_TYPES: &[&str] = &[];
+const AUTH_TYPES: &[&str] = crate::auth::AUTH_TYPES;
 
 pub async fn handle(
     core: &Arc<Core>,
@@ -50,6 +50,12 @@ pub async fn handle(
         }
         Operation::Create | Operation::Update => enable(active, req, table, rest).await,
         Operation::Delete => {
+            let entry = active.mounts.get(table, rest);
+            if table == Table::Auth && entry.is_some_and(|e| e.kind != "token") {
+                // Disabling an auth method logs out everyone who logged in through it.
+                let prefix = format!("auth/{}", crate::router::normalize_path(rest));
+                active.tokens.revoke_by_path_prefix(&prefix).await?;
+            }
             active.mounts.disable(table, rest).await?;
             Ok(None)
         }
@@ -89,7 +95,11 @@ fn entry_json(e: &MountEntry) -> Value {
 fn list(active: &ActiveState, table: Table) -> Response {
     let mut data = Map::new();
     for e in active.mounts.entries(table) {
-        data.insert(e.path.clone(), entry_json(&e));
+        let mut shown = entry_json(&e);
+        if table == Table::Auth {
+            shown["config"]["token_type"] = json!("default-service");
+        }
+        data.insert(e.path.clone(), shown);
     }
     legacy(Value::Object(data))
 }

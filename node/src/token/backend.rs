@@ -275,6 +275,8 @@ async fn create(
         },
         role: role_name,
         orphan,
+        bound_cidrs: Vec::new(),
+        max_ttl: 0,
     };
     call.active.tokens.store(&entry).await?;
     Ok(Some(Response {
@@ -325,6 +327,10 @@ async fn renew(call: &TokenCall<'_>, token: String) -> Result<Option<Response>, 
     let mut expire = now + 1000 * ttl as i64;
     if entry.explicit_max_ttl > 0 {
         expire = expire.min(entry.creation_ms + 1000 * entry.explicit_max_ttl as i64);
+    }
+    if entry.max_ttl > 0 {
+        // A login's token renews up to its method's max TTL, counted from its creation.
+        expire = expire.min(entry.creation_ms + 1000 * entry.max_ttl as i64);
     }
     entry.expire_at_ms = expire;
     tokens.update(&entry).await?;

@@ -30,6 +30,13 @@ pub struct TokenEntry {
     pub path: String,
     pub role: String,
     pub orphan: bool,
+    /// CIDR blocks the token may be used from (auth methods' `token_bound_cidrs`); empty: anywhere.
+    #[serde(default)]
+    pub bound_cidrs: Vec<String>,
+    /// Seconds after creation beyond which renewals cannot go (a login's `token_max_ttl` within
+    /// the mount's limit); 0: only the system's maximum applies.
+    #[serde(default)]
+    pub max_ttl: u64,
 }
 
 impl TokenEntry {
@@ -52,8 +59,21 @@ impl TokenEntry {
         self.policies.iter().any(|p| p == "root")
     }
 
+    /// Whether a request from `remote` (the client's `ip:port`) may use this token.
+    pub fn allows_remote(&self, remote: Option<&str>) -> bool {
+        crate::auth::cidr::allows(&self.bound_cidrs, remote)
+    }
+
     /// The `data` of `auth/token/lookup*` (with `id` blanked for lookup-accessor).
     pub fn lookup_data(&self, now_ms: i64, show_id: bool) -> Value {
+        let mut data = self.lookup_fields(now_ms, show_id);
+        if !self.bound_cidrs.is_empty() {
+            data["bound_cidrs"] = json!(self.bound_cidrs);
+        }
+        data
+    }
+
+    fn lookup_fields(&self, now_ms: i64, show_id: bool) -> Value {
         let fmt = |ms: i64| {
             clock::rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms as u64))
         };

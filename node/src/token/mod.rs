@@ -8,5 +8,5 @@ mod store;
 
 pub use backend::{handle as handle_token_request, TokenCall};
 pub use entry::TokenEntry;
-pub use roles::{string_list, TokenRole};
+pub use roles::{boolean, secs, string_list, unsigned, TokenRole};
 pub use store::{token_hash, TokenStore};

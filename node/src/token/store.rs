@@ -215,6 +215,26 @@ impl TokenStore {
         Ok(true)
     }
 
+    /// Revoke every token created under `prefix` (`auth/userpass/`), with its children: what
+    /// disabling an auth method does to the tokens its logins issued. Returns how many.
+    pub async fn revoke_by_path_prefix(&self, prefix: &str) -> Result<usize, ApiError> {
+        let mut revoked = 0;
+        for hash in self.view.list("id/").await? {
+            let Some(entry) = self
+                .view
+                .get_json::<TokenEntry>(&format!("id/{hash}"))
+                .await?
+            else {
+                continue;
+            };
+            if entry.path.starts_with(prefix) {
+                self.revoke_tree(&hash).await?;
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
+    }
+
     /// All accessors (LIST auth/token/accessors).
     pub async fn accessors(&self) -> Result<Vec<String>, ApiError> {
         self.view.list("accessor/").await

@@ -1,0 +1,200 @@
+//! From a successful login to its token: policies, TTL within the mount's and the system's limits,
+//! metadata and path. `plan` is a plain function; `issue` stores the result.
+
+use super::token_params::{normalize_policies, TokenParams};
+use crate::error::ApiError;
+use crate::request::{AuthInfo, Response};
+use crate::token::{TokenEntry, TokenStore};
+use std::collections::BTreeMap;
+
+/// What an auth method decided: who logged in and with which token settings.
+#[derive(Debug, Clone, Default)]
+pub struct LoginGrant {
+    pub params: TokenParams,
+    /// `auth.metadata` and the token's `meta` (username, role, service account...).
+    pub metadata: BTreeMap<String, String>,
+    /// The method's part of the display name (`bob`, `example-app-basic-secret`); may be empty.
+    pub display_name: String,
+    /// CIDR blocks the token is bound to (the params' own unless a secret ID overrides them).
+    pub bound_cidrs: Vec<String>,
+}
+
+/// TTL limits, seconds; 0 in a mount's config means "the system's".
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub mount_default_ttl: u64,
+    pub mount_max_ttl: u64,
+    pub system_default_ttl: u64,
+    pub system_max_ttl: u64,
+}
+
+/// The token a login gets, and Vault's warnings about capped TTLs.
+pub fn plan(
+    grant: &LoginGrant,
+    mount_path: &str,
+    login_path: &str,
+    limits: Limits,
+    now_ms: i64,
+) -> (TokenEntry, Vec<String>) {
+    let p = &grant.params;
+    let mut warnings = Vec::new();
+    let or = |v: u64, fallback: u64| if v == 0 { fallback } else { v };
+    let mount_max = or(limits.mount_max_ttl, limits.system_max_ttl);
+    let mut max_ttl = or(p.token_max_ttl, mount_max);
+    if max_ttl > mount_max {
+        warnings.push(format!(
+            "token max TTL of {max_ttl} is greater than the mount's max TTL of {mount_max}; using {mount_max}"
+        ));
+        max_ttl = mount_max;
+    }
+    let mut ttl = or(
+        p.token_ttl,
+        or(limits.mount_default_ttl, limits.system_default_ttl),
+    );
+    if p.token_period > 0 {
+        ttl = p.token_period;
+        max_ttl = 0; // a periodic token renews forever unless an explicit max applies
+    } else if ttl > max_ttl {
+        warnings.push(format!(
+            "TTL of {ttl}s exceeded the effective max_ttl of {max_ttl}s; TTL value is capped accordingly"
+        ));
+        ttl = max_ttl;
+    }
+    if p.token_explicit_max_ttl > 0 && ttl > p.token_explicit_max_ttl {
+        ttl = p.token_explicit_max_ttl;
+    }
+    let mut policies = normalize_policies(p.token_policies.clone());
+    if !p.token_no_default_policy && !policies.iter().any(|x| x == "default" || x == "root") {
+        policies.push("default".into());
+        policies.sort();
+    }
+    let source = mount_path.trim_end_matches('/').replace('/', "-");
+    let display_name = format!("{source}-{}", grant.display_name)
+        .trim_end_matches('-')
+        .to_string();
+    let entry = TokenEntry {
+        id: TokenStore::generate_id(),
+        accessor: crate::ids::base62(24),
+        policies,
+        parent: String::new(),
+        meta: grant.metadata.clone(),
+        display_name,
+        num_uses: p.token_num_uses,
+        creation_ms: now_ms,
+        creation_ttl: ttl,
+        expire_at_ms: if ttl == 0 {
+            0
+        } else {
+            now_ms + 1000 * ttl as i64
+        },
+        explicit_max_ttl: p.token_explicit_max_ttl,
+        period: p.token_period,
+        renewable: true,
+        path: login_path.to_string(),
+        role: String::new(),
+        orphan: true,
+        bound_cidrs: grant.bound_cidrs.clone(),
+        max_ttl,
+    };
+    (entry, warnings)
+}
+
+/// Store the planned token and answer the login with Vault's `auth` block.
+pub async fn issue(
+    tokens: &TokenStore,
+    entry: TokenEntry,
+    warnings: Vec<String>,
+    now_ms: i64,
+) -> Result<Option<Response>, ApiError> {
+    tokens.store(&entry).await?;
+    let auth: AuthInfo = entry.auth_info(now_ms);
+    Ok(Some(Response {
+        auth: Some(auth),
+        warnings,
+        ..Default::default()
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        mount_default_ttl: 0,
+        mount_max_ttl: 0,
+        system_default_ttl: 768 * 3600,
+        system_max_ttl: 768 * 3600,
+    };
+
+    fn grant(params: TokenParams) -> LoginGrant {
+        LoginGrant {
+            params,
+            display_name: "bob".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn login_tokens_are_orphans_with_default_policy_and_the_login_path() {
+        let params = TokenParams {
+            token_policies: vec!["dev".into()],
+            token_ttl: 3600,
+            ..Default::default()
+        };
+        let (e, w) = plan(
+            &grant(params),
+            "userpass/",
+            "auth/userpass/login/bob",
+            LIMITS,
+            1000,
+        );
+        assert!(w.is_empty());
+        assert_eq!(e.policies, vec!["default", "dev"]);
+        assert!(e.orphan && e.parent.is_empty() && e.renewable);
+        assert_eq!(e.path, "auth/userpass/login/bob");
+        assert_eq!(e.display_name, "userpass-bob");
+        assert_eq!(e.creation_ttl, 3600);
+        assert_eq!(e.expire_at_ms, 1000 + 3_600_000);
+        assert_eq!(e.max_ttl, 768 * 3600);
+    }
+
+    #[test]
+    fn ttls_fall_back_to_the_mount_then_the_system_and_are_capped() {
+        let limits = Limits {
+            mount_default_ttl: 600,
+            mount_max_ttl: 1200,
+            ..LIMITS
+        };
+        let (e, _) = plan(&grant(TokenParams::default()), "a/", "p", limits, 0);
+        assert_eq!((e.creation_ttl, e.max_ttl), (600, 1200));
+        let (e, _) = plan(&grant(TokenParams::default()), "a/", "p", LIMITS, 0);
+        assert_eq!(e.creation_ttl, 768 * 3600);
+        let long = TokenParams {
+            token_ttl: 5000,
+            token_max_ttl: 9000,
+            ..Default::default()
+        };
+        let (e, w) = plan(&grant(long), "a/", "p", limits, 0);
+        assert_eq!((e.creation_ttl, e.max_ttl), (1200, 1200));
+        assert_eq!(w.len(), 2, "{w:?}");
+    }
+
+    #[test]
+    fn period_explicit_max_and_no_default_policy() {
+        let p = TokenParams {
+            token_period: 300,
+            token_ttl: 100,
+            token_explicit_max_ttl: 200,
+            token_no_default_policy: true,
+            token_policies: vec!["x".into()],
+            ..Default::default()
+        };
+        let (e, _) = plan(&grant(p), "approle/", "auth/approle/login", LIMITS, 0);
+        assert_eq!(e.creation_ttl, 200);
+        assert_eq!((e.period, e.max_ttl), (300, 0));
+        assert_eq!(e.policies, vec!["x"]);
+        let nameless = LoginGrant::default();
+        let (e, _) = plan(&nameless, "approle/", "p", LIMITS, 0);
+        assert_eq!(e.display_name, "approle");
+    }
+}

@@ -1,0 +1,169 @@
+//! Auth methods mounted under `auth/<path>/` (the `core/auth` table): `userpass`, `approle` and
+//! `kubernetes`. `auth/token/` is the token store's own backend (`token/`) and never comes here.
+//!
+//! A method owns the paths inside its mount and sees only its mount's `StorageView`
+//! (`auth/<uuid>/`). Its login paths need no token (Vault's unauthenticated paths): the pipeline
+//! asks `is_login` before it authenticates. A login yields a [`LoginGrant`]; `issue.rs` turns it
+//! into an orphan token whose path is the login path.
+
+pub mod approle;
+pub mod cidr;
+pub mod glob;
+pub mod issue;
+pub mod kubernetes;
+mod password;
+#[cfg(test)]
+mod testkit;
+pub mod token_params;
+pub mod userpass;
+
+use crate::core::{ActiveState, Core};
+use crate::error::ApiError;
+use crate::mounts::MountEntry;
+use crate::request::{Operation, Request, Response};
+use crate::router::Table;
+use crate::storage::StorageView;
+use async_trait::async_trait;
+pub use issue::LoginGrant;
+
+/// The auth method types `sys/auth` can enable (the token method is built in).
+pub const AUTH_TYPES: &[&str] = &["userpass", "approle", "kubernetes"];
+
+/// One call routed into an auth mount.
+pub struct AuthRequest<'a> {
+    pub req: &'a Request,
+    /// The path inside the mount (`login/bob`, `role/web/secret-id`).
+    pub path: &'a str,
+    /// The mount's private storage.
+    pub storage: &'a StorageView,
+    pub mount: &'a MountEntry,
+}
+
+/// What a method answers: a plain response, or a successful login to turn into a token.
+pub enum Outcome {
+    Reply(Option<Box<Response>>),
+    Login(LoginGrant),
+}
+
+/// An auth method (a Vault "credential backend").
+#[async_trait]
+pub trait AuthMethod: Send + Sync {
+    /// Whether `path` (inside the mount) is a login path, reachable without a token.
+    fn is_login_path(&self, path: &str) -> bool;
+
+    /// Handle one request.
+    async fn handle(&self, areq: AuthRequest<'_>) -> Result<Outcome, ApiError>;
+
+    /// Whether the entry a write would make already exists (Vault's existence check): `Some(false)`
+    /// → the ACL checks `create`, `Some(true)` → `update`, `None` → `update`.
+    async fn exists(&self, _areq: AuthRequest<'_>) -> Result<Option<bool>, ApiError> {
+        Ok(None)
+    }
+}
+
+fn method_for(kind: &str) -> Option<&'static dyn AuthMethod> {
+    match kind {
+        "userpass" => Some(&userpass::Userpass),
+        "approle" => Some(&approle::AppRole),
+        "kubernetes" => Some(&kubernetes::Kubernetes),
+        _ => None,
+    }
+}
+
+/// The mount, the path inside it and the method serving a request path under `auth/`.
+fn route(
+    active: &ActiveState,
+    path: &str,
+) -> Option<(MountEntry, String, &'static dyn AuthMethod)> {
+    let rel = path.strip_prefix("auth/")?;
+    let (entry, inner) = active.mounts.route(Table::Auth, rel)?;
+    let method = method_for(&entry.kind)?;
+    Some((entry, inner, method))
+}
+
+/// Whether `req` is a login (a write to a method's login path), which needs no token.
+pub fn is_login(active: &ActiveState, req: &Request) -> bool {
+    matches!(req.operation, Operation::Create | Operation::Update)
+        && route(active, &req.path).is_some_and(|(_, inner, m)| m.is_login_path(&inner))
+}
+
+/// Vault's existence check for a write under `auth/<mount>/`: whether it creates or updates.
+pub async fn exists(active: &ActiveState, req: &Request) -> Result<Option<bool>, ApiError> {
+    let Some((entry, inner, method)) = route(active, &req.path) else {
+        return Ok(None);
+    };
+    let storage = active.mounts.storage_for(Table::Auth, &entry);
+    let areq = AuthRequest {
+        req,
+        path: &inner,
+        storage: &storage,
+        mount: &entry,
+    };
+    method.exists(areq).await
+}
+
+/// Whether `key` holds an entry in the mount's storage.
+pub(crate) async fn stored(areq: &AuthRequest<'_>, key: &str) -> Result<Option<bool>, ApiError> {
+    Ok(Some(areq.storage.get(key).await?.is_some()))
+}
+
+/// Serve a request under `auth/<mount>/` (a login, or an authorised management call).
+pub async fn handle(
+    core: &Core,
+    active: &ActiveState,
+    req: &Request,
+) -> Result<Option<Response>, ApiError> {
+    let (entry, inner, method) =
+        route(active, &req.path).ok_or_else(|| crate::pipeline::no_route(&req.path))?;
+    let storage = active.mounts.storage_for(Table::Auth, &entry);
+    let areq = AuthRequest {
+        req,
+        path: &inner,
+        storage: &storage,
+        mount: &entry,
+    };
+    match method.handle(areq).await? {
+        Outcome::Reply(resp) => Ok(resp.map(|r| *r)),
+        Outcome::Login(grant) => {
+            let limits = issue::Limits {
+                mount_default_ttl: entry.config.default_lease_ttl,
+                mount_max_ttl: entry.config.max_lease_ttl,
+                system_default_ttl: core.config.default_lease_ttl_secs,
+                system_max_ttl: core.config.max_lease_ttl_secs,
+            };
+            let now = crate::clock::unix_now_ms();
+            let (token, warnings) = issue::plan(&grant, &entry.path, &req.path, limits, now);
+            issue::issue(&active.tokens, token, warnings, now).await
+        }
+    }
+}
+
+/// A name segment (user, role) from a path: non-empty, no `/`.
+pub(crate) fn name_segment(name: &str, what: &str) -> Result<String, ApiError> {
+    if name.is_empty() || name.contains('/') {
+        return Err(ApiError::bad(format!("invalid {what} {name:?}")));
+    }
+    Ok(name.to_string())
+}
+
+/// The `keys` of a LIST, or Vault's bare 404 when there are none.
+pub(crate) fn list_response(keys: Vec<String>) -> Result<Outcome, ApiError> {
+    if keys.is_empty() {
+        return Err(ApiError::NotFound(String::new()));
+    }
+    Ok(Outcome::Reply(Some(Box::new(Response::data(
+        serde_json::json!({ "keys": keys }),
+    )))))
+}
+
+/// A response carrying `data`.
+pub(crate) fn data_reply(data: serde_json::Map<String, serde_json::Value>) -> Outcome {
+    Outcome::Reply(Some(Box::new(Response::data(serde_json::Value::Object(
+        data,
+    )))))
+}
+
+/// The 204 of a write.
+pub(crate) fn no_content() -> Outcome {
+    Outcome::Reply(None)
+}
