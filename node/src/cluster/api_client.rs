@@ -57,10 +57,6 @@ async fn call(
     ca_pem: Option<&str>,
 ) -> Result<(u16, Value), CallError> {
     let (tls, authority) = split(addr)?;
-    let io_err = |e: &dyn std::fmt::Display| CallError::Io(format!("{addr}: {e}"));
-    let stream = tokio::net::TcpStream::connect(authority.as_str())
-        .await
-        .map_err(|e| io_err(&e))?;
     let request = hyper::Request::builder()
         .method("POST")
         .uri(format!("/v1/{path}"))
@@ -69,9 +65,30 @@ async fn call(
         .body(Full::new(Bytes::from(
             serde_json::to_vec(body).unwrap_or_default(),
         )))
+        .map_err(|e| CallError::Io(format!("{addr}: {e}")))?;
+    let (status, bytes) = exchange(tls, &authority, ca_pem, request).await?;
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
+    Ok((status, value))
+}
+
+/// Send one request to `authority` (`host:port`), over TLS trusting only `ca_pem` when `tls`;
+/// returns the status and the whole body. No deadline of its own: callers put one around it.
+pub(crate) async fn exchange(
+    tls: bool,
+    authority: &str,
+    ca_pem: Option<&str>,
+    request: hyper::Request<Full<Bytes>>,
+) -> Result<(u16, Bytes), CallError> {
+    let io_err = |e: &dyn std::fmt::Display| CallError::Io(format!("{authority}: {e}"));
+    let stream = tokio::net::TcpStream::connect(authority)
+        .await
         .map_err(|e| io_err(&e))?;
     let response = if tls {
-        send_tls(stream, &authority, ca_pem, request).await?
+        send_tls(stream, authority, ca_pem, request).await?
     } else {
         send(TokioIo::new(stream), request).await?
     };
@@ -82,12 +99,7 @@ async fn call(
         .await
         .map_err(|e| io_err(&e))?
         .to_bytes();
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-    };
-    Ok((status, value))
+    Ok((status, bytes))
 }
 
 async fn send<IO>(
@@ -118,7 +130,7 @@ async fn send_tls(
 ) -> Result<hyper::Response<hyper::body::Incoming>, CallError> {
     use std::sync::Arc;
     let mut roots = rustls::RootCertStore::empty();
-    let pem = ca_pem.ok_or_else(|| CallError::Io("https needs leader_ca_cert".into()))?;
+    let pem = ca_pem.ok_or_else(|| CallError::Io("https needs a CA certificate".into()))?;
     for cert in rustls_pemfile::certs(&mut pem.as_bytes()) {
         let cert = cert.map_err(|e| CallError::Io(e.to_string()))?;
         roots.add(cert).map_err(|e| CallError::Io(e.to_string()))?;
