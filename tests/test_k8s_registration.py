@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from conftest import COFFER_BIN, Node, free_port
-from test_cluster import form, health, unseal, wait_until
+from test_cluster import health, unseal, wait_until
 from test_tls import make_cert
 
 NAMESPACE = "vault"
@@ -153,6 +153,14 @@ class PodNode(Node):
         (self.sa_dir / "namespace").write_text(NAMESPACE)
         self.rotate_token()
 
+    def join_everyone(self, nodes):
+        """retry_join every pod, itself included, as the chart's config does."""
+        joins = "\n".join(f'  retry_join {{ leader_api_addr = "{n.addr}" }}' for n in nodes)
+        text = self.config.read_text()
+        anchor = f'  node_id = "{self.name}"\n'
+        assert anchor in text
+        self.config.write_text(text.replace(anchor, anchor + joins + "\n"))
+
     def rotate_token(self, write_file=True, accept=True):
         """A new token for this pod: the API accepts it (and no longer the old one) when
         `accept`; the file gets it when `write_file` (kubelet writes it)."""
@@ -215,13 +223,27 @@ def kube(tmp_path):
 
 @pytest.fixture
 def pods(tmp_path, kube):
-    n0 = PodNode(tmp_path, "coffer-0", kube).start()
-    n1 = PodNode(tmp_path, "coffer-1", kube).start()
-    n2 = PodNode(tmp_path, "coffer-2", kube, retry_join=[n0.addr]).start()
-    nodes = [n0, n1, n2]
+    nodes = [PodNode(tmp_path, f"coffer-{i}", kube) for i in range(3)]
+    for n in nodes:
+        n.join_everyone(nodes)
+        n.start()
     yield nodes
     for n in nodes:
         n.stop()
+
+
+def form_like_an_operator(pods):
+    """`operator init` on pod 0 and unseal it; the others find it through retry_join by
+    themselves and only need their keys. Returns (keys, root)."""
+    n0 = pods[0]
+    init = n0.client().sys.initialize(secret_shares=3, secret_threshold=2)
+    keys, root = init["keys"], init["root_token"]
+    assert unseal(n0, keys[:2])["sealed"] is False
+    wait_until(lambda: health(n0) == 200, what="coffer-0 active")
+    for n in pods[1:]:
+        wait_until(lambda: n.client().sys.read_seal_status()["initialized"], what=f"{n.name} challenge")
+        assert unseal(n, keys[1:3])["sealed"] is False
+    return keys, root
 
 
 def test_labels_follow_the_cluster_through_failover(kube, pods):
@@ -233,7 +255,7 @@ def test_labels_follow_the_cluster_through_failover(kube, pods):
                     coffer_initialized=False, coffer_version=ver)
     assert kube.labels("coffer-0")["app.kubernetes.io/name"] == "coffer", "other labels are kept"
 
-    keys, root = form(pods)
+    keys, root = form_like_an_operator(pods)
     wait_labels(kube, "coffer-0", "the first active node", coffer_active=True, coffer_sealed=False, coffer_initialized=True)
     for name in ("coffer-1", "coffer-2"):
         wait_labels(kube, name, "an unsealed standby", coffer_active=False, coffer_sealed=False, coffer_initialized=True)
