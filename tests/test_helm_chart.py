@@ -5,6 +5,7 @@ Kubernetes 1.32; the objects asserted on; the rendered server config fed to `cof
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import helm_python as helm
@@ -239,18 +240,30 @@ def test_probes_keep_sealed_pods_alive_but_out_of_service(chart):
     assert container(tls)["livenessProbe"]["httpGet"]["scheme"] == "HTTPS"
 
 
-def test_probe_paths_answer_as_the_chart_expects(chart, tmp_path):
-    """The rendered probe paths against a real server: ready only when unsealed, alive always."""
-    c = container(render(chart, {}))
+def test_probes_and_helm_test_answer_as_the_chart_expects(chart, tmp_path):
+    """The rendered probe paths and the `helm test` pod's command against a real server: ready
+    only when unsealed, alive always; the test passes only when unsealed."""
+    rendered = render(chart, {})
+    c = container(rendered)
     ready, live = c["readinessProbe"]["httpGet"]["path"], c["livenessProbe"]["httpGet"]["path"]
+    test_command = one(rendered, "Pod")["spec"]["containers"][0]["command"]
     node = Node(tmp_path, "probe").start()
+
+    def helm_test():
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
+        env.update(VAULT_ADDR=node.addr, HOME=str(tmp_path))
+        command = [COFFER_BIN if part == "coffer" else part for part in test_command]
+        return subprocess.run(command, env=env, capture_output=True, timeout=30).returncode
+
     try:
         probe = lambda path: requests.get(node.addr + path, timeout=5).status_code  # noqa: E731
         assert (probe(ready), probe(live)) == (501, 204), "uninitialised: not ready, alive"
         root, keys = init_and_unseal(node)
         assert (probe(ready), probe(live)) == (200, 200), "active: ready, alive"
+        assert helm_test() == 0
         node.client(root).sys.seal()
         assert (probe(ready), probe(live)) == (503, 204), "sealed: not ready, alive"
+        assert helm_test() == 2, "helm test fails on a sealed node"
     finally:
         node.stop()
 
@@ -348,7 +361,7 @@ def test_image_recipe_is_lint_clean_and_runs_the_binary_as_the_charts_user(chart
     dockerfile = CHART.parent.parent / "Dockerfile"
     linted = subprocess.run(["hadolint", "--failure-threshold", "warning", str(dockerfile)],
                             capture_output=True, text=True, timeout=60,
-                            env=dict(os.environ, PATH=f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"))
+                            env=dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"))
     assert linted.returncode == 0, linted.stdout + linted.stderr
     stages = dockerfile.read_text().split("\nFROM ")
     runtime = stages[-1]

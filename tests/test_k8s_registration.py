@@ -259,6 +259,9 @@ def test_labels_follow_the_cluster_through_failover(kube, pods):
     wait_labels(kube, "coffer-0", "the first active node", coffer_active=True, coffer_sealed=False, coffer_initialized=True)
     for name in ("coffer-1", "coffer-2"):
         wait_labels(kube, name, "an unsealed standby", coffer_active=False, coffer_sealed=False, coffer_initialized=True)
+    # The chart's readiness probe lets standbys serve (they forward), as well as the active node.
+    for n in pods:
+        assert requests.get(f"{n.addr}/v1/sys/health?standbyok=true", timeout=5).status_code == 200
 
     # A graceful failover: the active node steps down, another takes over, labels swap.
     requests.put(f"{n0.addr}/v1/sys/step-down", headers={"X-Vault-Token": root}, timeout=30).raise_for_status()
