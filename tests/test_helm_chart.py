@@ -372,3 +372,19 @@ def test_image_recipe_is_lint_clean_and_runs_the_binary_as_the_charts_user(chart
     pod = one(render(chart, {}), "StatefulSet")["spec"]["template"]["spec"]["securityContext"]
     assert (str(pod["runAsUser"]), str(pod["runAsGroup"])) == user
     assert re.search(r'^ENTRYPOINT \["coffer"\]$', runtime, re.M)
+
+
+def test_a_long_release_name_still_gives_valid_names(chart):
+    release = "a-release-name-as-long-as-helm-allows-which-is-53-chr"
+    assert len(release) == 53
+    rendered = chart.render({}, name=release, namespace=NAMESPACE, is_install=True)
+    objs = [d for name, text in rendered.items() if not name.endswith("NOTES.txt")
+            for d in yaml.safe_load_all(text) if d]
+    for obj in objs:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        assert len(obj["metadata"]["name"]) <= 63, obj["metadata"]["name"]
+    (sts,) = [o for o in objs if o["kind"] == "StatefulSet"]
+    assert len(sts["metadata"]["name"]) <= 52, "pods label themselves <statefulset>-<10-char hash>"
+    (cm,) = [o for o in objs if o["kind"] == "ConfigMap"]
+    internal = [o["metadata"]["name"] for o in objs if o["kind"] == "Service" and o["spec"].get("clusterIP") == "None"]
+    assert f'{sts["metadata"]["name"]}-0.{internal[0]}:8200' in cm["data"]["server.hcl"]
