@@ -22,7 +22,12 @@ fi
 if [ ! -x "$COFFER_VENV/bin/python" ]; then
   python3 -m venv "$COFFER_VENV"
 fi
-if ! "$COFFER_VENV/bin/python" -c 'import hvac, pytest, requests' 2>/dev/null; then
+# (Re)install when tests/requirements.txt changed since the venv last installed it.
+requirements="$(dirname "$0")/../tests/requirements.txt"
+stamp="$COFFER_VENV/.requirements.sha256"
+wanted=$(sha256sum < "$requirements")
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || ! "$COFFER_VENV/bin/python" -c 'import hvac, pytest, requests' 2>/dev/null; then
   "$COFFER_VENV/bin/pip" install -q --upgrade pip
-  "$COFFER_VENV/bin/pip" install -q -r "$(dirname "$0")/../tests/requirements.txt"
+  "$COFFER_VENV/bin/pip" install -q -r "$requirements"
+  echo "$wanted" > "$stamp"
 fi

@@ -66,34 +66,105 @@ pub fn from_config(seal: Option<&(String, Map<String, Value>)>) -> Result<Seals,
     })
 }
 
+/// What a seal stanza asks for: its fields checked, nothing connected yet.
+enum SealSpec {
+    Shamir,
+    #[cfg(not(madsim))]
+    AwsKms(coffer_seal::AwsKmsConfig),
+    #[cfg(not(madsim))]
+    Pkcs11(coffer_seal::Pkcs11Config),
+    /// The simulated KMS on its own simulated host.
+    #[cfg(madsim)]
+    SimKms(std::net::SocketAddr),
+}
+
+/// Check a stanza the way a start would, without contacting the KMS or loading the HSM's
+/// library (`server -check`). An awskms seal is built (that only makes an SDK client); a pkcs11
+/// one has its fields checked.
+pub fn check_stanza(kind: &str, fields: &Map<String, Value>) -> Result<(), SealStanzaError> {
+    match spec(kind, fields)? {
+        SealSpec::Shamir => Ok(()),
+        #[cfg(madsim)]
+        SealSpec::SimKms(_) => Ok(()),
+        #[cfg(not(madsim))]
+        SealSpec::AwsKms(cfg) => coffer_seal::AwsKmsSeal::new(&cfg)
+            .map(drop)
+            .map_err(|e| stanza_error(kind, e.to_string())),
+        #[cfg(not(madsim))]
+        SealSpec::Pkcs11(cfg) => {
+            if cfg.lib.is_empty() {
+                return Err(stanza_error(kind, "lib is required".into()));
+            }
+            if cfg.key_label.is_none() && cfg.key_id.is_none() {
+                return Err(stanza_error(kind, "key_label or key_id is required".into()));
+            }
+            if let Some(id) = &cfg.key_id {
+                hex::decode(id.trim_start_matches("0x"))
+                    .map_err(|_| stanza_error(kind, "key_id must be hex".into()))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn stanza_error(kind: &str, reason: String) -> SealStanzaError {
+    SealStanzaError {
+        kind: kind.to_string(),
+        reason,
+    }
+}
+
 /// The seal a stanza describes (`None` for `shamir`). Under simulation the only auto seal is the
 /// simulated KMS (`simkms`, on its own simulated host).
-#[cfg_attr(madsim, allow(unused_variables))]
 fn build(
     kind: &str,
     fields: &Map<String, Value>,
 ) -> Result<Option<Arc<dyn Seal>>, SealStanzaError> {
-    let err = |reason: String| SealStanzaError {
-        kind: kind.to_string(),
-        reason,
-    };
-    match kind {
+    match spec(kind, fields)? {
+        SealSpec::Shamir => Ok(None),
         #[cfg(not(madsim))]
-        "awskms" => {
-            let cfg = coffer_seal::AwsKmsConfig {
-                region: text(fields, "region"),
-                kms_key_id: text(fields, "kms_key_id")
-                    .or_else(|| std::env::var("VAULT_AWSKMS_SEAL_KEY_ID").ok())
-                    .unwrap_or_default(),
-                endpoint: text(fields, "endpoint")
-                    .or_else(|| std::env::var("AWS_KMS_ENDPOINT").ok()),
-                access_key: text(fields, "access_key"),
-                secret_key: text(fields, "secret_key"),
-                session_token: text(fields, "session_token"),
-            };
-            let seal = coffer_seal::AwsKmsSeal::new(&cfg).map_err(|e| err(e.to_string()))?;
+        SealSpec::AwsKms(cfg) => {
+            let seal = coffer_seal::AwsKmsSeal::new(&cfg)
+                .map_err(|e| stanza_error(kind, e.to_string()))?;
             Ok(Some(Arc::new(seal)))
         }
+        #[cfg(not(madsim))]
+        SealSpec::Pkcs11(cfg) => {
+            let seal = coffer_seal::Pkcs11Seal::new(&cfg)
+                .map_err(|e| stanza_error(kind, e.to_string()))?;
+            Ok(Some(Arc::new(seal)))
+        }
+        #[cfg(madsim)]
+        SealSpec::SimKms(address) => Ok(Some(Arc::new(coffer_seal::SimKmsSeal::new(address)))),
+    }
+}
+
+/// The stanza's fields read into the seal's config (environment fallbacks included).
+#[cfg_attr(madsim, allow(unused_variables))]
+fn spec(kind: &str, fields: &Map<String, Value>) -> Result<SealSpec, SealStanzaError> {
+    let err = |reason: String| stanza_error(kind, reason);
+    if let Some(disabled) = fields.get("disabled") {
+        let ok = match disabled {
+            Value::Bool(_) => true,
+            Value::String(s) => matches!(s.as_str(), "true" | "false"),
+            _ => false,
+        };
+        if !ok {
+            return Err(err("disabled must be \"true\" or \"false\"".into()));
+        }
+    }
+    match kind {
+        #[cfg(not(madsim))]
+        "awskms" => Ok(SealSpec::AwsKms(coffer_seal::AwsKmsConfig {
+            region: text(fields, "region"),
+            kms_key_id: text(fields, "kms_key_id")
+                .or_else(|| std::env::var("VAULT_AWSKMS_SEAL_KEY_ID").ok())
+                .unwrap_or_default(),
+            endpoint: text(fields, "endpoint").or_else(|| std::env::var("AWS_KMS_ENDPOINT").ok()),
+            access_key: text(fields, "access_key"),
+            secret_key: text(fields, "secret_key"),
+            session_token: text(fields, "session_token"),
+        })),
         #[cfg(not(madsim))]
         "pkcs11" => {
             let rsa_oaep = match text(fields, "mechanism") {
@@ -112,7 +183,7 @@ fn build(
                 .map(|s| s.trim().parse::<u64>())
                 .transpose()
                 .map_err(|_| err("slot must be a number".into()))?;
-            let cfg = coffer_seal::Pkcs11Config {
+            Ok(SealSpec::Pkcs11(coffer_seal::Pkcs11Config {
                 lib: text(fields, "lib").unwrap_or_default(),
                 slot,
                 token_label: text(fields, "token_label"),
@@ -123,9 +194,7 @@ fn build(
                 key_id: text(fields, "key_id"),
                 generate_key: text(fields, "generate_key").is_some_and(|g| g == "true"),
                 rsa_oaep,
-            };
-            let seal = coffer_seal::Pkcs11Seal::new(&cfg).map_err(|e| err(e.to_string()))?;
-            Ok(Some(Arc::new(seal)))
+            }))
         }
         #[cfg(madsim)]
         "simkms" => {
@@ -133,9 +202,9 @@ fn build(
                 .ok_or_else(|| err("address is required".into()))?
                 .parse()
                 .map_err(|_| err("address must be host:port".into()))?;
-            Ok(Some(Arc::new(coffer_seal::SimKmsSeal::new(address))))
+            Ok(SealSpec::SimKms(address))
         }
-        "shamir" => Ok(None),
+        "shamir" => Ok(SealSpec::Shamir),
         other => Err(err(format!(
             "seal type {other:?} is not supported in this build"
         ))),

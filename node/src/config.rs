@@ -3,8 +3,12 @@
 //! Accepted: `storage "raft" {path, node_id, retry_join {...}}`, `storage "inmem" {}` (and the legacy
 //! `backend` key), `listener "tcp" {...}`, `seal "..." {...}` (kept raw for the seal issue),
 //! `api_addr`, `cluster_addr`, `cluster_name`, `ui`, `disable_mlock`, `default_lease_ttl`,
-//! `max_lease_ttl`, `log_level`, `log_format`. Unknown top-level keys are rejected, as a typo in a
-//! config file should not go unnoticed.
+//! `max_lease_ttl`, `log_level`, `log_format`, `service_registration "kubernetes" {}`. Unknown
+//! top-level keys are rejected, as a typo in a config file should not go unnoticed.
+//!
+//! [`ServerConfig::load`] also applies Vault's environment overrides (`VAULT_API_ADDR`,
+//! `VAULT_CLUSTER_ADDR`, `VAULT_RAFT_NODE_ID`, which win over the file, so one file serves every
+//! pod of a StatefulSet) and then [`ServerConfig::validate`]s the result (`config_check.rs`).
 
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -73,6 +77,14 @@ impl Default for ListenerConfig {
     }
 }
 
+/// `service_registration "kubernetes" {}`: the node keeps its own pod's labels current.
+/// `VAULT_K8S_NAMESPACE` / `VAULT_K8S_POD_NAME` win over these fields, as in Vault.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KubernetesRegistration {
+    pub namespace: Option<String>,
+    pub pod_name: Option<String>,
+}
+
 /// The whole server configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
@@ -91,6 +103,7 @@ pub struct ServerConfig {
     pub max_lease_ttl_secs: u64,
     pub log_level: String,
     pub log_format: String,
+    pub service_registration: Option<KubernetesRegistration>,
 }
 
 /// Vault's default for both lease TTLs: 768h.
@@ -111,18 +124,45 @@ impl Default for ServerConfig {
             max_lease_ttl_secs: DEFAULT_LEASE_TTL_SECS,
             log_level: "info".into(),
             log_format: "standard".into(),
+            service_registration: None,
         }
     }
 }
 
 impl ServerConfig {
-    /// Read and parse a config file (HCL, or JSON when the name ends in `.json`).
+    /// Read and parse a config file (HCL, or JSON when the name ends in `.json`), apply the
+    /// process environment's overrides and validate the result.
     pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        ServerConfig::parse(&text)
+        let mut config = ServerConfig::parse(&text)?;
+        config.apply_env(|name| std::env::var(name).ok());
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Vault's environment overrides, which win over the file: `VAULT_API_ADDR`,
+    /// `VAULT_CLUSTER_ADDR` and, for raft storage, `VAULT_RAFT_NODE_ID` (each also as
+    /// `COFFER_*`). Empty values are ignored.
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) {
+        let get = |names: [&str; 2]| {
+            names
+                .into_iter()
+                .find_map(|n| env(n).filter(|v| !v.trim().is_empty()))
+        };
+        if let Some(addr) = get(["VAULT_API_ADDR", "COFFER_API_ADDR"]) {
+            self.api_addr = Some(addr);
+        }
+        if let Some(addr) = get(["VAULT_CLUSTER_ADDR", "COFFER_CLUSTER_ADDR"]) {
+            self.cluster_addr = Some(addr);
+        }
+        if let StorageConfig::Raft { node_id, .. } = &mut self.storage {
+            if let Some(id) = get(["VAULT_RAFT_NODE_ID", "COFFER_RAFT_NODE_ID"]) {
+                *node_id = id;
+            }
+        }
     }
 
     /// Parse config text: JSON if it starts with `{`, HCL otherwise.
@@ -159,8 +199,10 @@ fn from_object(top: Map<String, Value>) -> Result<ServerConfig, ConfigError> {
             "max_lease_ttl" => cfg.max_lease_ttl_secs = duration(&value, &key)?,
             "log_level" => cfg.log_level = string(&value, &key)?.to_lowercase(),
             "log_format" => cfg.log_format = string(&value, &key)?,
-            "service_registration"
-            | "telemetry"
+            "service_registration" => {
+                cfg.service_registration = Some(parse_service_registration(&value)?)
+            }
+            "telemetry"
             | "disable_cache"
             | "pid_file"
             | "plugin_directory"
@@ -212,6 +254,28 @@ fn first_labelled_block(
         }
     };
     Ok((label.clone(), body))
+}
+
+fn parse_service_registration(value: &Value) -> Result<KubernetesRegistration, ConfigError> {
+    let (kind, body) = first_labelled_block(value, "service_registration")?;
+    if kind != "kubernetes" {
+        return Err(ConfigError::Invalid(format!(
+            "service_registration type {kind:?} is not supported (use \"kubernetes\")"
+        )));
+    }
+    let mut reg = KubernetesRegistration::default();
+    for (k, v) in &body {
+        match k.as_str() {
+            "namespace" => reg.namespace = Some(string(v, k)?),
+            "pod_name" => reg.pod_name = Some(string(v, k)?),
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "service_registration \"kubernetes\": unknown key {other:?}"
+                )))
+            }
+        }
+    }
+    Ok(reg)
 }
 
 fn parse_storage(value: &Value) -> Result<StorageConfig, ConfigError> {

@@ -18,6 +18,9 @@ pub enum StartError {
     Listener(#[from] crate::http::listener::ListenerError),
     #[error("{0}")]
     Seal(String),
+    #[cfg(not(madsim))]
+    #[error(transparent)]
+    ServiceRegistration(#[from] crate::service_registration::in_cluster::InClusterError),
     #[error("dev setup: {0}")]
     Dev(#[from] ApiError),
 }
@@ -181,6 +184,9 @@ pub async fn start(
     if core.raft.is_some() {
         tokio::spawn(crate::cluster::autopilot::cleanup_loop(core.clone()));
     }
+    // Labels this node's pod with its state (not simulated: there is no Kubernetes API there).
+    #[cfg(not(madsim))]
+    crate::service_registration::start(core.clone())?;
     if let StorageConfig::Raft { retry_join, .. } = &core.config.storage {
         if !retry_join.is_empty() {
             let leaders = retry_join.clone();

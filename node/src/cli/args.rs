@@ -127,7 +127,9 @@ pub struct ServerArgs {
     /// Listen address for -dev.
     #[arg(long = "dev-listen-address", default_value = "127.0.0.1:8200")]
     pub dev_listen_address: String,
-    /// Check the config and exit.
+    /// Check the config and exit: parse it, apply the environment overrides and validate every
+    /// stanza (storage, listeners, seal, service_registration) without binding a port or
+    /// contacting a KMS, HSM or API server. Exit 0 when valid, 1 with the reason otherwise.
     #[arg(long)]
     pub check: bool,
     /// Log level (overrides the config).

@@ -114,10 +114,6 @@ pub async fn call_json(
     ca_pem: Option<&str>,
 ) -> Result<(u16, Value), CallError> {
     let (tls, authority) = split(addr)?;
-    let io_err = |e: &dyn std::fmt::Display| CallError::Io(format!("{addr}: {e}"));
-    let stream = tokio::net::TcpStream::connect(with_port(&authority, tls).as_str())
-        .await
-        .map_err(|e| io_err(&e))?;
     let mut request = hyper::Request::builder()
         .method(call.method)
         .uri(call.uri_path)
@@ -136,9 +132,30 @@ pub async fn call_json(
         .unwrap_or_default();
     let request = request
         .body(Full::new(Bytes::from(body)))
+        .map_err(|e| CallError::Io(format!("{addr}: {e}")))?;
+    let (status, bytes) = exchange(tls, &with_port(&authority, tls), ca_pem, request).await?;
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
+    Ok((status, value))
+}
+
+/// Send one request to `authority` (`host:port`), over TLS trusting only `ca_pem` when `tls`;
+/// returns the status and the whole body. No deadline of its own: callers put one around it.
+pub(crate) async fn exchange(
+    tls: bool,
+    authority: &str,
+    ca_pem: Option<&str>,
+    request: hyper::Request<Full<Bytes>>,
+) -> Result<(u16, Bytes), CallError> {
+    let io_err = |e: &dyn std::fmt::Display| CallError::Io(format!("{authority}: {e}"));
+    let stream = tokio::net::TcpStream::connect(authority)
+        .await
         .map_err(|e| io_err(&e))?;
     let response = if tls {
-        send_tls(stream, &authority, ca_pem, request).await?
+        send_tls(stream, authority, ca_pem, request).await?
     } else {
         send(TokioIo::new(stream), request).await?
     };
@@ -149,12 +166,7 @@ pub async fn call_json(
         .await
         .map_err(|e| io_err(&e))?
         .to_bytes();
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-    };
-    Ok((status, value))
+    Ok((status, bytes))
 }
 
 async fn send<IO>(
