@@ -51,14 +51,26 @@ async fn a_partitioned_active_node_is_replaced_and_rejoins_as_standby() {
         "the majority did not elect a new active node"
     );
     for i in 10..20 {
-        let w = majority[i % 4]
-            .call(
-                "POST",
-                &format!("secret/data/p{i}"),
-                Some(&root),
-                Some(json!({"data": {"v": i}})),
-            )
-            .await;
+        // Right after the election leadership may still settle (a 503 "not the leader"), as a
+        // Vault client sees it; it retries, and within a few seconds the majority must serve.
+        let mut w = None;
+        for _ in 0..20 {
+            let r = majority[i % 4]
+                .call(
+                    "POST",
+                    &format!("secret/data/p{i}"),
+                    Some(&root),
+                    Some(json!({"data": {"v": i}})),
+                )
+                .await;
+            let done = r.status != 503;
+            w = Some(r);
+            if done {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let w = w.expect("at least one attempt");
         assert_eq!(
             w.status, 200,
             "write {i} during the partition: {:?}",

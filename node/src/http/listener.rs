@@ -161,6 +161,7 @@ async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: 
                 req
             },
         ));
+        #[cfg_attr(madsim, allow(clippy::clone_on_copy))]
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
             let builder = hyper::server::conn::http1::Builder::new();
