@@ -164,6 +164,7 @@ async fn commit_version(
         )
         .map(clock::rfc3339)
         .unwrap_or_default(),
+        deleted: false,
         destroyed: false,
     };
     let version = meta.current_version + 1;
@@ -194,7 +195,10 @@ pub(super) async fn delete_latest(
     let now = clock::now();
     let current = meta.current_version;
     match meta.versions.get_mut(&current) {
-        Some(vm) if !is_gone(vm, now) => vm.deletion_time = clock::rfc3339(now),
+        Some(vm) if !is_gone(vm, now) => {
+            vm.deletion_time = clock::rfc3339(now);
+            vm.deleted = true;
+        }
         _ => return Ok(None),
     }
     save_meta(mreq.storage, key, &meta).await?;

@@ -33,6 +33,12 @@ pub struct VersionMeta {
     /// RFC 3339, or `""` when the version has no deletion time.
     #[serde(default)]
     pub deletion_time: String,
+    /// Deleted by a request (`delete`), not scheduled by `delete_version_after`: deleted whatever
+    /// the clock says. Otherwise a leader whose clock runs behind the one that served the delete
+    /// would read the deletion time as still ahead and serve the deleted value again (found by
+    /// the simulation's clock-skew fault).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
     #[serde(default)]
     pub destroyed: bool,
 }
@@ -107,8 +113,12 @@ pub fn deletion_time(created: SystemTime, mount_secs: i64, key_secs: u64) -> Opt
     Some(created + Duration::from_secs(secs))
 }
 
-/// Whether a version reads as deleted at `now` (its deletion time has passed).
+/// Whether a version reads as deleted at `now`: deleted by a request, or its scheduled
+/// deletion time has passed.
 pub fn is_deleted(vm: &VersionMeta, now: SystemTime) -> bool {
+    if vm.deleted {
+        return true;
+    }
     if vm.deletion_time.is_empty() {
         return false;
     }
@@ -280,6 +290,10 @@ mod tests {
         assert!(is_deleted(&v, t0 + Duration::from_secs(1)));
         v.deletion_time = "garbage".into();
         assert!(is_deleted(&v, t0));
+        // Deleted by a request: deleted even on a clock that runs behind the deletion time.
+        v.deletion_time = crate::clock::rfc3339(t0);
+        v.deleted = true;
+        assert!(is_deleted(&v, t0 - Duration::from_secs(5)));
         let destroyed = VersionMeta {
             destroyed: true,
             ..vm("x")

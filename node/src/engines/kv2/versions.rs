@@ -21,6 +21,7 @@ pub(super) async fn delete(
     for n in versions {
         if let Some(vm) = meta.versions.get_mut(&n).filter(|vm| !is_gone(vm, now)) {
             vm.deletion_time = clock::rfc3339(now);
+            vm.deleted = true;
         }
     }
     save_meta(mreq.storage, key, &meta).await?;
@@ -48,6 +49,7 @@ pub(super) async fn undelete(
     for n in versions {
         if let Some(vm) = meta.versions.get_mut(&n).filter(|vm| !vm.destroyed) {
             vm.deletion_time = rearmed.clone();
+            vm.deleted = false;
         }
     }
     save_meta(mreq.storage, key, &meta).await?;
