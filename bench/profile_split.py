@@ -11,14 +11,15 @@ import subprocess
 from collections import Counter
 
 # (bucket, patterns): a sample goes to the first bucket all of whose patterns match one of its
-# frames (or, for "comm:", its thread name).
+# frames (or, for "comm:", its thread name). Frames are perf's without inlined functions (with
+# them, `perf script` takes minutes and generic parameters name every type), so async fns that
+# were inlined into their callers are attributed to the nearest named frame.
 BUCKETS = [
     ("RocksDB background threads (memtable flush, compaction)", [r"^comm:rocksdb"]),
     ("fsync / fdatasync (CPU part)", [r"fsync|fdatasync|WritableFileWriter::Sync|SyncWAL|jbd2|ext4_sync"]),
     ("encryption (AES-GCM)", [r"aes_gcm|aes::|ghash|polyval|ctr::|aead::"]),
-    ("RocksDB: synced writes (Raft log append)", [r"rocksdb", r"coffer_raft::store::Storage>?::write_synced"]),
-    ("RocksDB: state machine (apply, snapshot capture)", [r"rocksdb", r"coffer_raft::store::state_machine"]),
-    ("RocksDB: other unsynced writes", [r"rocksdb", r"coffer_raft::store::Storage>?::write\b"]),
+    ("RocksDB: synced writes (Raft log append, vote)", [r"rocksdb", r"coffer_raft::store::Storage::write_synced"]),
+    ("RocksDB: unsynced writes (state-machine apply, commit index)", [r"rocksdb", r"coffer_raft::store::Storage::write\b"]),
     ("RocksDB: reads (barrier gets, token lookups)", [r"rocksdb", r"RaftHandle>?::get|RocksEngine as coffer_raft::engine::Engine>::get"]),
     ("RocksDB (other)", [r"rocksdb::|rocksdb_"]),
     ("Raft log/entry encoding (serde_json in raft)", [r"coffer_raft::store::(to_json|from_json)"]),
