@@ -84,6 +84,7 @@ def coffer_form(args):
     wait_until(voters, what="three voters")
     call(n1, "POST", "sys/mounts/secret", token=root, json={"type": "kv", "options": {"version": "2"}})
     call(n1, "POST", f"secret/data/{args.read_key}", token=root, json={"data": {"v": "v" * 100}})
+    Path(args.key_file).write_text(key)
     log(f"coffer: 3 nodes, active {n1}")
     print(root)
 
@@ -155,11 +156,10 @@ def rss_peak(args):
 
 # --- failover ------------------------------------------------------------------------------
 
-def failover(args):
-    """Write through the standbys with `threads` clients; SIGKILL the active node; report the
-    time from the kill until a write issued after it is acknowledged, and until a node answers
-    sys/health 200 again."""
-    nodes = dict(p.split("=") for p in args.nodes)  # addr -> pid
+def failover_once(nodes, token, threads, warmup):
+    """Write through the standbys with `threads` clients; SIGKILL the active node; return the
+    time from the kill until a node answers sys/health 200, and until a write issued after the
+    kill is acknowledged. `nodes`: addr -> pid."""
     active = next(a for a in nodes if health(a) == 200)
     standbys = [a for a in nodes if a != active]
     stop = threading.Event()
@@ -174,23 +174,23 @@ def failover(args):
             n += 1
             issued = time.monotonic()
             try:
-                r = session.post(f"{via}/v1/secret/data/failover-{i}-{n}", timeout=5,
-                                 headers={"X-Vault-Token": args.token}, json={"data": {"v": "v" * 100}})
+                r = session.post(f"{via}/v1/secret/data/failover-{i}-{n}-{issued}", timeout=5,
+                                 headers={"X-Vault-Token": token}, json={"data": {"v": "v" * 100}})
                 if r.status_code in (200, 204):
                     with lock:
                         acks.append((issued, time.monotonic()))
             except requests.RequestException:
                 time.sleep(0.005)
 
-    threads = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(args.threads)]
-    for t in threads:
+    workers = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(threads)]
+    for t in workers:
         t.start()
-    time.sleep(args.warmup)
+    time.sleep(warmup)
     before = len(acks)
     killed_at = time.monotonic()
-    os.kill(int(nodes[active]), signal.SIGKILL)
-    new_active = wait_until(lambda: next((a for a in standbys if health(a) == 200), None),
-                            timeout=60, what="a new active node", interval=0.01)
+    os.kill(nodes[active], signal.SIGKILL)
+    wait_until(lambda: any(health(a) == 200 for a in standbys), timeout=60, what="a new active node",
+               interval=0.01)
     active_at = time.monotonic()
 
     def first_ack_after_kill():
@@ -199,21 +199,37 @@ def failover(args):
         return min(after) if after else None
 
     resumed = wait_until(first_ack_after_kill, timeout=60, what="a write acknowledged after the kill")
-    time.sleep(1.0)
     stop.set()
-    for t in threads:
+    for t in workers:
         t.join(timeout=10)
-    result = {
-        "writes_before_kill": before,
-        "writes_total": len(acks),
-        "threads": args.threads,
-        "new_active_s": round(active_at - killed_at, 3),
-        "writes_resumed_s": round(resumed - killed_at, 3),
-        "killed": active,
-        "new_active": new_active,
-    }
-    log(f"failover: {result}")
-    print(json.dumps(result))
+    return active, {"writes_before_kill": before, "new_active_s": round(active_at - killed_at, 3),
+                    "writes_resumed_s": round(resumed - killed_at, 3)}
+
+
+def failover(args):
+    """`rounds` times: kill the active node under write load (see failover_once), then restart
+    it, unseal it and wait until it is a standby again. Prints the rounds, their median and the
+    pids of the restarted processes (for run.sh to stop)."""
+    key = Path(args.key_file).read_text().strip()
+    nodes, configs = {}, {}
+    for spec in args.nodes:  # addr=pid=config
+        addr, pid, config = spec.split("=", 2)
+        nodes[addr], configs[addr] = int(pid), config
+    rounds = []
+    for _ in range(args.rounds):
+        killed, result = failover_once(nodes, args.token, args.threads, args.warmup)
+        log(f"failover: {result}")
+        rounds.append(result)
+        log_file = open(Path(configs[killed]).with_suffix(".log"), "ab")
+        proc = subprocess.Popen([args.bin, "server", f"-config={configs[killed]}"], stdin=subprocess.DEVNULL,
+                                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        nodes[killed] = proc.pid
+        wait_until(lambda: health(killed) is not None, what="the killed node answering again")
+        call(killed, "PUT", "sys/unseal", json={"key": key})
+        wait_until(lambda: health(killed) == 429, what="the killed node a standby again")
+    resumed = [r["writes_resumed_s"] for r in rounds]
+    print(json.dumps({"threads": args.threads, "rounds": rounds, "median_s": statistics.median(resumed),
+                      "max_s": max(resumed), "pids": sorted(nodes.values())}))
 
 
 # --- auto-unseal restart ---------------------------------------------------------------------
@@ -324,6 +340,7 @@ def main():
 
     s = sub.add_parser("coffer-form")
     s.add_argument("--read-key", required=True)
+    s.add_argument("--key-file", required=True, help="where to keep the unseal key")
     s.add_argument("addrs", nargs=3)
     s.set_defaults(fn=coffer_form)
 
@@ -358,9 +375,12 @@ def main():
 
     s = sub.add_parser("failover")
     s.add_argument("--token", required=True)
+    s.add_argument("--bin", required=True)
+    s.add_argument("--key-file", required=True)
     s.add_argument("--threads", type=int, default=16)
     s.add_argument("--warmup", type=float, default=3.0)
-    s.add_argument("nodes", nargs=3, help="addr=pid")
+    s.add_argument("--rounds", type=int, default=3)
+    s.add_argument("nodes", nargs=3, help="addr=pid=config")
     s.set_defaults(fn=failover)
 
     s = sub.add_parser("autounseal")

@@ -16,6 +16,9 @@
 # BENCH_THREADS (wrk threads, 2), BENCH_KEEP=1 keeps the work directory.
 # Speed is never asserted by a test: this is not part of ./test.sh.
 set -euo pipefail
+# The whole script is one block, read before any of it runs: editing this file during a run
+# cannot change what the run does.
+{
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 source scripts/env.sh
@@ -30,15 +33,20 @@ say() { echo "==> $*" >&2; }
 
 # --- what the run needs: Debian's etcd and wrk (perf if it can be had), the venv, a release build
 install_missing() {
-  local need=()
+  local need=() sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
   command -v etcd >/dev/null || need+=(etcd-server)
   command -v wrk >/dev/null || need+=(wrk)
-  command -v perf >/dev/null || need+=(linux-perf)
+  if [ ${#need[@]} -gt 0 ] || ! command -v perf >/dev/null; then
+    $sudo apt-get update -qq
+  fi
   if [ ${#need[@]} -gt 0 ]; then
     say "installing ${need[*]}"
-    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-    $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+  if ! command -v perf >/dev/null; then # the profile only; the run goes on without it
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq linux-perf >/dev/null ||
+      say "linux-perf could not be installed: no profile"
   fi
   scripts/setup.sh
 }
@@ -118,7 +126,7 @@ HCL
     PIDS+=($!); COFFER_PIDS+=($!)
     COFFER_ADDRS+=("http://127.0.0.1:$port")
   done
-  ROOT_TOKEN=$($PY coffer-form --read-key "$READ_KEY" "${COFFER_ADDRS[@]}")
+  ROOT_TOKEN=$($PY coffer-form --read-key "$READ_KEY" --key-file "$WORK/unseal-key" "${COFFER_ADDRS[@]}")
   COFFER_LEADER=$($PY coffer-active "${COFFER_ADDRS[@]}")
 }
 
@@ -169,19 +177,23 @@ for c in $CONNECTIONS; do
 done
 record "{\"coffer_metrics\":$($PY coffer-metrics --addr "$COFFER_LEADER" --token "$ROOT_TOKEN")}"
 
-if perf record -e cpu-clock -o /dev/null -- true >/dev/null 2>&1; then
-  say "profile: perf on the active node during a 64-connection write run (not recorded as a figure)"
-  leader_pid=""
+# profile <record key>: perf on the active node during a 12 s, 64-connection write run (the run
+# itself is not a figure: perf slows it).
+profile() {
+  if ! perf record -e cpu-clock -o /dev/null -- true >/dev/null 2>&1; then
+    say "perf does not work here: no profile"; return
+  fi
+  say "profile ($1): perf on the active node during a 64-connection write run"
+  local leader_pid="" perf_pid
   for i in 0 1 2; do [ "${COFFER_ADDRS[$i]}" = "$COFFER_LEADER" ] && leader_pid=${COFFER_PIDS[$i]}; done
-  perf record -e cpu-clock -F 499 --call-graph dwarf,32768 -p "$leader_pid" -o "$WORK/perf.data" \
+  perf record -e cpu-clock -F 499 --call-graph dwarf,32768 -p "$leader_pid" -o "$WORK/$1.data" \
     -- sleep 12 >/dev/null 2>&1 &
   perf_pid=$!
-  wrk -t"$THREADS" -c64 -d12s -s bench/lua/coffer_write.lua "$COFFER_LEADER" -- "$ROOT_TOKEN" prof >/dev/null
+  wrk -t"$THREADS" -c64 -d12s -s bench/lua/coffer_write.lua "$COFFER_LEADER" -- "$ROOT_TOKEN" "$1" >/dev/null
   wait "$perf_pid" || true
-  record "{\"profile\":$($PY profile --perf-data "$WORK/perf.data")}"
-else
-  say "perf does not work here: no profile"
-fi
+  record "{\"$1\":$($PY profile --perf-data "$WORK/$1.data")}"
+}
+profile profile
 
 say "Coffer with a file audit device"
 $PY coffer-audit --addr "$COFFER_LEADER" --token "$ROOT_TOKEN" --file "$WORK/audit.log"
@@ -189,13 +201,18 @@ for c in $CONNECTIONS; do
   etcd_write "$c"; coffer_write coffer+audit "$c"
   etcd_read "$c"; coffer_read coffer+audit "$c"
 done
+profile profile_audit
 
-say "failover: SIGKILL the active node under write load"
-nodes=(); for i in 0 1 2; do nodes+=("${COFFER_ADDRS[$i]}=${COFFER_PIDS[$i]}"); done
-record "{\"failover\":$($PY failover --token "$ROOT_TOKEN" "${nodes[@]}")}"
+say "failover: SIGKILL the active node under write load, 3 rounds (the killed node restarts between)"
+nodes=(); for i in 0 1 2; do nodes+=("${COFFER_ADDRS[$i]}=${COFFER_PIDS[$i]}=$WORK/c$((i + 1)).hcl"); done
+failover=$($PY failover --token "$ROOT_TOKEN" --bin "$WORK/coffer" --key-file "$WORK/unseal-key" "${nodes[@]}")
+record "{\"failover\":$failover}"
+PIDS+=($(echo "$failover" | "$COFFER_VENV/bin/python" -c 'import json,sys; print(*json.load(sys.stdin)["pids"])'))
 
 say "auto-unseal (awskms on moto_server): restart to serving"
 record "{\"autounseal\":$($PY autounseal --bin "$WORK/coffer" --dir "$WORK/kms" --port "$(free_port)" \
   --cluster-port "$(free_port)" --kms-port "$(free_port)")}"
 
 $PY report --results "$RESULTS" --out "$ROOT/bench/RESULTS.md"
+exit
+}

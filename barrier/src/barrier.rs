@@ -121,6 +121,17 @@ impl Barrier {
         Ok(self.physical.put(path, stored).await?)
     }
 
+    /// Encrypt each `(path, value)` under the newest term and store them together (one
+    /// replicated write where the physical store can: see [`Physical::put_many`]).
+    pub async fn put_many(&self, entries: &[(&str, &[u8])]) -> Result<(), BarrierError> {
+        let mut stored = Vec::with_capacity(entries.len());
+        for (path, value) in entries {
+            check_path(path)?;
+            stored.push((path.to_string(), self.encrypt(path, value)?));
+        }
+        Ok(self.physical.put_many(stored).await?)
+    }
+
     /// Remove the value at `path`.
     pub async fn delete(&self, path: &str) -> Result<(), BarrierError> {
         check_path(path)?;

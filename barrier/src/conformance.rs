@@ -17,6 +17,7 @@ pub async fn run_physical_suite(p: &dyn Physical) {
     );
     get_missing_is_none(p).await;
     put_then_get(p).await;
+    put_many_stores_each(p).await;
     overwrite_replaces(p).await;
     delete_removes(p).await;
     list_nested_folders(p).await;
@@ -64,6 +65,29 @@ async fn get_missing_is_none(p: &dyn Physical) {
         list(p, c, "missing/").await.is_empty(),
         "physical conformance: {c}: list"
     );
+}
+
+/// Every pair of a `put_many` is stored, and a later pair for the same key wins.
+async fn put_many_stores_each(p: &dyn Physical) {
+    let c = "put_many_stores_each";
+    let pairs = vec![
+        ("m/a".to_string(), b"1".to_vec()),
+        ("m/b".to_string(), b"2".to_vec()),
+        ("m/a".to_string(), b"3".to_vec()),
+    ];
+    ok(c, p.put_many(pairs).await);
+    assert_eq!(
+        get(p, c, "m/a").await.as_deref(),
+        Some(&b"3"[..]),
+        "physical conformance: {c}"
+    );
+    assert_eq!(
+        get(p, c, "m/b").await.as_deref(),
+        Some(&b"2"[..]),
+        "physical conformance: {c}"
+    );
+    delete(p, c, "m/a").await;
+    delete(p, c, "m/b").await;
 }
 
 /// A value put is the value got.

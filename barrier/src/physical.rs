@@ -24,6 +24,15 @@ pub trait Physical: Send + Sync + 'static {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PhysicalError>;
     /// Store `value` at `key`, replacing any previous value.
     async fn put(&self, key: &str, value: Vec<u8>) -> Result<(), PhysicalError>;
+    /// Store several pairs, in order. A store that can (the Raft store) writes them as one
+    /// atomic change, one replicated entry instead of one per pair; this default puts them one
+    /// by one.
+    async fn put_many(&self, pairs: Vec<(String, Vec<u8>)>) -> Result<(), PhysicalError> {
+        for (key, value) in pairs {
+            self.put(&key, value).await?;
+        }
+        Ok(())
+    }
     /// Remove `key`; removing a missing key is not an error.
     async fn delete(&self, key: &str) -> Result<(), PhysicalError>;
     /// Immediate children of prefix, Vault style: "leaf" for entries, "dir/" for folders (deduplicated), sorted.

@@ -46,6 +46,18 @@ impl StorageView {
         Ok(self.barrier.put(&self.full(key), value).await?)
     }
 
+    /// Encrypt and store each `(key, value)` together: one replicated write for all (see
+    /// `coffer_barrier::Physical::put_many`), so a change that spans keys lands at once.
+    pub async fn put_many(&self, entries: &[(&str, &[u8])]) -> Result<(), ApiError> {
+        let full: Vec<String> = entries.iter().map(|(key, _)| self.full(key)).collect();
+        let pairs: Vec<(&str, &[u8])> = full
+            .iter()
+            .zip(entries)
+            .map(|(path, (_, value))| (path.as_str(), *value))
+            .collect();
+        Ok(self.barrier.put_many(&pairs).await?)
+    }
+
     /// Remove `key` (no error if absent).
     pub async fn delete(&self, key: &str) -> Result<(), ApiError> {
         Ok(self.barrier.delete(&self.full(key)).await?)

@@ -37,7 +37,8 @@ pub mod keys {
     pub const MEMBERSHIP: &[u8] = b"sm/membership";
     /// The current snapshot's metadata (JSON).
     pub const SNAPSHOT_META: &[u8] = b"snapshot/meta";
-    /// The current snapshot's bytes ([`super::snapshot`] format).
+    /// A copy of a snapshot's bytes, which stores kept before snapshots became fuzzy (see
+    /// [`super::StateMachine`]); no longer written, and deleted by the next snapshot.
     pub const SNAPSHOT_DATA: &[u8] = b"snapshot/data";
 }
 

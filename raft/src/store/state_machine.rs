@@ -1,5 +1,14 @@
 //! [`StateMachine`]: applies committed [`Command`]s to `Space::Data` and records how far it got
 //! (`sm/applied`, `sm/membership`) in the same atomic batch; builds and installs snapshots.
+//!
+//! Snapshots are *fuzzy*: building one records only its metadata (the applied log id and
+//! membership at that moment), and its bytes are read from `Space::Data` when a follower needs
+//! them, so they may also hold entries applied after that log id. That is safe because every
+//! [`Command`] is a blind write (put, delete, range replace; a fence looks only at the entry):
+//! applying entries `L+1..=n` again to a state that already holds some of them gives the same
+//! state as applying them once, and a follower that installs the snapshot replays exactly those.
+//! What it saves: no copy of the whole data space is written (synced) into the engine at every
+//! snapshot, and the state machine worker no longer stops applying while one is captured.
 
 use std::io;
 
@@ -20,18 +29,10 @@ pub struct StateMachine {
     stats: std::sync::Arc<crate::RaftStats>,
 }
 
-/// What a snapshot is made of, read in one go by the state machine worker so that the data and
-/// the applied log id match even while later entries are applied.
-struct Captured {
-    applied: Option<LogId>,
-    membership: StoredMembership,
-    pairs: Vec<Pair>,
-}
-
-/// Builds one snapshot from the state captured when it was created.
+/// Builds one snapshot's metadata from the applied state read when it was created.
 pub struct SnapshotBuilder {
     storage: Storage,
-    captured: Option<io::Result<Captured>>,
+    captured: Option<io::Result<SnapshotMeta>>,
 }
 
 impl StateMachine {
@@ -45,18 +46,22 @@ impl StateMachine {
         Ok((applied, membership))
     }
 
-    fn capture(&self) -> io::Result<Captured> {
-        let (applied, membership) = self.applied()?;
-        let pairs = self
+    fn capture(&self) -> io::Result<SnapshotMeta> {
+        let (last_log_id, last_membership) = self.applied()?;
+        Ok(SnapshotMeta {
+            last_log_id,
+            last_membership,
+        })
+    }
+
+    /// The snapshot bytes: every pair of `Space::Data` now (one consistent scan).
+    fn data_now(&self) -> io::Result<SnapshotData> {
+        let pairs: Vec<Pair> = self
             .storage
             .engine()
             .scan(Space::Data, b"", None)
             .map_err(io_err)?;
-        Ok(Captured {
-            applied,
-            membership,
-            pairs,
-        })
+        Ok(snapshot::encode(&pairs))
     }
 }
 
@@ -87,10 +92,11 @@ fn add_command(batch: &mut WriteBatch, cmd: Command, entry_term: u64) -> bool {
     true
 }
 
-/// Persist `snapshot` as the current one, into `batch`.
-fn add_snapshot(batch: &mut WriteBatch, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
+/// Record `meta` as the current snapshot's, into `batch` (dropping the data copy that stores
+/// written before snapshots were fuzzy kept beside it).
+fn add_snapshot(batch: &mut WriteBatch, meta: &SnapshotMeta) -> io::Result<()> {
     batch.put(Space::Meta, keys::SNAPSHOT_META, to_json(meta)?);
-    batch.put(Space::Meta, keys::SNAPSHOT_DATA, data);
+    batch.delete(Space::Meta, keys::SNAPSHOT_DATA);
     Ok(())
 }
 
@@ -173,7 +179,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             keys::MEMBERSHIP,
             to_json(&meta.last_membership)?,
         );
-        add_snapshot(&mut batch, meta, &data)?;
+        add_snapshot(&mut batch, meta)?;
         self.storage.write_synced(batch).await
     }
 
@@ -181,17 +187,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let Some(meta) = self.storage.meta::<SnapshotMeta>(keys::SNAPSHOT_META)? else {
             return Ok(None);
         };
-        let data = self
-            .storage
-            .engine()
-            .get(Space::Meta, keys::SNAPSHOT_DATA)
-            .map_err(io_err)?;
-        let data = data.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, "snapshot meta without data")
-        })?;
         Ok(Some(Snapshot {
             meta,
-            snapshot: data,
+            snapshot: self.data_now()?,
         }))
     }
 }
@@ -199,32 +197,25 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     type SnapshotData = SnapshotData;
 
-    /// Encode the captured state and store it, synced, as the current snapshot (openraft purges
-    /// the log it covers afterwards, so it must be durable first).
+    /// Store the captured metadata, synced, as the current snapshot's (openraft purges the log
+    /// it covers afterwards, so it must be durable first). The returned bytes are empty (and
+    /// would fail to decode): openraft keeps only the metadata of a build, and asks
+    /// `get_current_snapshot` for the bytes it sends, so none are read here.
     async fn build_snapshot(&mut self) -> io::Result<Snapshot> {
-        let captured = self
+        let meta = self
             .captured
             .take()
             .ok_or_else(|| io::Error::other("snapshot builder used twice"))??;
-        let meta = SnapshotMeta {
-            last_log_id: captured.applied,
-            last_membership: captured.membership,
-        };
-        let data = snapshot::encode(&captured.pairs);
         // An installed snapshot may have overtaken this build; never replace it by an older one.
         let current: Option<SnapshotMeta> = self.storage.meta(keys::SNAPSHOT_META)?;
-        if current.is_some_and(|c| c.last_log_id > meta.last_log_id) {
-            return Ok(Snapshot {
-                meta,
-                snapshot: data,
-            });
+        if current.is_none_or(|c| c.last_log_id <= meta.last_log_id) {
+            let mut batch = WriteBatch::new();
+            add_snapshot(&mut batch, &meta)?;
+            self.storage.write_synced(batch).await?;
         }
-        let mut batch = WriteBatch::new();
-        add_snapshot(&mut batch, &meta, &data)?;
-        self.storage.write_synced(batch).await?;
         Ok(Snapshot {
             meta,
-            snapshot: data,
+            snapshot: SnapshotData::new(),
         })
     }
 }

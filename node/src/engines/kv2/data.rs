@@ -3,7 +3,8 @@
 use super::input::{field_int, field_object, merge_patch, strip_values};
 use super::model::{add_version, check_cas, deletion_time, is_gone, version_json};
 use super::model::{KeyMeta, KvConfig, VersionMeta};
-use super::{envelope, load_config, load_meta, not_found, prune_versions, save_meta, version_key};
+use super::version_key;
+use super::{envelope, load_config, load_meta, meta_key, not_found, prune_versions, save_meta};
 use crate::clock;
 use crate::engines::MountRequest;
 use crate::error::ApiError;
@@ -168,11 +169,15 @@ async fn commit_version(
         destroyed: false,
     };
     let version = meta.current_version + 1;
-    mreq.storage
-        .put_json(&version_key(key, version), data)
-        .await?;
     let dropped = add_version(&mut meta, vm.clone(), cfg.max_versions);
-    save_meta(mreq.storage, key, &meta).await?;
+    // The version's data and the metadata that points at it go in one replicated write: one
+    // commit round instead of two, and never metadata without its data.
+    let data_json = serde_json::to_vec(data).map_err(ApiError::internal)?;
+    let meta_json = serde_json::to_vec(&meta).map_err(ApiError::internal)?;
+    let (data_path, meta_path) = (version_key(key, version), meta_key(key));
+    mreq.storage
+        .put_many(&[(&data_path, &data_json), (&meta_path, &meta_json)])
+        .await?;
     let mut resp = Response::data(version_json(version, &vm, &meta));
     if !dropped.is_empty() {
         if let Err(e) = prune_versions(mreq.storage, key, meta.oldest_version).await {
