@@ -34,6 +34,8 @@ pub mod server;
 pub mod service_registration;
 pub mod storage;
 pub mod sys;
+#[cfg(test)]
+mod testkit;
 pub mod token;
 pub mod unseal;
 pub mod wrap;

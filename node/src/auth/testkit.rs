@@ -3,34 +3,13 @@
 
 use super::{AuthMethod, AuthRequest, Outcome};
 use crate::error::ApiError;
-use crate::mounts::{MountConfig, MountEntry};
+use crate::mounts::MountEntry;
 use crate::request::{Operation, Request};
 use crate::storage::StorageView;
-use coffer_barrier::{Barrier, MemPhysical, Physical, PhysicalError, RootKey};
+use crate::testkit::{mount_entry, unsealed_barrier, YieldingPhysical};
+use coffer_barrier::MemPhysical;
 use serde_json::Value;
 use std::sync::Arc;
-
-struct YieldingPhysical(Arc<MemPhysical>);
-
-#[async_trait::async_trait]
-impl Physical for YieldingPhysical {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PhysicalError> {
-        tokio::task::yield_now().await;
-        self.0.get(key).await
-    }
-    async fn put(&self, key: &str, value: Vec<u8>) -> Result<(), PhysicalError> {
-        tokio::task::yield_now().await;
-        self.0.put(key, value).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), PhysicalError> {
-        tokio::task::yield_now().await;
-        self.0.delete(key).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, PhysicalError> {
-        tokio::task::yield_now().await;
-        self.0.list(prefix).await
-    }
-}
 
 /// A mounted method and its storage.
 pub struct Mount {
@@ -41,23 +20,11 @@ pub struct Mount {
 
 impl Mount {
     pub async fn new(kind: &str) -> Mount {
-        let physical = Arc::new(MemPhysical::new());
-        let barrier = Arc::new(Barrier::new(Arc::new(YieldingPhysical(physical))));
-        let key = RootKey::generate();
-        barrier.initialize(&key, 0).await.unwrap();
-        barrier.unseal(&key).await.unwrap();
+        let physical = Arc::new(YieldingPhysical(Arc::new(MemPhysical::new())));
+        let barrier = unsealed_barrier(physical).await;
         let entry = MountEntry {
-            path: format!("{kind}/"),
-            kind: kind.into(),
-            description: String::new(),
-            uuid: "test".into(),
             accessor: format!("auth_{kind}_test"),
-            config: MountConfig::default(),
-            options: Default::default(),
-            local: false,
-            seal_wrap: false,
-            external_entropy_access: false,
-            running_since: 0,
+            ..mount_entry(&format!("{kind}/"), kind)
         };
         Mount {
             storage: StorageView::new(barrier, "auth/test/"),

@@ -91,32 +91,23 @@ pub async fn destroy(storage: &StorageView, token_hash: &str) -> Result<(), ApiE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mounts::{MountConfig, MountEntry};
+    use crate::mounts::MountEntry;
     use crate::request::Request;
-    use coffer_barrier::{Barrier, MemPhysical, RootKey};
+    use crate::testkit::{mount_entry, unsealed_barrier};
+    use coffer_barrier::MemPhysical;
     use std::sync::Arc;
 
     async fn storage() -> StorageView {
-        let barrier = Arc::new(Barrier::new(Arc::new(MemPhysical::new())));
-        let key = RootKey::generate();
-        barrier.initialize(&key, 0).await.unwrap();
-        barrier.unseal(&key).await.unwrap();
+        let barrier = unsealed_barrier(Arc::new(MemPhysical::new())).await;
         StorageView::new(barrier, "logical/cubby/")
     }
 
     fn mount() -> MountEntry {
         MountEntry {
-            path: "cubbyhole/".into(),
-            kind: "cubbyhole".into(),
-            description: String::new(),
             uuid: "cubby".into(),
             accessor: "cubbyhole_test".into(),
-            config: MountConfig::default(),
-            options: Default::default(),
             local: true,
-            seal_wrap: false,
-            external_entropy_access: false,
-            running_since: 0,
+            ..mount_entry("cubbyhole/", "cubbyhole")
         }
     }
 

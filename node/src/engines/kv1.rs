@@ -101,34 +101,20 @@ async fn list(mreq: &MountRequest<'_>) -> Result<Option<Response>, ApiError> {
 mod tests {
     use super::*;
     use crate::engines::MountRequest;
-    use crate::mounts::{MountConfig, MountEntry};
+    use crate::mounts::MountEntry;
     use crate::request::Request;
     use crate::storage::StorageView;
-    use coffer_barrier::{Barrier, MemPhysical, RootKey};
+    use crate::testkit::{mount_entry, unsealed_barrier};
+    use coffer_barrier::MemPhysical;
     use std::sync::Arc;
 
     async fn storage() -> StorageView {
-        let barrier = Arc::new(Barrier::new(Arc::new(MemPhysical::new())));
-        let key = RootKey::generate();
-        barrier.initialize(&key, 0).await.unwrap();
-        barrier.unseal(&key).await.unwrap();
+        let barrier = unsealed_barrier(Arc::new(MemPhysical::new())).await;
         StorageView::new(barrier, "logical/test/")
     }
 
     fn mount() -> MountEntry {
-        MountEntry {
-            path: "kv/".into(),
-            kind: "kv".into(),
-            description: String::new(),
-            uuid: "test".into(),
-            accessor: "kv_test".into(),
-            config: MountConfig::default(),
-            options: Default::default(),
-            local: false,
-            seal_wrap: false,
-            external_entropy_access: false,
-            running_since: 0,
-        }
+        mount_entry("kv/", "kv")
     }
 
     async fn call(

@@ -4,10 +4,11 @@
 use super::KvV2;
 use crate::engines::{MountRequest, SecretEngine};
 use crate::error::ApiError;
-use crate::mounts::{MountConfig, MountEntry};
+use crate::mounts::MountEntry;
 use crate::request::{Operation, Request, Response};
 use crate::storage::StorageView;
-use coffer_barrier::{Barrier, MemPhysical, Physical, PhysicalError, RootKey};
+use crate::testkit::{mount_entry, unsealed_barrier, YieldingPhysical};
+use coffer_barrier::MemPhysical;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -18,50 +19,13 @@ pub(super) struct Kv {
     engine: KvV2,
 }
 
-/// A `MemPhysical` whose every call first yields to the scheduler, so concurrent requests on
-/// one thread interleave at each storage step (as they would over a replicated store).
-struct YieldingPhysical(Arc<MemPhysical>);
-
-#[async_trait::async_trait]
-impl Physical for YieldingPhysical {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PhysicalError> {
-        tokio::task::yield_now().await;
-        self.0.get(key).await
-    }
-    async fn put(&self, key: &str, value: Vec<u8>) -> Result<(), PhysicalError> {
-        tokio::task::yield_now().await;
-        self.0.put(key, value).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), PhysicalError> {
-        tokio::task::yield_now().await;
-        self.0.delete(key).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, PhysicalError> {
-        tokio::task::yield_now().await;
-        self.0.list(prefix).await
-    }
-}
-
 impl Kv {
     pub async fn new() -> Kv {
         let physical = Arc::new(MemPhysical::new());
-        let yielding = Arc::new(YieldingPhysical(physical.clone()));
-        let barrier = Arc::new(Barrier::new(yielding));
-        let key = RootKey::generate();
-        barrier.initialize(&key, 0).await.unwrap();
-        barrier.unseal(&key).await.unwrap();
+        let barrier = unsealed_barrier(Arc::new(YieldingPhysical(physical.clone()))).await;
         let mount = MountEntry {
-            path: "secret/".into(),
-            kind: "kv".into(),
-            description: String::new(),
-            uuid: "test".into(),
-            accessor: "kv_test".into(),
-            config: MountConfig::default(),
             options: [("version".to_string(), "2".to_string())].into(),
-            local: false,
-            seal_wrap: false,
-            external_entropy_access: false,
-            running_since: 0,
+            ..mount_entry("secret/", "kv")
         };
         Kv {
             storage: StorageView::new(barrier, "logical/test/"),

@@ -3,10 +3,11 @@
 use super::Transit;
 use crate::engines::{MountRequest, SecretEngine};
 use crate::error::ApiError;
-use crate::mounts::{MountConfig, MountEntry};
+use crate::mounts::MountEntry;
 use crate::request::{Operation, Request, Response};
 use crate::storage::StorageView;
-use coffer_barrier::{Barrier, MemPhysical, RootKey};
+use crate::testkit::{mount_entry, unsealed_barrier};
+use coffer_barrier::MemPhysical;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -19,26 +20,14 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let physical = Arc::new(MemPhysical::new());
-    let barrier = Arc::new(Barrier::new(physical.clone()));
-    let key = RootKey::generate();
-    barrier.initialize(&key, 0).await.unwrap();
-    barrier.unseal(&key).await.unwrap();
+    let barrier = unsealed_barrier(physical.clone()).await;
     Fixture {
         engine: Transit::default(),
         storage: StorageView::new(barrier, "logical/transit-test/"),
         physical,
         mount: MountEntry {
-            path: "transit/".into(),
-            kind: "transit".into(),
-            description: String::new(),
             uuid: "transit-test".into(),
-            accessor: "transit_test".into(),
-            config: MountConfig::default(),
-            options: Default::default(),
-            local: false,
-            seal_wrap: false,
-            external_entropy_access: false,
-            running_since: 0,
+            ..mount_entry("transit/", "transit")
         },
     }
 }
