@@ -7,27 +7,37 @@ use crate::error::ApiError;
 use crate::request::{Request, Response};
 use crate::token::TokenEntry;
 use serde_json::{json, Map, Value};
+use zeroize::Zeroizing;
 
-/// A value as the device logs it: hashed unless the device logs raw.
-fn protect(entry: &AuditDeviceEntry, mut value: Value) -> Value {
-    if !entry.log_raw() {
-        hash_strings(&entry.hmac_key(), &mut value);
+/// How one line hashes: with the device's key, or not at all (`log_raw`). Decoded once per
+/// line, not once per value.
+struct Hasher(Option<Zeroizing<Vec<u8>>>);
+
+impl Hasher {
+    fn new(entry: &AuditDeviceEntry) -> Hasher {
+        Hasher((!entry.log_raw()).then(|| entry.hmac_key()))
     }
-    value
+
+    /// A value as the device logs it: every string hashed.
+    fn value(&self, mut value: Value) -> Value {
+        if let Some(key) = &self.0 {
+            hash_strings(key, &mut value);
+        }
+        value
+    }
+
+    fn text(&self, s: &str) -> Value {
+        match &self.0 {
+            Some(key) if !s.is_empty() => Value::String(hash_value(key, s)),
+            _ => Value::String(s.to_string()),
+        }
+    }
 }
 
-fn protect_str(entry: &AuditDeviceEntry, s: &str) -> Value {
-    if entry.log_raw() || s.is_empty() {
-        Value::String(s.to_string())
-    } else {
-        Value::String(hash_value(&entry.hmac_key(), s))
-    }
-}
-
-fn auth_block(entry: &AuditDeviceEntry, caller: &TokenEntry) -> Value {
+fn auth_block(h: &Hasher, caller: &TokenEntry) -> Value {
     json!({
-        "client_token": protect_str(entry, &caller.id),
-        "accessor": protect_str(entry, &caller.accessor),
+        "client_token": h.text(&caller.id),
+        "accessor": h.text(&caller.accessor),
         "display_name": caller.display_name,
         "policies": caller.policies,
         "token_policies": caller.policies,
@@ -36,26 +46,27 @@ fn auth_block(entry: &AuditDeviceEntry, caller: &TokenEntry) -> Value {
     })
 }
 
-fn request_block(entry: &AuditDeviceEntry, caller: &TokenEntry, req: &Request) -> Value {
+fn request_block(h: &Hasher, caller: &TokenEntry, req: &Request) -> Value {
     json!({
         "id": req.id,
         "operation": req.operation.capability(),
-        "client_token": protect_str(entry, &caller.id),
-        "client_token_accessor": protect_str(entry, &caller.accessor),
+        "client_token": h.text(&caller.id),
+        "client_token_accessor": h.text(&caller.accessor),
         "namespace": {"id": "root"},
         "path": req.path,
-        "data": protect(entry, Value::Object(req.data.clone())),
+        "data": h.value(Value::Object(req.data.clone())),
         "remote_address": req.remote_addr.clone().unwrap_or_default(),
     })
 }
 
 /// The line logged before a request runs.
 pub fn request_line(entry: &AuditDeviceEntry, caller: &TokenEntry, req: &Request) -> String {
+    let h = Hasher::new(entry);
     json!({
         "time": crate::clock::now_rfc3339(),
         "type": "request",
-        "auth": auth_block(entry, caller),
-        "request": request_block(entry, caller, req),
+        "auth": auth_block(&h, caller),
+        "request": request_block(&h, caller, req),
     })
     .to_string()
 }
@@ -68,26 +79,27 @@ pub fn response_line(
     req: &Request,
     resp: &Result<Option<Response>, ApiError>,
 ) -> String {
+    let h = Hasher::new(entry);
     let mut line = Map::new();
     line.insert("time".into(), crate::clock::now_rfc3339().into());
     line.insert("type".into(), "response".into());
-    line.insert("auth".into(), auth_block(entry, caller));
-    line.insert("request".into(), request_block(entry, caller, req));
+    line.insert("auth".into(), auth_block(&h, caller));
+    line.insert("request".into(), request_block(&h, caller, req));
     match resp {
         Ok(Some(r)) => {
             let mut out = Map::new();
             if let Some(data) = &r.data {
-                out.insert("data".into(), protect(entry, Value::Object(data.clone())));
+                out.insert("data".into(), h.value(Value::Object(data.clone())));
             }
             if let Some((_, raw)) = &r.raw {
-                out.insert("data".into(), protect(entry, raw.clone()));
+                out.insert("data".into(), h.value(raw.clone()));
             }
             if let Some(auth) = &r.auth {
                 out.insert(
                     "auth".into(),
                     json!({
-                        "client_token": protect_str(entry, &auth.client_token),
-                        "accessor": protect_str(entry, &auth.accessor),
+                        "client_token": h.text(&auth.client_token),
+                        "accessor": h.text(&auth.accessor),
                         "policies": auth.policies,
                         "token_policies": auth.token_policies,
                         "metadata": auth.metadata,

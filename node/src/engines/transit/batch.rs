@@ -86,6 +86,28 @@ pub fn context(item: &Item) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
     bytes(item, "context").map_err(|_| "failed to base64-decode context".to_string())
 }
 
+/// The answer to a request of one or more items: a single request answers with its item's
+/// fields or its error; a batch with every item's result (see [`answer`] for `fail_on_error`).
+pub fn finish(
+    items: &[Item],
+    results: Vec<Result<Map<String, Value>, super::error::TransitError>>,
+    batch: bool,
+    fail_on_error: bool,
+) -> Result<Option<Response>, ApiError> {
+    if batch {
+        let results = results
+            .into_iter()
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect();
+        return Ok(Some(answer(items, results, fail_on_error)));
+    }
+    let fields = results
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::Internal("a single request has one item".into()))??;
+    Ok(Some(Response::data(Value::Object(fields))))
+}
+
 /// Build the answer of a batch: each item's fields or its `error`, with its `reference`.
 /// With `fail_on_error`, any failed item turns the answer into a 400 carrying the results.
 pub fn answer(

@@ -83,26 +83,6 @@ fn open(key: &TransitKey, item: &Item, missing: &str) -> Result<Zeroizing<Vec<u8
     cipher::decrypt(key.kind, material, how, &sealed)
 }
 
-/// One answer per item; a single request's failure is the request's error.
-fn finish(
-    items: &[Item],
-    results: Vec<Result<Fields, TransitError>>,
-    batch: bool,
-) -> Result<Option<Response>, ApiError> {
-    if batch {
-        let results = results
-            .into_iter()
-            .map(|r| r.map_err(|e| e.to_string()))
-            .collect();
-        return Ok(Some(batch::answer(items, results, true)));
-    }
-    let fields = results
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::Internal("a single request has one item".into()))??;
-    Ok(Some(Response::data(Value::Object(fields))))
-}
-
 async fn existing(m: &MountRequest<'_>, name: &str) -> Result<TransitKey, ApiError> {
     store::load(m.storage, name)
         .await?
@@ -159,7 +139,7 @@ pub async fn encrypt(
         .iter()
         .map(|item| seal(&key, item, &plaintext(item)?))
         .collect();
-    finish(&items, results, batch)
+    batch::finish(&items, results, batch, true)
 }
 
 /// `decrypt/<name>`
@@ -175,7 +155,7 @@ pub async fn decrypt(m: &MountRequest<'_>, name: &str) -> Result<Option<Response
             Ok(out)
         })
         .collect();
-    finish(&items, results, batch)
+    batch::finish(&items, results, batch, true)
 }
 
 /// `rewrap/<name>`: decrypt, then encrypt with the latest (or the requested) version.
@@ -189,7 +169,7 @@ pub async fn rewrap(m: &MountRequest<'_>, name: &str) -> Result<Option<Response>
             seal(&key, item, &plain)
         })
         .collect();
-    finish(&items, results, batch)
+    batch::finish(&items, results, batch, true)
 }
 
 /// `datakey/plaintext/<name>` and `datakey/wrapped/<name>`: a fresh random key of `bits`,

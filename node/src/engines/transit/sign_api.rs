@@ -59,27 +59,6 @@ fn input(item: &Item) -> Result<Zeroizing<Vec<u8>>, TransitError> {
         .map(Option::unwrap_or_default)
 }
 
-/// Single requests answer with the item's fields or its error; batches list every item
-/// (failed items carry `error`, the answer is still 200).
-fn finish(
-    items: &[Item],
-    results: Vec<Result<Fields, TransitError>>,
-    batch: bool,
-) -> Result<Option<Response>, ApiError> {
-    if batch {
-        let results = results
-            .into_iter()
-            .map(|r| r.map_err(|e| e.to_string()))
-            .collect();
-        return Ok(Some(batch::answer(items, results, false)));
-    }
-    let fields = results
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::Internal("a single request has one item".into()))??;
-    Ok(Some(Response::data(Value::Object(fields))))
-}
-
 fn hmac_algorithm(name: &str) -> Result<HashAlgorithm, ApiError> {
     HashAlgorithm::parse(name)
         .filter(|h| *h != HashAlgorithm::None)
@@ -116,7 +95,7 @@ pub async fn hmac(
             Ok(out)
         })
         .collect();
-    finish(&items, results, batch)
+    batch::finish(&items, results, batch, false)
 }
 
 /// The signing options of a sign or verify request.
@@ -230,7 +209,7 @@ pub async fn sign(
             Ok(out)
         })
         .collect();
-    finish(&items, results, batch)
+    batch::finish(&items, results, batch, false)
 }
 
 /// `verify/<name>[/<hash_algorithm>]`: a `signature`, or an `hmac`, per item.
@@ -293,7 +272,7 @@ pub async fn verify(
             .map(|item| verify_signature(&key, opts, prehashed, item))
             .collect()
     };
-    finish(&items, results, batch)
+    batch::finish(&items, results, batch, false)
 }
 
 fn valid(v: bool) -> Fields {
