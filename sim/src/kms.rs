@@ -72,14 +72,4 @@ impl SimKmsHost {
     pub fn unclog(&self) {
         madsim::net::NetSim::current().unclog_node(self.id);
     }
-
-    /// Restart the KMS host (its key survives).
-    pub fn restart(&self) {
-        Handle::current().restart(self.id);
-    }
-
-    /// The madsim node id, for link-level faults.
-    pub fn sim_id(&self) -> NodeId {
-        self.id
-    }
 }
