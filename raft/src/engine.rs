@@ -156,7 +156,8 @@ pub enum EngineError {
 /// block an async worker run them through the runtime's `spawn_blocking`.
 ///
 /// Durability contract: `write(batch, true)` returns only after the batch *and every earlier
-/// batch* are durable. `write(batch, false)` makes the batch visible at once but it may be lost
+/// batch* are durable, and so does `sync()` for every batch written before it. `write(batch,
+/// false)` makes the batch visible at once but it may be lost
 /// on a crash, together with later unsynced batches — never an earlier batch without a later one
 /// (what survives a crash is always a prefix of the write order).
 pub trait Engine: Send + Sync + 'static {
@@ -176,6 +177,10 @@ pub trait Engine: Send + Sync + 'static {
 
     /// Apply `batch` atomically; with `sync`, durably (see the trait docs).
     fn write(&self, batch: WriteBatch, sync: bool) -> Result<(), EngineError>;
+
+    /// Make every batch written so far durable (one fsync covers any number of them: the Raft
+    /// log's group commit).
+    fn sync(&self) -> Result<(), EngineError>;
 
     /// All pairs whose key starts with `prefix`, ascending.
     fn scan_prefix(&self, space: Space, prefix: &[u8]) -> Result<Vec<Pair>, EngineError> {

@@ -56,6 +56,15 @@ struct State {
     unsynced: Vec<WriteBatch>,
 }
 
+impl State {
+    /// Everything written so far survives a crash.
+    fn make_durable(&mut self) {
+        for op in self.unsynced.drain(..).flat_map(WriteBatch::into_ops) {
+            self.durable.apply(&op);
+        }
+    }
+}
+
 /// In-memory [`Engine`]; see the module docs.
 #[derive(Default)]
 pub struct MemEngine {
@@ -148,13 +157,13 @@ impl Engine for MemEngine {
         }
         state.unsynced.push(batch);
         if sync {
-            let State {
-                durable, unsynced, ..
-            } = &mut *state;
-            for op in unsynced.drain(..).flat_map(WriteBatch::into_ops) {
-                durable.apply(&op);
-            }
+            state.make_durable();
         }
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<(), EngineError> {
+        self.state.lock().make_durable();
         Ok(())
     }
 }
@@ -191,6 +200,26 @@ mod tests {
         assert_eq!(engine.get(Space::Log, b"b").unwrap(), Some(b"2".to_vec()));
         assert_eq!(engine.get(Space::Data, b"c").unwrap(), None);
         assert_eq!(engine.unsynced_batches(), 0);
+    }
+
+    #[test]
+    fn sync_makes_every_earlier_write_survive_a_crash() {
+        let engine = MemEngine::new();
+        for (key, value) in [("a", "1"), ("b", "2")] {
+            let mut batch = WriteBatch::new();
+            batch.put(Space::Log, key, value);
+            engine.write(batch, false).unwrap();
+        }
+        engine.sync().unwrap();
+        let mut after = WriteBatch::new();
+        after.put(Space::Log, "c", "3");
+        engine.write(after, false).unwrap();
+
+        engine.crash_now();
+
+        assert_eq!(engine.get(Space::Log, b"a").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(engine.get(Space::Log, b"b").unwrap(), Some(b"2".to_vec()));
+        assert_eq!(engine.get(Space::Log, b"c").unwrap(), None);
     }
 
     #[test]

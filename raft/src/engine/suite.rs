@@ -13,6 +13,7 @@ pub fn engine_suite(engine: &dyn Engine) {
     delete_and_delete_range(engine);
     batch_applies_in_order(engine);
     empty_values_and_binary_keys(engine);
+    sync_after_unsynced_writes(engine);
 }
 
 fn put(engine: &dyn Engine, space: Space, pairs: &[(&[u8], &[u8])]) {
@@ -213,5 +214,18 @@ fn empty_values_and_binary_keys(engine: &dyn Engine) {
         engine.get(Space::Meta, &key).expect("get"),
         Some(Vec::new()),
         "empty value is not absence"
+    );
+}
+
+fn sync_after_unsynced_writes(engine: &dyn Engine) {
+    for value in [&b"1"[..], b"2"] {
+        let mut batch = WriteBatch::new();
+        batch.put(Space::Log, b"unsynced", value);
+        engine.write(batch, false).expect("unsynced write");
+    }
+    engine.sync().expect("sync");
+    assert_eq!(
+        engine.get(Space::Log, b"unsynced").expect("get"),
+        Some(b"2".to_vec())
     );
 }

@@ -7,19 +7,24 @@ use std::ops::{Bound, RangeBounds};
 use openraft::storage::{IOFlushed, RaftLogStorage};
 use openraft::{LogState, OptionalSend, RaftLogReader};
 
+use super::flush::Flusher;
 use super::{from_json, io_err, keys, log_key, to_json, Storage};
 use crate::engine::{Space, WriteBatch};
 use crate::types::{Entry, LogId, TypeConfig, Vote};
 
-/// The Raft log, the vote and the committed pointer. Cloning shares the same engine.
+/// The Raft log, the vote and the committed pointer. Cloning shares the same engine and the same
+/// [`Flusher`].
 #[derive(Clone)]
 pub struct LogStore {
     storage: Storage,
+    flusher: Flusher,
 }
 
 impl LogStore {
+    /// Must be called inside the runtime: it starts the log's flushing task.
     pub(crate) fn new(storage: Storage) -> Self {
-        LogStore { storage }
+        let flusher = Flusher::start(storage.clone());
+        LogStore { storage, flusher }
     }
 
     fn last_entry_id(&self) -> io::Result<Option<LogId>> {
@@ -102,7 +107,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.storage.meta(keys::COMMITTED)
     }
 
-    /// Entries are durable (synced) before the callback fires; nothing is acknowledged earlier.
+    /// The entries are readable when this returns and durable (synced) before the callback
+    /// fires, which the [`Flusher`] does after its next sync; nothing is acknowledged earlier.
     async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> io::Result<()>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
@@ -112,9 +118,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         for entry in entries {
             batch.put(Space::Log, log_key(entry.log_id.index()), to_json(&entry)?);
         }
-        self.storage.write_synced(batch).await?;
-        callback.io_completed(Ok(()));
-        Ok(())
+        self.storage.write(batch)?;
+        self.flusher.after_next_sync(callback)
     }
 
     async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> io::Result<()> {

@@ -6,6 +6,7 @@
 //! them. Anything that must survive before openraft is told "done" (log entries, the vote, a
 //! truncation, an installed snapshot) is written with `sync`.
 
+mod flush;
 mod log;
 pub mod snapshot;
 mod state_machine;
@@ -88,6 +89,13 @@ impl Storage {
     /// Write without waiting for durability (the engine keeps write order; see `Engine`).
     pub(crate) fn write(&self, batch: WriteBatch) -> io::Result<()> {
         self.engine.write(batch, false).map_err(io_err)
+    }
+
+    /// Make every earlier write durable, off the async worker (inline under madsim).
+    pub(crate) async fn sync(&self) -> io::Result<()> {
+        let engine = Arc::clone(&self.engine);
+        let done = CofferRuntime::spawn_blocking(move || engine.sync()).await?;
+        done.map_err(io_err)
     }
 
     /// Write and fsync, off the async worker (inline under madsim).
