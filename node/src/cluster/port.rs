@@ -89,7 +89,7 @@ pub async fn start(
             .await
             .map_err(|e| err(e.to_string()))?;
         let local_addr = listener.local_addr().map_err(|e| err(e.to_string()))?;
-        let incoming = tonic::transport::server::TcpIncoming::from(listener);
+        let incoming = coffer_raft::transport::incoming(listener);
         let task = tokio::spawn(async move {
             if let Err(e) = router.serve_with_incoming(incoming).await {
                 tracing::error!(error = %e, "cluster port stopped");

@@ -27,7 +27,7 @@ pub use address::{endpoint_uri, lazy_channel};
 pub use channels::PeerChannels;
 pub use client::{GrpcNetwork, GrpcPeer};
 #[cfg(not(madsim))]
-pub use server::serve_listener;
+pub use server::{incoming, serve_listener};
 pub use server::{serve, RaftGrpcServer, RaftGrpcService};
 pub use tls::{ClientTls, ServerTls};
 

@@ -160,6 +160,14 @@ pub async fn serve(
     }
 }
 
+/// Accepted cluster connections with Nagle's algorithm off. tonic's `TcpIncoming::from` leaves
+/// it on, and gRPC writes an answer as several small frames: the last one then waited for the
+/// peer's delayed ACK, up to 40 ms, which was the Raft commit's 99th percentile.
+#[cfg(not(madsim))]
+pub fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
+}
+
 /// [`serve`] on a listener that is already bound (so a test can learn an ephemeral port before
 /// the node advertises it). Not in the simulated build, which has no such listener.
 #[cfg(not(madsim))]
@@ -169,7 +177,6 @@ pub async fn serve_listener(
     tls: Option<ServerTls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), TransportError> {
-    use tonic::transport::server::TcpIncoming;
     use tonic::transport::Server;
 
     let mut builder = Server::builder();
@@ -180,7 +187,7 @@ pub async fn serve_listener(
     }
     builder
         .add_service(handle.grpc_service())
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await
         .map_err(|e| TransportError::Serve(e.to_string()))
 }
