@@ -6,6 +6,7 @@ use crate::metrics::Metrics;
 use async_trait::async_trait;
 use coffer_barrier::{Physical, PhysicalError};
 use coffer_raft::{Command, RaftError, RaftHandle};
+use std::cell::Cell;
 use std::sync::Arc;
 
 /// `Physical` over the Raft log: writes are proposed and wait until applied; reads come from the
@@ -22,23 +23,95 @@ impl RaftPhysical {
     }
 
     async fn write(&self, cmd: Command) -> Result<(), PhysicalError> {
-        let cmd = match WRITE_TERM.try_with(|term| *term) {
-            Ok(term) => Command::Fenced {
-                term,
-                cmd: Box::new(cmd),
-            },
-            Err(_) => cmd,
+        let fenced = FENCE.try_with(|fence| (fence.term, fence.write_proposed()));
+        let (cmd, proposal) = match fenced {
+            Ok((term, proposal)) => {
+                let cmd = Command::Fenced {
+                    term,
+                    cmd: Box::new(cmd),
+                };
+                (cmd, proposal)
+            }
+            Err(_) => (cmd, None),
         };
         let started = tokio::time::Instant::now();
         let result = self.raft.write(cmd).await.map_err(to_physical);
         self.metrics.observe_commit(started.elapsed());
+        if let (Ok(()), Some(tick)) = (&result, proposal) {
+            let _ = FENCE.try_with(|fence| fence.committed(tick));
+        }
         result
     }
 }
 
 tokio::task_local! {
-    /// The Raft term of the active state the current request is served from.
-    static WRITE_TERM: u64;
+    /// The fence of the request being served: its term and what it read and wrote.
+    static FENCE: Fence;
+}
+
+/// One request's writes are fenced to the term of the active state it is served from, and its
+/// storage reads and writes are ordered here, to tell whether a commit already vouches for
+/// every read (see [`reads_vouched_for`]).
+struct Fence {
+    term: u64,
+    /// Ticks once per read started and per write proposed.
+    tick: Cell<u64>,
+    reads_in_flight: Cell<u32>,
+    /// The tick of the latest read started.
+    last_read: Cell<u64>,
+    /// The tick of the latest write that committed and was proposed with no read in flight.
+    vouched: Cell<Option<u64>>,
+}
+
+impl Fence {
+    fn new(term: u64) -> Self {
+        Fence {
+            term,
+            tick: Cell::new(0),
+            reads_in_flight: Cell::new(0),
+            last_read: Cell::new(0),
+            vouched: Cell::new(None),
+        }
+    }
+
+    fn next_tick(&self) -> u64 {
+        let tick = self.tick.get() + 1;
+        self.tick.set(tick);
+        tick
+    }
+
+    /// A write is being proposed: its tick, if it can vouch for the reads before it (none is
+    /// still running, so each finished before the proposal).
+    fn write_proposed(&self) -> Option<u64> {
+        let tick = self.next_tick();
+        (self.reads_in_flight.get() == 0).then_some(tick)
+    }
+
+    fn committed(&self, tick: u64) {
+        self.vouched.set(self.vouched.get().max(Some(tick)));
+    }
+}
+
+/// A storage read of the current request, from start to end.
+struct Read;
+
+impl Read {
+    fn start() -> Read {
+        let _ = FENCE.try_with(|fence| {
+            let tick = fence.next_tick();
+            fence.last_read.set(tick);
+            fence.reads_in_flight.set(fence.reads_in_flight.get() + 1);
+        });
+        Read
+    }
+}
+
+impl Drop for Read {
+    fn drop(&mut self) {
+        let _ = FENCE.try_with(|fence| {
+            fence.reads_in_flight.set(fence.reads_in_flight.get() - 1);
+        });
+    }
 }
 
 /// Run `fut` (one request, from authentication to answer) with its writes fenced to `term`:
@@ -46,7 +119,25 @@ tokio::task_local! {
 /// under one leadership can then never write under a later one — say, a KV v2 write that read
 /// version 10 before a step-down and re-election, racing a write that read it after.
 pub async fn fenced<F: std::future::Future>(term: u64, fut: F) -> F::Output {
-    WRITE_TERM.scope(term, fut).await
+    FENCE.scope(Fence::new(term), fut).await
+}
+
+/// Whether the current request's reads need no read index because a write of its own vouches
+/// for them: one that was proposed after every read had finished and committed in the request's
+/// term. Raft commits an entry of term T only while no later term has committed anything, so
+/// each read, made before that proposal on the leader of T (whose state holds every entry of
+/// earlier terms and every write it acknowledged), saw every write acknowledged before it. A
+/// request with no such write (a read, a no-op delete, a refusal) must confirm its leadership
+/// with a quorum before it answers. False outside [`fenced`].
+pub fn reads_vouched_for() -> bool {
+    FENCE
+        .try_with(|fence| {
+            fence
+                .vouched
+                .get()
+                .is_some_and(|tick| tick > fence.last_read.get())
+        })
+        .unwrap_or(false)
 }
 
 fn to_physical(e: RaftError) -> PhysicalError {
@@ -56,6 +147,7 @@ fn to_physical(e: RaftError) -> PhysicalError {
 #[async_trait]
 impl Physical for RaftPhysical {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, PhysicalError> {
+        let _read = Read::start();
         self.raft.get(key).await.map_err(to_physical)
     }
 
@@ -85,6 +177,7 @@ impl Physical for RaftPhysical {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, PhysicalError> {
+        let _read = Read::start();
         self.raft.list(prefix).await.map_err(to_physical)
     }
 }
@@ -115,6 +208,57 @@ mod tests {
     async fn raft_physical_passes_the_physical_suite() {
         let (physical, raft) = single_node().await;
         coffer_barrier::run_physical_suite(&physical).await;
+        raft.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn only_a_commit_after_every_read_vouches_for_them() {
+        let (physical, raft) = single_node().await;
+        let term = raft.metrics().current_term;
+        let p = &physical;
+
+        let read_then_write = fenced(term, async {
+            p.get("a").await.unwrap();
+            p.put("a", b"1".to_vec()).await.unwrap();
+            reads_vouched_for()
+        });
+        assert!(read_then_write.await);
+
+        let write_then_read = fenced(term, async {
+            p.put("a", b"2".to_vec()).await.unwrap();
+            p.list("").await.unwrap();
+            reads_vouched_for()
+        });
+        assert!(!write_then_read.await);
+
+        let read_only = fenced(term, async {
+            p.get("a").await.unwrap();
+            reads_vouched_for()
+        });
+        assert!(!read_only.await);
+
+        // A write fenced out (its term is not the one it commits in) proves nothing.
+        let stale_term = fenced(term + 1, async {
+            p.get("a").await.unwrap();
+            assert!(p.put("a", b"3".to_vec()).await.is_err());
+            reads_vouched_for()
+        });
+        assert!(!stale_term.await);
+        assert_eq!(p.get("a").await.unwrap().as_deref(), Some(&b"2"[..]));
+
+        // A read still running when the write is proposed may see a later state.
+        let overlapping = fenced(term, async {
+            let _read = Read::start();
+            p.put("a", b"4".to_vec()).await.unwrap();
+            reads_vouched_for()
+        });
+        assert!(!overlapping.await);
+
+        p.put("b", b"5".to_vec()).await.unwrap();
+        assert!(
+            !reads_vouched_for(),
+            "outside a request nothing is vouched for"
+        );
         raft.shutdown().await.unwrap();
     }
 

@@ -66,21 +66,34 @@ impl Core {
             let mut req = req;
             self.authorize(&active, &caller, &mut req).await?;
             active.tokens.use_token(&caller).await?;
-            // Every request, not only reads: a write decides from what it reads (a KV delete of
-            // an already deleted version writes nothing and answers 204), so a leader cut off
-            // from the others must not answer one from stale data either.
-            self.confirm_leadership().await?;
+            // Every answer, not only a read's, comes from what the request read (a KV delete of
+            // an already deleted version writes nothing and answers 204; a 404 is a read too),
+            // so a leader cut off from the others must not give one from stale data. A commit
+            // of the request's own, made after its reads, already proves that; otherwise a read
+            // index does, before the answer leaves. Operator endpoints (`sys/`) confirm first,
+            // since some act on leadership itself (step-down, seal).
+            let operator = req.path.starts_with("sys/");
+            if operator {
+                self.confirm_leadership().await?;
+            }
             // Audited before it runs: if no enabled device can log it, it does not run.
             active.audit.log_request(&caller, &req)?;
-            let result = self.dispatch(&active, &caller, &req).await;
+            let mut result = self.dispatch(&active, &caller, &req).await;
+            if !operator && !crate::physical::reads_vouched_for() {
+                if let Err(e) = self.confirm_leadership().await {
+                    result = Err(e);
+                }
+            }
             active.audit.log_response(&caller, &req, &result)?;
             result
         })
         .await
     }
 
-    /// Before serving, confirm with a quorum that this node still leads (read index), so a
-    /// leader cut off from the others can never answer from stale data.
+    /// Confirm with a quorum that this node still leads (read index), so a leader cut off from
+    /// the others can never answer from stale data. Its reads need not wait for it: this node's
+    /// state already holds every write acknowledged under its leadership and before it, so a
+    /// confirmation after the reads vouches for them as well as one before.
     async fn confirm_leadership(&self) -> Result<(), ApiError> {
         match &self.raft {
             None => Ok(()),
