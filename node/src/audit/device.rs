@@ -12,8 +12,18 @@ use std::path::PathBuf;
 /// feeding an unlinked file.
 pub struct FileDevice {
     path: PathBuf,
-    file: Mutex<Option<File>>,
+    file: Mutex<Option<OpenFile>>,
 }
+
+/// The open file and which file it is, read once at open: checking that the path still names
+/// it then costs one `stat` of the path per line.
+struct OpenFile {
+    file: File,
+    identity: Option<Identity>,
+}
+
+/// Device and inode.
+type Identity = (u64, u64);
 
 impl FileDevice {
     pub fn new(path: PathBuf) -> FileDevice {
@@ -23,7 +33,7 @@ impl FileDevice {
         }
     }
 
-    fn open(&self) -> Result<File, AuditError> {
+    fn open(&self) -> Result<OpenFile, AuditError> {
         let mut options = OpenOptions::new();
         options.create(true).append(true);
         #[cfg(unix)]
@@ -31,7 +41,9 @@ impl FileDevice {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        options.open(&self.path).map_err(|e| self.error(e))
+        let file = options.open(&self.path).map_err(|e| self.error(e))?;
+        let identity = file.metadata().ok().as_ref().and_then(identity);
+        Ok(OpenFile { file, identity })
     }
 
     fn error(&self, e: std::io::Error) -> AuditError {
@@ -50,7 +62,7 @@ impl FileDevice {
         if guard.is_none() {
             *guard = Some(self.open()?);
         }
-        let file = guard.as_mut().expect("opened above");
+        let file = &mut guard.as_mut().expect("opened above").file;
         let mut bytes = Vec::with_capacity(line.len() + 1);
         bytes.extend_from_slice(line.as_bytes());
         bytes.push(b'\n');
@@ -62,22 +74,28 @@ impl FileDevice {
         Ok(())
     }
 
-    #[cfg(unix)]
-    fn still_names(&self, file: &File) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        match (std::fs::metadata(&self.path), file.metadata()) {
-            (Ok(at_path), Ok(open)) => at_path.dev() == open.dev() && at_path.ino() == open.ino(),
-            _ => false,
+    fn still_names(&self, open: &OpenFile) -> bool {
+        let at_path = std::fs::metadata(&self.path).ok();
+        match (at_path.as_ref().and_then(identity), open.identity) {
+            (Some(at_path), Some(open)) => at_path == open,
+            _ => cfg!(not(unix)) && at_path.is_some(),
         }
-    }
-
-    #[cfg(not(unix))]
-    fn still_names(&self, _file: &File) -> bool {
-        self.path.exists()
     }
 
     /// Check the file can be opened for appending (when the device is enabled).
     pub fn check(&self) -> Result<(), AuditError> {
         self.open().map(|_| ())
     }
+}
+
+#[cfg(unix)]
+fn identity(meta: &std::fs::Metadata) -> Option<Identity> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+/// No inode to compare: the path existing is all that is checked.
+#[cfg(not(unix))]
+fn identity(_meta: &std::fs::Metadata) -> Option<Identity> {
+    None
 }
