@@ -99,3 +99,46 @@ fn identity(meta: &std::fs::Metadata) -> Option<Identity> {
 fn identity(_meta: &std::fs::Metadata) -> Option<Identity> {
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_lines_land_whole_and_rotation_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let device = FileDevice::new(path.clone());
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let device = &device;
+                s.spawn(move || {
+                    for i in 0..50 {
+                        device.append(&format!("{{\"n\":{}}}", t * 50 + i)).unwrap();
+                    }
+                });
+            }
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut seen: Vec<u64> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["n"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..200).collect::<Vec<_>>());
+
+        // Rotated away: the next line goes to a new file at the path.
+        std::fs::rename(&path, dir.path().join("audit.log.1")).unwrap();
+        device.append("after").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "after\n");
+
+        // The path cannot be a file any more: the append fails instead of feeding the old one.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        assert!(device.append("lost").is_err());
+    }
+}
