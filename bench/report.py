@@ -1,7 +1,8 @@
 """The table bench/run.sh prints, and the generated part of bench/RESULTS.md.
 
 Input: the run's results.jsonl, one JSON object a line: {"machine"}, {"rss_idle_kib"}, one
-line per wrk run ({"system", "workload", "connections", "load1", "wrk", "rss_peak_kib"}),
+line per wrk run ({"system", "workload", "connections", "load1", "wrk", "rss_peak_kib",
+"cpu_s": user + system CPU seconds of the system's three processes during the run}),
 {"coffer_metrics"}, {"profile"}, {"failover"}, {"autounseal"}.
 Each Coffer run is compared with the etcd run of the same workload and connections just before
 it (they ran back to back).
@@ -53,16 +54,24 @@ def pairs(runs):
 
 def table(data):
     head = ("| Coffer setup | workload | conns | Coffer req/s | p50 ms | p99 ms | etcd req/s | p50 ms "
-            "| p99 ms | req/s ratio | p99 ratio | errors C/e |")
-    rows = [head, "|" + "---|" * 12]
+            "| p99 ms | req/s ratio | p99 ratio | CPU ms/req C/e | errors C/e |")
+    rows = [head, "|" + "---|" * 13]
     for c, e in pairs(data["runs"]):
         cw, ew = c["wrk"], e["wrk"]
         errors = f"{cw['non2xx'] + cw['socket_errors']}/{ew['non2xx'] + ew['socket_errors']}"
         rows.append(
             f"| {c['system']} | {c['workload']} | {c['connections']} | {rate(c):.0f} | {ms(cw['p50_us'])} "
             f"| {ms(cw['p99_us'])} | {rate(e):.0f} | {ms(ew['p50_us'])} | {ms(ew['p99_us'])} "
-            f"| {rate(c) / rate(e):.2f}x | {cw['p99_us'] / max(ew['p99_us'], 1):.2f} | {errors} |")
+            f"| {rate(c) / rate(e):.2f}x | {cw['p99_us'] / max(ew['p99_us'], 1):.2f} "
+            f"| {cpu_per_request(c)}/{cpu_per_request(e)} | {errors} |")
     return "\n".join(rows)
+
+
+def cpu_per_request(run):
+    """CPU time of all three processes of the system during the run, per request (ms)."""
+    if "cpu_s" not in run or not run["wrk"]["requests"]:
+        return "-"
+    return f"{1000 * run['cpu_s'] / run['wrk']['requests']:.3f}"
 
 
 def find(data, system, workload, conns):

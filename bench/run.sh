@@ -8,7 +8,8 @@
 # then, for 16 and 64 connections, drives the leader of each with wrk: unique-key writes (KV v2
 # POST /v1/secret/data/<key>; etcd POST /v3/kv/put) and single-key reads (KV v2 GET; etcd
 # linearizable /v3/kv/range), etcd and Coffer back to back for each cell. Then again for Coffer
-# with a file audit device. Also: idle and loaded RSS per node, a perf profile of the write
+# with a file audit device. Also: idle and loaded RSS per node, CPU time per request of each
+# system (its three processes, from /proc), a perf profile of the write
 # path, failover (SIGKILL the active node under write load), and auto-unseal restart time.
 # Prints the table and updates the generated part of bench/RESULTS.md.
 #
@@ -135,6 +136,13 @@ pid_labels() { # pid_labels <system> <pid>...: label=pid pairs for the rss helpe
   for pid in "$@"; do printf '%s\n' "$system-$i=$pid"; i=$((i + 1)); done
 }
 
+# cpu_ticks <pid>...: user + system CPU ticks of the processes so far, summed
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+  echo "$total"
+}
+
 # --- one wrk run -----------------------------------------------------------------------------
 # run_wrk <system> <workload> <connections> <url> <script> <lua args...>
 # Samples the RSS of the system's processes while it runs; records one line.
@@ -144,12 +152,15 @@ run_wrk() {
   local load; load=$(cut -d' ' -f1 /proc/loadavg)
   $PY rss-peak --seconds "$DURATION" $(pid_labels "${system%%+*}" "${pids[@]}") >"$WORK/rss.json" &
   local sampler=$!
-  local out
+  local out ticks_before ticks_after
+  ticks_before=$(cpu_ticks "${pids[@]}")
   out=$(wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --timeout 10s -s "bench/lua/$script" "$url" -- "$@" |
     grep '^{"requests"')
+  ticks_after=$(cpu_ticks "${pids[@]}")
   wait "$sampler"
   [ "$workload" = warmup ] && return
-  record "{\"system\":\"$system\",\"workload\":\"$workload\",\"connections\":$conns,\"load1\":$load,\"wrk\":$out,\"rss_peak_kib\":$(cat "$WORK/rss.json")}"
+  local cpu_s; cpu_s=$(awk -v a="$ticks_before" -v b="$ticks_after" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz}')
+  record "{\"system\":\"$system\",\"workload\":\"$workload\",\"connections\":$conns,\"load1\":$load,\"wrk\":$out,\"rss_peak_kib\":$(cat "$WORK/rss.json"),\"cpu_s\":$cpu_s}"
   echo "$system $workload c=$conns: $out" >&2
 }
 
