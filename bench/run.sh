@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coffer next to etcd, on this machine's loopback, driven by the same load tool.
 #
-#   bench/run.sh            # the whole run (about 15 minutes after the release build)
+#   bench/run.sh            # the whole run (about 8 minutes after the release build)
 #
 # Builds Coffer in release, starts a 3-node Coffer cluster (raft on disk, log appends fsynced,
 # TLS off, audit off) and a 3-member etcd cluster (Debian's etcd-server, fsync on by default),
