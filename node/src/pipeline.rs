@@ -94,7 +94,7 @@ impl Core {
     /// the others can never answer from stale data. Its reads need not wait for it: this node's
     /// state already holds every write acknowledged under its leadership and before it, so a
     /// confirmation after the reads vouches for them as well as one before.
-    async fn confirm_leadership(&self) -> Result<(), ApiError> {
+    pub(crate) async fn confirm_leadership(&self) -> Result<(), ApiError> {
         match &self.raft {
             None => Ok(()),
             Some(raft) => raft
