@@ -25,6 +25,9 @@ step() { echo; echo "==> $*"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check || { echo "formatting differs (run cargo fmt --all)"; failed=$((failed + 1)); status=1; }
 
+step "module layers (scripts/check_layers.py: no import cycles in node/src)"
+if python3 scripts/check_layers.py node/src; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+
 step "cargo clippy (normal build)"
 cargo clippy --workspace --all-targets -- -D warnings || { failed=$((failed + 1)); status=1; }
 

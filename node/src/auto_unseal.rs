@@ -7,17 +7,12 @@
 //! retries with capped exponential backoff until it succeeds. Under madsim the KMS is a simulated
 //! service on its own host (`seal "simkms" { address }`, `coffer_seal::simkms`).
 
-use crate::core::Core;
+use crate::core::{Core, Seals};
 use crate::error::ApiError;
 use coffer_seal::Seal;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Plain record: the recovery key configuration (shares and threshold) with an auto seal.
-pub const RECOVERY_CONFIG_PATH: &str = "core/recovery-config";
-/// Barrier record: the recovery key itself, which the recovery shares rebuild.
-pub const RECOVERY_KEY_PATH: &str = "core/recovery-key";
 
 /// The first wait after a failed attempt, and the longest.
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
@@ -38,14 +33,6 @@ fn text(fields: &Map<String, Value>, key: &str) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
-}
-
-/// The seals a config names: the one in use (`None`: Shamir), and one marked
-/// `disabled = "true"`, which only a seal migration uses (to unwrap the root key one last time).
-#[derive(Default)]
-pub struct Seals {
-    pub active: Option<Arc<dyn Seal>>,
-    pub disabled: Option<Arc<dyn Seal>>,
 }
 
 /// The seals of the config's `seal` stanza.
@@ -215,30 +202,26 @@ impl Core {
     /// Unwrap the root key with the auto seal and unseal. A sealed, initialised node with an
     /// auto seal calls this at start (and `sys/init` right after initialising).
     pub(crate) async fn auto_unseal(self: &Arc<Self>) -> Result<(), ApiError> {
-        let _guard = self.state_lock.lock().await;
+        let _guard = self.active.transition.lock().await;
         self.auto_unseal_locked().await
     }
 
     /// [`Core::auto_unseal`] for a caller that holds `state_lock`.
     pub(crate) async fn auto_unseal_locked(self: &Arc<Self>) -> Result<(), ApiError> {
-        let Some(seal) = self.auto_seal.clone() else {
+        let Some(seal) = self.storage.auto_seal.clone() else {
             return Err(ApiError::bad("this node has no auto seal"));
         };
-        if !self.barrier.is_sealed() {
+        if !self.storage.barrier.is_sealed() {
             return Ok(());
         }
-        let wrapped = self
-            .physical
-            .get(crate::unseal::ROOT_KEY_PATH)
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::internal("root key record is missing"))?;
+        let wrapped = self.records().wrapped_root_key().await?;
         let bytes = seal.unwrap(&wrapped).await.map_err(|e| match e {
             coffer_seal::SealError::Backend(m) => ApiError::Unavailable(m),
             other => ApiError::internal(other),
         })?;
         let root = coffer_barrier::RootKey::from_bytes(&bytes).map_err(ApiError::internal)?;
-        self.barrier
+        self.storage
+            .barrier
             .unseal(&root)
             .await
             .map_err(ApiError::internal)?;
@@ -251,7 +234,7 @@ impl Core {
 pub async fn unseal_loop(core: Arc<Core>) {
     let mut wait = BACKOFF_MIN;
     loop {
-        if !core.barrier.is_sealed() {
+        if !core.storage.barrier.is_sealed() {
             return;
         }
         if matches!(core.migration().await, Ok(Some(_))) {
@@ -263,7 +246,7 @@ pub async fn unseal_loop(core: Arc<Core>) {
             Ok(true) => match core.auto_unseal().await {
                 Ok(()) => {
                     tracing::info!(
-                        seal = core.auto_seal.as_ref().map(|s| s.seal_type()),
+                        seal = core.storage.auto_seal.as_ref().map(|s| s.seal_type()),
                         "auto-unsealed"
                     );
                     return;
@@ -284,14 +267,12 @@ impl Core {
     /// The shares that authorise operator actions (generate-root): the recovery key's with an
     /// auto seal, else the unseal key's.
     pub(crate) async fn authorising_config(&self) -> Result<coffer_seal::SealConfig, ApiError> {
-        if self.auto_seal.is_some() {
-            let raw = self
-                .physical
-                .get(RECOVERY_CONFIG_PATH)
-                .await
-                .map_err(ApiError::internal)?
-                .ok_or_else(|| ApiError::bad("Vault is not initialized"))?;
-            return serde_json::from_slice(&raw).map_err(ApiError::internal);
+        if self.storage.auto_seal.is_some() {
+            return self
+                .records()
+                .recovery_config()
+                .await?
+                .ok_or_else(|| ApiError::bad("Vault is not initialized"));
         }
         self.seal_config()
             .await?
@@ -302,12 +283,12 @@ impl Core {
     /// compared in constant time) or it opens the root key (Shamir). A recovery key opens
     /// nothing: it is only ever compared.
     pub(crate) async fn is_authorising_key(&self, key: &[u8]) -> Result<bool, ApiError> {
-        if self.auto_seal.is_none() {
+        if self.storage.auto_seal.is_none() {
             return Ok(self.unwrap_root_key(key).await.is_ok());
         }
         let stored = self
             .view("")
-            .get(RECOVERY_KEY_PATH)
+            .get(crate::records::RECOVERY_KEY_PATH)
             .await?
             .ok_or_else(|| ApiError::internal("the recovery key is missing"))?;
         let stored = zeroize::Zeroizing::new(stored);

@@ -130,6 +130,25 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// The cluster port to bind: the first listener's `cluster_address`, else its port + 1.
+    pub fn cluster_bind_addr(&self) -> Option<String> {
+        let listener = self.listeners.first()?;
+        if let Some(addr) = &listener.cluster_address {
+            return Some(addr.clone());
+        }
+        let (host, port) = listener.address.rsplit_once(':')?;
+        let port: u16 = port.parse().ok()?;
+        Some(format!("{host}:{}", port.checked_add(1)?))
+    }
+
+    /// The cluster address other nodes dial: `cluster_addr`, else the bound cluster port.
+    pub fn advertised_cluster_addr(&self) -> String {
+        self.cluster_addr
+            .clone()
+            .or_else(|| self.cluster_bind_addr())
+            .unwrap_or_default()
+    }
+
     /// Read and parse a config file (HCL, or JSON when the name ends in `.json`), apply the
     /// process environment's overrides and validate the result.
     pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {

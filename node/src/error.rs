@@ -43,6 +43,13 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// Vault's 404 for a path no handler serves.
+    pub fn no_route(path: &str) -> ApiError {
+        ApiError::NotFound(format!(
+            "no handler for route \"{path}\". route entry not found."
+        ))
+    }
+
     /// The HTTP status Vault answers this error with.
     pub fn status(&self) -> StatusCode {
         match self {

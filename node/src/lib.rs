@@ -6,9 +6,11 @@
 //! It is the only crate that knows all three of barrier, seal and raft; none of them imports it.
 #![forbid(unsafe_code)]
 
+pub mod api_client;
 pub mod audit;
 pub mod auth;
 pub mod auto_unseal;
+pub mod cidr;
 #[cfg(not(madsim))]
 pub mod cli;
 pub mod clock;
@@ -19,8 +21,10 @@ pub mod core;
 pub mod duration;
 pub mod engines;
 pub mod error;
+pub mod fields;
 pub mod http;
 pub mod ids;
+pub mod link;
 pub mod metrics;
 pub mod migrate;
 pub mod mounts;
@@ -28,6 +32,7 @@ pub mod physical;
 pub mod pipeline;
 pub mod policy;
 pub mod policy_store;
+pub mod records;
 pub mod request;
 pub mod router;
 pub mod server;

@@ -12,10 +12,9 @@
 //! its records repaired by hand (the root key is never lost: every step keeps it wrapped by a
 //! key the operator holds or the KMS holds).
 
-use crate::auto_unseal::{RECOVERY_CONFIG_PATH, RECOVERY_KEY_PATH};
 use crate::core::Core;
 use crate::error::ApiError;
-use crate::unseal::{ROOT_KEY_PATH, SEAL_CONFIG_PATH};
+use crate::records::{RECOVERY_CONFIG_PATH, RECOVERY_KEY_PATH, SEAL_CONFIG_PATH};
 use coffer_seal::progress::{decode_key, KeyCollector};
 use coffer_seal::{Seal, SealConfig, ShamirSeal};
 use serde_json::Value;
@@ -36,47 +35,47 @@ impl Core {
         let Some(config) = self.seal_config().await? else {
             return Ok(None);
         };
-        Ok(match (&self.auto_seal, &self.disabled_seal) {
-            (Some(seal), _) if config.type_ == "shamir" => Some(Migration::ToAuto(seal.clone())),
-            (None, Some(old)) if config.type_ == old.seal_type() => {
-                Some(Migration::ToShamir(old.clone()))
-            }
-            _ => None,
-        })
+        Ok(
+            match (&self.storage.auto_seal, &self.storage.disabled_seal) {
+                (Some(seal), _) if config.type_ == "shamir" => {
+                    Some(Migration::ToAuto(seal.clone()))
+                }
+                (None, Some(old)) if config.type_ == old.seal_type() => {
+                    Some(Migration::ToShamir(old.clone()))
+                }
+                _ => None,
+            },
+        )
     }
 
-    async fn plain_config(&self, path: &str) -> Result<SealConfig, ApiError> {
-        let raw = self
-            .physical
-            .get(path)
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::internal(format!("{path} is missing")))?;
-        serde_json::from_slice(&raw).map_err(ApiError::internal)
+    async fn seal_config_required(&self) -> Result<SealConfig, ApiError> {
+        self.records()
+            .seal_config()
+            .await?
+            .ok_or_else(|| ApiError::internal(format!("{SEAL_CONFIG_PATH} is missing")))
     }
 
-    async fn put_plain(&self, path: &str, config: &SealConfig) -> Result<(), ApiError> {
-        let bytes = serde_json::to_vec(config).map_err(ApiError::internal)?;
-        self.physical
-            .put(path, bytes)
-            .await
-            .map_err(ApiError::internal)
+    async fn recovery_config_required(&self) -> Result<SealConfig, ApiError> {
+        self.records()
+            .recovery_config()
+            .await?
+            .ok_or_else(|| ApiError::internal(format!("{RECOVERY_CONFIG_PATH} is missing")))
     }
 
     /// `sys/unseal` with `migrate: true`: one share toward the migration; returns seal status.
     pub async fn submit_migration_key(self: &Arc<Self>, key: &str) -> Result<Value, ApiError> {
-        let guard = self.state_lock.lock().await;
+        let guard = self.active.transition.lock().await;
         let Some(migration) = self.migration().await? else {
             return Err(ApiError::bad("no seal migration is pending"));
         };
         let threshold = match &migration {
-            Migration::ToAuto(_) => self.plain_config(SEAL_CONFIG_PATH).await?,
-            Migration::ToShamir(_) => self.plain_config(RECOVERY_CONFIG_PATH).await?,
+            Migration::ToAuto(_) => self.seal_config_required().await?,
+            Migration::ToShamir(_) => self.recovery_config_required().await?,
         }
         .secret_threshold;
         let part = decode_key(key).map_err(|e| ApiError::bad(e.to_string()))?;
         let combined = {
-            let mut progress = self.unseal_progress.lock();
+            let mut progress = self.keys.unseal_progress.lock();
             let collector = progress.get_or_insert_with(|| KeyCollector::new(threshold));
             match collector.add(part) {
                 Err(coffer_seal::SealError::Duplicate) | Ok(None) => None,
@@ -102,29 +101,27 @@ impl Core {
         kek: &[u8],
         seal: &dyn Seal,
     ) -> Result<(), ApiError> {
-        let old = self.plain_config(SEAL_CONFIG_PATH).await?;
+        let old = self.seal_config_required().await?;
         let root = self.unwrap_root_key(kek).await?;
         let wrapped = seal
             .wrap(root.as_bytes())
             .await
             .map_err(|e| ApiError::Unavailable(format!("cannot wrap the root key: {e}")))?;
-        self.barrier
+        self.storage
+            .barrier
             .unseal(&root)
             .await
             .map_err(ApiError::internal)?;
         // The old unseal key becomes the recovery key, with the same shares.
         self.view("").put(RECOVERY_KEY_PATH, kek).await?;
-        self.put_plain(RECOVERY_CONFIG_PATH, &old).await?;
-        self.physical
-            .put(ROOT_KEY_PATH, wrapped)
-            .await
-            .map_err(ApiError::internal)?;
+        self.records().put_recovery_config(&old).await?;
+        self.records().put_wrapped_root_key(wrapped).await?;
         let mut config = old.clone();
         config.type_ = seal.seal_type().to_string();
         config.secret_shares = 1;
         config.secret_threshold = 1;
         config.stored_shares = 1;
-        self.put_plain(SEAL_CONFIG_PATH, &config).await?;
+        self.records().put_seal_config(&config).await?;
         tracing::info!(to = seal.seal_type(), "seal migrated from shamir");
         self.post_unseal().await
     }
@@ -134,18 +131,14 @@ impl Core {
         recovery_key: &[u8],
         old: &dyn Seal,
     ) -> Result<(), ApiError> {
-        let recovery = self.plain_config(RECOVERY_CONFIG_PATH).await?;
-        let wrapped = self
-            .physical
-            .get(ROOT_KEY_PATH)
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::internal("root key record is missing"))?;
+        let recovery = self.recovery_config_required().await?;
+        let wrapped = self.records().wrapped_root_key().await?;
         let root = old.unwrap(&wrapped).await.map_err(|e| {
             ApiError::Unavailable(format!("the disabled seal cannot unwrap the root key: {e}"))
         })?;
         let root = coffer_barrier::RootKey::from_bytes(&root).map_err(ApiError::internal)?;
-        self.barrier
+        self.storage
+            .barrier
             .unseal(&root)
             .await
             .map_err(ApiError::internal)?;
@@ -155,7 +148,7 @@ impl Core {
             bool::from(subtle::ConstantTimeEq::ct_eq(&s[..], recovery_key))
         });
         if !matches {
-            self.barrier.seal();
+            self.storage.barrier.seal();
             return Err(ApiError::bad("invalid key"));
         }
         let shamir = ShamirSeal::new(recovery_key).map_err(ApiError::internal)?;
@@ -163,19 +156,13 @@ impl Core {
             .wrap(root.as_bytes())
             .await
             .map_err(ApiError::internal)?;
-        self.physical
-            .put(ROOT_KEY_PATH, rewrapped)
-            .await
-            .map_err(ApiError::internal)?;
+        self.records().put_wrapped_root_key(rewrapped).await?;
         let mut config = recovery.clone();
         config.type_ = "shamir".into();
         config.stored_shares = 0;
-        self.put_plain(SEAL_CONFIG_PATH, &config).await?;
+        self.records().put_seal_config(&config).await?;
         self.view("").delete(RECOVERY_KEY_PATH).await?;
-        self.physical
-            .delete(RECOVERY_CONFIG_PATH)
-            .await
-            .map_err(ApiError::internal)?;
+        self.records().delete_recovery_config().await?;
         tracing::info!(from = old.seal_type(), "seal migrated to shamir");
         self.post_unseal().await
     }

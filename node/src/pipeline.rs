@@ -95,7 +95,7 @@ impl Core {
     /// state already holds every write acknowledged under its leadership and before it, so a
     /// confirmation after the reads vouches for them as well as one before.
     pub(crate) async fn confirm_leadership(&self) -> Result<(), ApiError> {
-        match &self.raft {
+        match &self.storage.raft {
             None => Ok(()),
             Some(raft) => raft
                 .ensure_linearizable()
@@ -196,23 +196,23 @@ impl Core {
                 .strip_prefix("token/")
                 .or((rel == "token").then_some(""))
             {
-                let call = crate::token::TokenCall {
+                let call = crate::auth::token_backend::TokenCall {
                     core: self,
                     active,
                     caller,
                     req,
                 };
-                return crate::token::handle_token_request(call, tok).await;
+                return crate::auth::token_backend::handle(call, tok).await;
             }
             return crate::auth::handle(self, active, req).await;
         }
         let (entry, rel) = self
             .route_secret(active, &req.path)
-            .ok_or_else(|| no_route(&req.path))?;
+            .ok_or_else(|| ApiError::no_route(&req.path))?;
         let engine = active
             .mounts
             .engine(&entry)
-            .ok_or_else(|| no_route(&req.path))?;
+            .ok_or_else(|| ApiError::no_route(&req.path))?;
         let storage = active.mounts.storage_for(Table::Secrets, &entry);
         let mreq = MountRequest {
             req,
@@ -222,11 +222,4 @@ impl Core {
         };
         engine.handle(mreq).await
     }
-}
-
-/// Vault's 404 for a path no mount claims.
-pub fn no_route(path: &str) -> ApiError {
-    ApiError::NotFound(format!(
-        "no handler for route \"{path}\". route entry not found."
-    ))
 }

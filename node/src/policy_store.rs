@@ -1,7 +1,6 @@
 //! Stored ACL policies (`sys/policy/<name>` inside the barrier, each `{name, policy}` with the raw
 //! HCL text) and the ACL built for a token's policy set.
 
-use crate::core::Core;
 use crate::error::ApiError;
 use crate::policy::{self, Acl, Policy};
 use crate::storage::StorageView;
@@ -25,9 +24,8 @@ impl PolicyStore {
     }
 
     /// Write the built-in `default` policy at init.
-    pub async fn create_defaults(core: &Core) -> Result<(), ApiError> {
-        let store = PolicyStore::new(core.view("sys/policy/"));
-        store.write("default", policy::DEFAULT_POLICY).await
+    pub async fn create_defaults(&self) -> Result<(), ApiError> {
+        self.write("default", policy::DEFAULT_POLICY).await
     }
 
     /// Names of all policies, sorted, including `root`.
@@ -55,7 +53,7 @@ impl PolicyStore {
     /// Parse, then store a policy. `root` cannot be written.
     pub async fn write(&self, name: &str, text: &str) -> Result<(), ApiError> {
         let name = name.to_lowercase();
-        if name == "root" || name == crate::wrap::POLICY_NAME {
+        if name == "root" || name == policy::WRAPPING_POLICY_NAME {
             return Err(ApiError::bad(format!("cannot update \"{name}\" policy")));
         }
         if name.is_empty() || name.contains('/') {
@@ -72,7 +70,7 @@ impl PolicyStore {
     /// Remove a policy; `root` and `default` cannot be deleted.
     pub async fn delete(&self, name: &str) -> Result<(), ApiError> {
         let name = name.to_lowercase();
-        if name == "root" || name == "default" || name == crate::wrap::POLICY_NAME {
+        if name == "root" || name == "default" || name == policy::WRAPPING_POLICY_NAME {
             return Err(ApiError::bad(format!("cannot delete \"{name}\" policy")));
         }
         self.view.delete(&name).await
@@ -89,10 +87,10 @@ impl PolicyStore {
                 policies.push(root);
                 continue;
             }
-            if name == crate::wrap::POLICY_NAME {
+            if name == policy::WRAPPING_POLICY_NAME {
                 // Built in: wrapping tokens reach the wrapping endpoints and nothing else,
                 // whatever is stored under that name.
-                let builtin = policy::parse_policy(name, crate::wrap::RESPONSE_WRAPPING_POLICY)
+                let builtin = policy::parse_policy(name, policy::WRAPPING_POLICY)
                     .map_err(|e| ApiError::internal(e.to_string()))?;
                 policies.push(builtin);
                 continue;

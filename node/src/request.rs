@@ -1,8 +1,13 @@
 //! The transport-neutral request and response that flow through the pipeline:
 //! HTTP (or a forwarded call) → `Request` → token → ACL → router → engine → `Response`.
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+
+/// The client's address, put on each HTTP request's extensions by the listener (and by the
+/// active node for a request a standby forwarded); auth methods check CIDR bindings against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub std::net::SocketAddr);
 
 /// Vault's logical operations; HTTP methods map onto these in `http/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,6 +110,22 @@ pub struct AuthInfo {
     pub num_uses: u64,
 }
 
+/// How a response's body is shaped on the wire: exactly one of these.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Body {
+    /// Vault's envelope (`request_id`, `lease_id`, `data`, `auth`, `wrap_info`, ...).
+    #[default]
+    Envelope,
+    /// The envelope with the `data` fields also copied to its top level (Vault's legacy `sys/`
+    /// shapes: `sys/mounts`, `sys/policy`, `sys/capabilities`, ...).
+    EnvelopeMerged,
+    /// A JSON body that replaces the envelope, with its status code (`sys/health`,
+    /// `sys/seal-status`, `sys/init` and the other endpoints Vault answers without it).
+    Raw(u16, Value),
+    /// A non-JSON body with its content type (Prometheus metrics, snapshot archives).
+    Text(&'static str, String),
+}
+
 /// What an engine or system handler answers. `None` from a handler means 204 No Content.
 #[derive(Debug, Clone, Default)]
 pub struct Response {
@@ -118,13 +139,8 @@ pub struct Response {
     pub lease_id: String,
     pub lease_duration: u64,
     pub renewable: bool,
-    /// A raw body that replaces the envelope (sys/health, sys/seal-status, sys/init and other
-    /// sys endpoints that Vault answers without the envelope), with its status code.
-    pub raw: Option<(u16, Value)>,
-    /// Also copy the `data` fields to the top level of the body (Vault's legacy sys shapes).
-    pub merge_data_top_level: bool,
-    /// A non-JSON body with its content type (Prometheus metrics).
-    pub text: Option<(&'static str, String)>,
+    /// How the body is shaped on the wire.
+    pub body: Body,
     /// `wrap_info` of a wrapped answer (the answer itself is in the wrapping token's cubbyhole).
     pub wrap_info: Option<Value>,
 }
@@ -145,15 +161,54 @@ impl Response {
     /// A response whose body is exactly `body` (no envelope), with status 200.
     pub fn raw(body: Value) -> Self {
         Response {
-            raw: Some((200, body)),
+            body: Body::Raw(200, body),
             ..Default::default()
         }
+    }
+
+    /// A non-JSON body with its content type.
+    pub fn text(content_type: &'static str, text: String) -> Self {
+        Response {
+            body: Body::Text(content_type, text),
+            ..Default::default()
+        }
+    }
+
+    /// The raw JSON body and its status, when the envelope is replaced by one.
+    pub fn raw_body(&self) -> Option<(u16, &Value)> {
+        match &self.body {
+            Body::Raw(status, body) => Some((*status, body)),
+            _ => None,
+        }
+    }
+
+    /// Vault's response envelope around this answer (for `Body::Envelope*`).
+    pub fn envelope(&self, request_id: &str) -> Value {
+        let mut body = json!({
+            "request_id": request_id,
+            "lease_id": self.lease_id,
+            "renewable": self.renewable,
+            "lease_duration": self.lease_duration,
+            "data": self.data,
+            "wrap_info": self.wrap_info.clone().unwrap_or(Value::Null),
+            "warnings": if self.warnings.is_empty() { Value::Null } else { json!(self.warnings) },
+            "auth": self.auth,
+            "mount_type": "",
+        });
+        if self.body == Body::EnvelopeMerged {
+            if let (Some(data), Some(obj)) = (&self.data, body.as_object_mut()) {
+                for (k, v) in data {
+                    obj.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        body
     }
 
     /// A raw body with a chosen status.
     pub fn raw_status(status: u16, body: Value) -> Self {
         Response {
-            raw: Some((status, body)),
+            body: Body::Raw(status, body),
             ..Default::default()
         }
     }

@@ -1,7 +1,6 @@
 //! The mount tables (`core/mounts` for secrets engines, `core/auth` for auth methods, both inside
 //! the barrier) and longest-prefix routing of a request path to its mount.
 
-use crate::core::Core;
 use crate::engines::{cubbyhole::Cubbyhole, kv1::KvV1, kv2::KvV2, transit::Transit, SecretEngine};
 use crate::error::ApiError;
 use crate::mounts::{MountConfig, MountEntry};
@@ -98,8 +97,7 @@ fn new_entry(path: &str, kind: &str, description: &str, accessor_prefix: &str) -
 
 impl MountTable {
     /// Write the initial tables: `sys/` and `cubbyhole/` secrets mounts, `token/` auth.
-    pub async fn create_defaults(core: &Core) -> Result<(), ApiError> {
-        let root = core.view("");
+    pub async fn create_defaults(root: &StorageView) -> Result<(), ApiError> {
         let sys = new_entry(
             "sys/",
             "system",
@@ -113,8 +111,7 @@ impl MountTable {
     }
 
     /// Load both tables from the barrier.
-    pub async fn load(core: &Core) -> Result<MountTable, ApiError> {
-        let root = core.view("");
+    pub async fn load(root: StorageView) -> Result<MountTable, ApiError> {
         let mut secrets: Vec<MountEntry> = root.get_json(MOUNTS_PATH).await?.unwrap_or_default();
         if !secrets.is_empty() && !secrets.iter().any(|e| e.path == CUBBYHOLE_PATH) {
             // A table written before cubbyhole existed: serve one with a fixed storage prefix

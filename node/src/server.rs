@@ -34,7 +34,7 @@ pub struct ServerHandle {
 impl Drop for ServerHandle {
     fn drop(&mut self) {
         // The port's task holds the core (through the app): end it here, not when the core goes.
-        if let Ok(mut port) = self.core.cluster_port.try_lock() {
+        if let Ok(mut port) = self.core.link.port.try_lock() {
             port.take();
         }
     }
@@ -48,7 +48,7 @@ impl ServerHandle {
 
     /// Stop Raft (listeners stop when the handle drops).
     pub async fn shutdown(self) {
-        if let Some(raft) = &self.core.raft {
+        if let Some(raft) = &self.core.storage.raft {
             if let Err(e) = raft.shutdown().await {
                 tracing::warn!(error = %e, "raft shutdown");
             }
@@ -107,7 +107,7 @@ async fn open_storage(
     }
     let mut raft_config = RaftConfig {
         api_addr: config.api_addr.clone().unwrap_or_default(),
-        cluster_addr: advertised_cluster_addr(config),
+        cluster_addr: config.advertised_cluster_addr(),
         ..RaftConfig::default()
     };
     if let StorageConfig::Raft {
@@ -138,26 +138,6 @@ async fn open_storage(
     ))
 }
 
-/// The cluster port to bind: the first listener's `cluster_address`, else its port + 1.
-pub fn cluster_bind_addr(config: &ServerConfig) -> Option<String> {
-    let listener = config.listeners.first()?;
-    if let Some(addr) = &listener.cluster_address {
-        return Some(addr.clone());
-    }
-    let (host, port) = listener.address.rsplit_once(':')?;
-    let port: u16 = port.parse().ok()?;
-    Some(format!("{host}:{}", port.checked_add(1)?))
-}
-
-/// The cluster address other nodes dial: `cluster_addr`, else the bound cluster port.
-pub fn advertised_cluster_addr(config: &ServerConfig) -> String {
-    config
-        .cluster_addr
-        .clone()
-        .or_else(|| cluster_bind_addr(config))
-        .unwrap_or_default()
-}
-
 /// Start a node: storage, core and listeners. The node starts sealed (or uninitialised).
 pub async fn start(
     config: ServerConfig,
@@ -167,21 +147,23 @@ pub async fn start(
     let (physical, raft, storage_type) = open_storage(&config, &storage, &metrics).await?;
     let seals = crate::auto_unseal::from_config(config.seal.as_ref())
         .map_err(|e| StartError::Seal(e.to_string()))?;
-    let core = Core::new(config, physical, raft, storage_type, metrics, seals);
-    if core.auto_seal.is_some() {
+    let storage = crate::core::NodeStorage::new(physical, raft, storage_type, metrics, seals);
+    let core = Core::new(config, storage);
+    if core.storage.auto_seal.is_some() {
         tokio::spawn(crate::auto_unseal::unseal_loop(core.clone()));
     }
     let app = crate::http::app(core.clone());
+    core.link.set_app(app.clone());
     // Outside simulation the cluster port opens with the cluster certificate, at unseal or
     // join (`Core::enable_cluster_tls`); the simulated network has no TLS, so it opens now.
     #[cfg(madsim)]
-    if let (Some(raft), Some(addr)) = (&core.raft, cluster_bind_addr(&core.config)) {
-        let port = crate::cluster::port::start(&addr, raft, app.clone(), None)
+    if let (Some(raft), Some(addr)) = (&core.storage.raft, core.config.cluster_bind_addr()) {
+        let port = crate::link::port::start(&addr, raft, app.clone(), None)
             .await
             .map_err(|e| StartError::Storage(e.to_string()))?;
-        *core.cluster_port.lock().await = Some(port);
+        *core.link.port.lock().await = Some(port);
     }
-    if core.raft.is_some() {
+    if core.storage.raft.is_some() {
         tokio::spawn(crate::cluster::autopilot::cleanup_loop(core.clone()));
     }
     // Labels this node's pod with its state (not simulated: there is no Kubernetes API there).

@@ -3,9 +3,9 @@
 //! key opens the keyring (`core/keyring`, inside the barrier) → the keyring's terms encrypt
 //! everything else. `core/seal-config` is the only other plain record.
 
-use crate::cluster::tls::{self as cluster_tls, ClusterTls};
 use crate::core::{ClusterInfo, Core, VAULT_API_VERSION};
 use crate::error::ApiError;
+use crate::link::tls::{self as cluster_tls, ClusterTls};
 use coffer_barrier::RootKey;
 use coffer_seal::config::SealConfig;
 use coffer_seal::progress::{decode_key, KeyCollector};
@@ -14,10 +14,6 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
-/// Plain record: share count, threshold, seal type.
-pub const SEAL_CONFIG_PATH: &str = "core/seal-config";
-/// Plain record: the root key wrapped by the unseal key (ciphertext only).
-pub const ROOT_KEY_PATH: &str = "core/root-key";
 /// Barrier record: cluster name and id.
 const CLUSTER_INFO_PATH: &str = "core/cluster-info";
 
@@ -76,11 +72,11 @@ fn shamir_config(shares: u8, threshold: u8) -> SealConfig {
 impl Core {
     /// `sys/init`: create the root key, keyring, unseal shares and root token. Leaves the node sealed.
     pub async fn initialize(self: &Arc<Self>, req: InitRequest) -> Result<InitResult, ApiError> {
-        let _guard = self.state_lock.lock().await;
+        let _guard = self.active.transition.lock().await;
         if self.is_initialized().await? {
             return Err(ApiError::bad("Vault is already initialized"));
         }
-        if let Some(raft) = &self.raft {
+        if let Some(raft) = &self.storage.raft {
             // A new cluster of one; others join it later.
             raft.bootstrap_single().await.map_err(ApiError::internal)?;
             raft.wait_leader(std::time::Duration::from_secs(30))
@@ -88,7 +84,7 @@ impl Core {
                 .map_err(ApiError::internal)?;
         }
         let root_key = RootKey::generate();
-        let (wrapped, keys, recovery, config) = match self.auto_seal.clone() {
+        let (wrapped, keys, recovery, config) = match self.storage.auto_seal.clone() {
             None => {
                 let (kek, shares) = new_shares(req.secret_shares, req.secret_threshold)?;
                 let seal = ShamirSeal::new(&kek).map_err(ApiError::internal)?;
@@ -112,48 +108,38 @@ impl Core {
             }
         };
 
-        self.barrier
+        self.storage
+            .barrier
             .initialize(&root_key, crate::clock::unix_now())
             .await?;
-        self.physical
-            .put(ROOT_KEY_PATH, wrapped)
-            .await
-            .map_err(ApiError::internal)?;
-        self.barrier.unseal(&root_key).await?;
+        self.records().put_wrapped_root_key(wrapped).await?;
+        self.storage.barrier.unseal(&root_key).await?;
         let root_token = async {
             if let Some((recovery_key, _)) = &recovery {
                 self.view("")
-                    .put(crate::auto_unseal::RECOVERY_KEY_PATH, recovery_key)
+                    .put(crate::records::RECOVERY_KEY_PATH, recovery_key)
                     .await?;
             }
             self.setup_new_cluster().await
         }
         .await;
-        self.barrier.seal();
+        self.storage.barrier.seal();
         let root_token = root_token?;
         let recovery_keys = match recovery {
             None => Vec::new(),
             Some((_, shares)) => {
                 let rc = shamir_config(req.recovery_shares, req.recovery_threshold);
-                let bytes = serde_json::to_vec(&rc).map_err(ApiError::internal)?;
-                self.physical
-                    .put(crate::auto_unseal::RECOVERY_CONFIG_PATH, bytes)
-                    .await
-                    .map_err(ApiError::internal)?;
+                self.records().put_recovery_config(&rc).await?;
                 shares
             }
         };
 
         // Written last: a node is "initialized" only once everything above exists.
-        let bytes = serde_json::to_vec(&config).map_err(ApiError::internal)?;
-        self.physical
-            .put(SEAL_CONFIG_PATH, bytes)
-            .await
-            .map_err(ApiError::internal)?;
+        self.records().put_seal_config(&config).await?;
         tracing::info!(seal = %config.type_, "initialized");
-        if self.auto_seal.is_some() {
+        if self.storage.auto_seal.is_some() {
             // An auto-sealed node unseals itself right away, as it will at every start.
-            self.barrier.unseal(&root_key).await?;
+            self.storage.barrier.unseal(&root_key).await?;
             self.post_unseal().await?;
         }
         Ok(InitResult {
@@ -175,33 +161,30 @@ impl Core {
             id: crate::ids::uuid(),
         };
         self.view("").put_json(CLUSTER_INFO_PATH, &info).await?;
-        if self.raft.is_some() {
+        if self.storage.raft.is_some() {
             let tls = ClusterTls::generate(&info.name).map_err(ApiError::internal)?;
             self.view("")
                 .put_json(cluster_tls::STORAGE_PATH, &tls)
                 .await?;
         }
-        crate::router::MountTable::create_defaults(self).await?;
-        crate::policy_store::PolicyStore::create_defaults(self).await?;
+        crate::router::MountTable::create_defaults(&self.view("")).await?;
+        crate::policy_store::PolicyStore::new(self.view("sys/policy/"))
+            .create_defaults()
+            .await?;
         let tokens = crate::token::TokenStore::new(self.view("sys/token/"));
         tokens.create_root_token().await
     }
 
     /// The seal configuration, if initialised.
     pub async fn seal_config(&self) -> Result<Option<SealConfig>, ApiError> {
-        let raw = self
-            .physical
-            .get(SEAL_CONFIG_PATH)
-            .await
-            .map_err(ApiError::internal)?;
-        raw.map(|b| serde_json::from_slice(&b).map_err(ApiError::internal))
-            .transpose()
+        self.records().seal_config().await
     }
 
     /// `sys/unseal` with one key share. Returns the seal status afterwards.
     pub async fn submit_unseal_key(self: &Arc<Self>, key: &str) -> Result<Value, ApiError> {
-        let _guard = self.state_lock.lock().await;
+        let _guard = self.active.transition.lock().await;
         let joining = self
+            .link
             .pending_join
             .lock()
             .as_ref()
@@ -217,7 +200,7 @@ impl Core {
         }
         let part = decode_key(key).map_err(|e| ApiError::bad(e.to_string()))?;
         let combined = {
-            let mut progress = self.unseal_progress.lock();
+            let mut progress = self.keys.unseal_progress.lock();
             let collector =
                 progress.get_or_insert_with(|| KeyCollector::new(config.secret_threshold));
             match collector.add(part) {
@@ -248,27 +231,26 @@ impl Core {
 
     /// Forget a partial unseal attempt (`sys/unseal` with `reset: true`).
     pub fn reset_unseal(&self) {
-        *self.unseal_progress.lock() = None;
+        *self.keys.unseal_progress.lock() = None;
     }
 
     /// Unwrap the root key with the combined unseal key, open the barrier, load state.
     pub(crate) async fn unseal_with_kek(self: &Arc<Self>, kek: &[u8]) -> Result<(), ApiError> {
         let root = self.unwrap_root_key(kek).await?;
-        self.barrier.unseal(&root).await.map_err(|e| match e {
-            coffer_barrier::BarrierError::InvalidKey => ApiError::bad("invalid key"),
-            other => ApiError::internal(other),
-        })?;
+        self.storage
+            .barrier
+            .unseal(&root)
+            .await
+            .map_err(|e| match e {
+                coffer_barrier::BarrierError::InvalidKey => ApiError::bad("invalid key"),
+                other => ApiError::internal(other),
+            })?;
         self.post_unseal().await
     }
 
     /// The root key, if `kek` is the right unseal key.
     pub(crate) async fn unwrap_root_key(&self, kek: &[u8]) -> Result<RootKey, ApiError> {
-        let wrapped = self
-            .physical
-            .get(ROOT_KEY_PATH)
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::internal("root key record is missing"))?;
+        let wrapped = self.records().wrapped_root_key().await?;
         let seal = ShamirSeal::new(kek).map_err(|_| ApiError::bad("invalid key"))?;
         let bytes = seal
             .unwrap(&wrapped)
@@ -303,12 +285,12 @@ impl Core {
         match loaded {
             Ok((info, state)) => {
                 *self.cluster.write() = Some(info);
-                *self.active.write() = Some(Arc::new(state));
+                self.active.set(Some(Arc::new(state)));
                 tracing::info!("unsealed");
                 Ok(())
             }
             Err(e) => {
-                self.barrier.seal();
+                self.storage.barrier.seal();
                 Err(e)
             }
         }
@@ -317,19 +299,19 @@ impl Core {
     /// Seal the node: drop the active state and forget every key. A sealed leader hands Raft
     /// leadership to a standby (best effort), so the cluster keeps an active node.
     pub async fn seal(&self) {
-        let _guard = self.state_lock.lock().await;
-        if let Some(raft) = self.raft.as_ref().filter(|r| r.is_leader()) {
+        let _guard = self.active.transition.lock().await;
+        if let Some(raft) = self.storage.raft.as_ref().filter(|r| r.is_leader()) {
             if let Err(e) = raft.step_down().await {
                 tracing::info!(error = %e, "sealed leader could not hand over leadership");
             }
         }
-        *self.active.write() = None;
-        *self.unseal_progress.lock() = None;
-        *self.rekey.lock() = None;
-        *self.rekey_root_key.lock() = None;
-        *self.rekey_recovery.lock() = None;
-        *self.generate_root.lock() = None;
-        self.barrier.seal();
+        self.active.set(None);
+        *self.keys.unseal_progress.lock() = None;
+        *self.keys.rekey.lock() = None;
+        *self.keys.rekey_root_key.lock() = None;
+        *self.keys.rekey_recovery.lock() = None;
+        *self.keys.generate_root.lock() = None;
+        self.storage.barrier.seal();
         tracing::info!("sealed");
     }
 
@@ -337,28 +319,28 @@ impl Core {
     pub async fn seal_status(&self) -> Result<Value, ApiError> {
         // A node with a pending join already knows the cluster's seal configuration.
         let joining = self
+            .link
             .pending_join
             .lock()
             .as_ref()
             .map(|p| p.bundle.seal_config.clone());
         let config = self.seal_config().await?.or(joining);
         // With an auto seal, t and n are the recovery key's (as Vault reports them).
-        let recovery: Option<SealConfig> = match &self.auto_seal {
+        let recovery: Option<SealConfig> = match &self.storage.auto_seal {
             None => None,
-            Some(_) => self
-                .physical
-                .get(crate::auto_unseal::RECOVERY_CONFIG_PATH)
-                .await
-                .map_err(ApiError::internal)?
-                .and_then(|b| serde_json::from_slice(&b).ok()),
+            Some(_) => self.records().recovery_config().await.ok().flatten(),
         };
         let (t, n) = recovery
             .as_ref()
             .or(config.as_ref())
             .map(|c| (c.secret_threshold, c.secret_shares))
             .unwrap_or((0, 0));
-        let seal_type = self.auto_seal.as_ref().map_or("shamir", |s| s.seal_type());
-        let (progress, nonce) = match &*self.unseal_progress.lock() {
+        let seal_type = self
+            .storage
+            .auto_seal
+            .as_ref()
+            .map_or("shamir", |s| s.seal_type());
+        let (progress, nonce) = match &*self.keys.unseal_progress.lock() {
             Some(c) => (c.progress(), c.nonce().to_string()),
             None => (0, String::new()),
         };
@@ -374,8 +356,8 @@ impl Core {
             "version": VAULT_API_VERSION,
             "build_date": "2024-01-01T00:00:00Z",
             "migration": self.migration().await?.is_some(),
-            "recovery_seal": self.auto_seal.is_some(),
-            "storage_type": self.storage_type,
+            "recovery_seal": self.storage.auto_seal.is_some(),
+            "storage_type": self.storage.storage_type,
         });
         if let (false, Some(info)) = (sealed, self.cluster_info()) {
             body["cluster_name"] = json!(info.name);

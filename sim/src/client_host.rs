@@ -3,7 +3,7 @@
 //! faults too, and a node killed mid-request drops the connection as a real one would.
 
 use crate::node::{Reply, SimNode};
-use coffer_node::cluster::api_client::{call_json, ApiCall};
+use coffer_node::api_client::{call_json, ApiCall};
 use madsim::runtime::{Handle, NodeHandle};
 use serde_json::Value;
 use std::net::IpAddr;

@@ -91,7 +91,7 @@ pub fn response_line(
             if let Some(data) = &r.data {
                 out.insert("data".into(), h.value(Value::Object(data.clone())));
             }
-            if let Some((_, raw)) = &r.raw {
+            if let Some((_, raw)) = r.raw_body() {
                 out.insert("data".into(), h.value(raw.clone()));
             }
             if let Some(auth) = &r.auth {

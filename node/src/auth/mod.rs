@@ -7,13 +7,14 @@
 //! into an orphan token whose path is the login path.
 
 pub mod approle;
-pub mod cidr;
+pub use crate::cidr;
 pub mod glob;
 pub mod issue;
 pub mod kubernetes;
 mod password;
 #[cfg(test)]
 mod testkit;
+pub mod token_backend;
 pub mod token_params;
 pub mod userpass;
 
@@ -114,7 +115,7 @@ pub async fn handle(
     req: &Request,
 ) -> Result<Option<Response>, ApiError> {
     let (entry, inner, method) =
-        route(active, &req.path).ok_or_else(|| crate::pipeline::no_route(&req.path))?;
+        route(active, &req.path).ok_or_else(|| crate::error::ApiError::no_route(&req.path))?;
     let storage = active.mounts.storage_for(Table::Auth, &entry);
     let areq = AuthRequest {
         req,

@@ -3,7 +3,7 @@
 
 use super::cidr;
 use crate::error::ApiError;
-use crate::token::{boolean, secs, string_list, unsigned};
+use crate::fields::{boolean, secs, string_list, unsigned};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 

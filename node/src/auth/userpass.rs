@@ -6,8 +6,8 @@ use super::token_params::TokenParams;
 use super::{cidr, data_reply, list_response, no_content, password};
 use super::{AuthMethod, AuthRequest, LoginGrant, Outcome};
 use crate::error::ApiError;
+use crate::fields::Fields;
 use crate::request::Operation;
-use crate::sys::Fields;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Map;
@@ -59,12 +59,12 @@ impl AuthMethod for Userpass {
             };
         }
         let Some(rest) = path.strip_prefix("users/") else {
-            return Err(crate::pipeline::no_route(&areq.req.path));
+            return Err(crate::error::ApiError::no_route(&areq.req.path));
         };
         match rest.split_once('/') {
             Some((name, "password")) if write => set_password(&areq, name).await,
             Some((name, "policies")) if write => set_policies(&areq, name).await,
-            Some(_) => Err(crate::pipeline::no_route(&areq.req.path)),
+            Some(_) => Err(crate::error::ApiError::no_route(&areq.req.path)),
             None => user_op(&areq, rest).await,
         }
     }

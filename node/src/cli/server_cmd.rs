@@ -77,7 +77,7 @@ async fn serve(config: ServerConfig, a: ServerArgs) -> i32 {
         .collect();
     println!("==> Coffer server started! Log data will stream in below:\n");
     println!("{:>20}: {}", "Version", super::version_line());
-    println!("{:>20}: {}", "Storage", handle.core.storage_type);
+    println!("{:>20}: {}", "Storage", handle.core.storage.storage_type);
     println!("{:>20}: {}", "Listeners", addrs.join(", "));
     if a.dev {
         match crate::server::dev_setup(&handle.core, a.dev_root_token_id.as_deref()).await {

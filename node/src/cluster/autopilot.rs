@@ -55,7 +55,7 @@ impl AutopilotConfig {
 
     /// Apply a write body; every field is validated before any is set.
     pub fn apply(&mut self, data: &Map<String, Value>) -> Result<(), ApiError> {
-        let f = crate::sys::Fields(data);
+        let f = crate::fields::Fields(data);
         let mut next = self.clone();
         next.cleanup_dead_servers = f.bool_or("cleanup_dead_servers", next.cleanup_dead_servers)?;
         if let Some(s) = f.secs_opt("last_contact_threshold")? {
@@ -231,7 +231,7 @@ pub fn state_json(health: &[ServerHealth]) -> Value {
 pub async fn cleanup_loop(core: Arc<Core>) {
     loop {
         tokio::time::sleep(CLEANUP_INTERVAL).await;
-        if core.barrier.is_sealed() || !core.is_active() {
+        if core.storage.barrier.is_sealed() || !core.is_active() {
             continue;
         }
         let (Ok(config), Ok(health)) =
@@ -240,7 +240,7 @@ pub async fn cleanup_loop(core: Arc<Core>) {
             continue;
         };
         for id in dead_voters(&health, &config) {
-            let Some(raft) = core.raft.as_ref() else {
+            let Some(raft) = core.storage.raft.as_ref() else {
                 return;
             };
             match raft.remove_node(id).await {

@@ -3,11 +3,11 @@
 //! node with the cluster's key shares, it answers (`.../bootstrap/answer`), the active node adds
 //! it to Raft, and once its log has caught up it unseals from its own replicated records.
 
-use super::api_client::post_json;
-use super::join::{self, ChallengeBundle, Expected};
+use crate::api_client::post_json;
 use crate::core::Core;
 use crate::error::ApiError;
-use crate::unseal::ROOT_KEY_PATH;
+use crate::link::join::{self, ChallengeBundle};
+use crate::link::{IssuedChallenge, PendingJoin};
 use base64::Engine as _;
 use coffer_raft::ClusterNode;
 use serde_json::{json, Value};
@@ -16,20 +16,6 @@ use std::time::Duration;
 
 /// How long a joined node waits for its log to catch up before it gives up unsealing.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(60);
-
-/// A challenge this node received and has not answered yet.
-pub struct PendingJoin {
-    pub bundle: ChallengeBundle,
-    pub leader_api_addr: String,
-    pub leader_ca_pem: Option<String>,
-}
-
-/// A challenge the active node issued and waits to see answered.
-pub struct IssuedChallenge {
-    expected: Expected,
-    member: ClusterNode,
-    non_voter: bool,
-}
 
 fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
@@ -48,7 +34,7 @@ impl Core {
         let body = json!({
             "server_id": status.node_id.to_string(),
             "api_addr": self.config.api_addr.clone().unwrap_or_default(),
-            "cluster_addr": crate::server::advertised_cluster_addr(&self.config),
+            "cluster_addr": self.config.advertised_cluster_addr(),
             "non_voter": non_voter,
         });
         let path = "sys/storage/raft/bootstrap/challenge";
@@ -62,12 +48,12 @@ impl Core {
         }
         let bundle: ChallengeBundle = serde_json::from_value(reply)
             .map_err(|e| ApiError::bad(format!("malformed raft challenge: {e}")))?;
-        *self.pending_join.lock() = Some(PendingJoin {
+        *self.link.pending_join.lock() = Some(PendingJoin {
             bundle,
             leader_api_addr: leader_api_addr.to_string(),
             leader_ca_pem,
         });
-        if self.auto_seal.is_some() {
+        if self.storage.auto_seal.is_some() {
             // No operator needed: the node's own seal opens the challenge.
             return self.auto_join().await;
         }
@@ -81,10 +67,10 @@ impl Core {
     /// Joining side with an auto seal: answer the pending challenge with the seal, wait for the
     /// replicated records, unseal.
     async fn auto_join(self: &Arc<Self>) -> Result<(), ApiError> {
-        let Some(seal) = self.auto_seal.clone() else {
+        let Some(seal) = self.storage.auto_seal.clone() else {
             return Err(ApiError::bad("this node has no auto seal"));
         };
-        let _guard = self.state_lock.lock().await;
+        let _guard = self.active.transition.lock().await;
         self.answer_join(seal.as_ref()).await?;
         self.auto_unseal_locked().await
     }
@@ -100,13 +86,13 @@ impl Core {
     /// Answer the pending challenge, opening it with `seal`, and wait until the replicated
     /// seal records have arrived.
     async fn answer_join(self: &Arc<Self>, seal: &dyn coffer_seal::Seal) -> Result<(), ApiError> {
-        let Some(pending) = self.pending_join.lock().take() else {
+        let Some(pending) = self.link.pending_join.lock().take() else {
             return Err(ApiError::bad("Vault is not initialized"));
         };
         let opened = match join::answer_with(&pending.bundle, seal).await {
             Ok(opened) => opened,
             Err(e) => {
-                *self.pending_join.lock() = Some(pending);
+                *self.link.pending_join.lock() = Some(pending);
                 return Err(ApiError::bad(e.to_string()));
             }
         };
@@ -130,7 +116,7 @@ impl Core {
                 )))
             }
             Err(e) => {
-                *self.pending_join.lock() = Some(pending);
+                *self.link.pending_join.lock() = Some(pending);
                 return Err(ApiError::Unavailable(format!("join answer failed: {e}")));
             }
         }
@@ -140,12 +126,7 @@ impl Core {
     async fn wait_for_replicated_seal(&self) -> Result<(), ApiError> {
         let deadline = tokio::time::Instant::now() + CATCH_UP_WAIT;
         loop {
-            let has_root = self
-                .physical
-                .get(ROOT_KEY_PATH)
-                .await
-                .map_err(ApiError::internal)?
-                .is_some();
+            let has_root = self.records().has_wrapped_root_key().await?;
             if has_root && self.is_initialized().await? {
                 return Ok(());
             }
@@ -163,7 +144,7 @@ impl Core {
         &self,
         data: &serde_json::Map<String, Value>,
     ) -> Result<Value, ApiError> {
-        let f = crate::sys::Fields(data);
+        let f = crate::fields::Fields(data);
         let server_id = f.str_req("server_id")?;
         server_id
             .parse::<u64>()
@@ -173,7 +154,7 @@ impl Core {
             cluster_addr: f.str_req("cluster_addr")?,
         };
         let non_voter = f.bool_or("non_voter", false)?;
-        if self.barrier.is_sealed() || !self.is_active() {
+        if self.storage.barrier.is_sealed() || !self.is_active() {
             return Err(ApiError::Unavailable(
                 "this node is not the active node".into(),
             ));
@@ -182,13 +163,8 @@ impl Core {
             .seal_config()
             .await?
             .ok_or_else(|| ApiError::bad("not initialized"))?;
-        let wrapped = self
-            .physical
-            .get(ROOT_KEY_PATH)
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::internal("root key record is missing"))?;
-        let (bundle, expected) = join::issue(&self.barrier, &server_id, config, wrapped)
+        let wrapped = self.records().wrapped_root_key().await?;
+        let (bundle, expected) = join::issue(&self.storage.barrier, &server_id, config, wrapped)
             .await
             .map_err(ApiError::internal)?;
         let issued = IssuedChallenge {
@@ -196,7 +172,7 @@ impl Core {
             member,
             non_voter,
         };
-        self.join_challenges.lock().insert(server_id, issued);
+        self.link.challenges.lock().insert(server_id, issued);
         serde_json::to_value(&bundle).map_err(ApiError::internal)
     }
 
@@ -205,13 +181,14 @@ impl Core {
         &self,
         data: &serde_json::Map<String, Value>,
     ) -> Result<(), ApiError> {
-        let f = crate::sys::Fields(data);
+        let f = crate::fields::Fields(data);
         let server_id = f.str_req("server_id")?;
         let answer = b64()
             .decode(f.str_req("answer")?)
             .map_err(|_| ApiError::bad("answer must be base64"))?;
         let issued = self
-            .join_challenges
+            .link
+            .challenges
             .lock()
             .remove(&server_id)
             .ok_or_else(|| ApiError::bad("no challenge was issued to this node"))?;
@@ -244,7 +221,8 @@ pub async fn retry_join(core: Arc<Core>, leaders: Vec<crate::config::RetryJoin>)
     loop {
         // A Shamir node waits for its operator once it holds a challenge; an auto-sealed one
         // answers by itself, so it keeps trying until it has joined.
-        let waiting_for_operator = core.auto_seal.is_none() && core.pending_join.lock().is_some();
+        let waiting_for_operator =
+            core.storage.auto_seal.is_none() && core.link.pending_join.lock().is_some();
         if waiting_for_operator || core.is_initialized().await.unwrap_or(false) {
             return;
         }

@@ -3,15 +3,12 @@
 //! a joining node holds the cluster's unseal keys (`join.rs`). The Raft transport itself lives in
 //! `coffer-raft`.
 
-pub mod api_client;
 pub mod autopilot;
-pub mod forward;
-pub mod join;
 pub mod joining;
-pub mod port;
-pub mod tls;
+mod open_port;
 
 use crate::core::Core;
+use crate::error::ApiError;
 use axum::body::Body;
 use http::{HeaderMap, Method, Uri};
 
@@ -26,8 +23,18 @@ const LOCAL_PATHS: &[&str] = &[
     "/v1/sys/storage/raft/join",
 ];
 
-/// On an unsealed standby, relay the request to the active node and return its answer; `None`
-/// when this node should handle the request itself.
+/// What became of a request at the forwarding step.
+pub enum Forward {
+    /// This node answers it itself.
+    Local,
+    /// The active node answered it; this is its answer, to pass on as it is.
+    Relayed(http::Response<Body>),
+    /// Neither: this node cannot answer and cannot relay (removed, no leader, a forwarded
+    /// request reaching a node that lost leadership, the relay failed).
+    Refused(ApiError),
+}
+
+/// On an unsealed standby, relay the request to the active node and return its answer.
 pub async fn maybe_forward(
     core: &Core,
     method: &Method,
@@ -35,32 +42,34 @@ pub async fn maybe_forward(
     headers: &HeaderMap,
     body: &[u8],
     peer: Option<std::net::SocketAddr>,
-) -> Option<http::Response<Body>> {
-    let raft = core.raft.as_ref()?;
+) -> Forward {
+    let Some(raft) = core.storage.raft.as_ref() else {
+        return Forward::Local;
+    };
     if is_removed(raft) && !LOCAL_PATHS.contains(&uri.path()) {
-        let e =
-            crate::error::ApiError::Unavailable("node has been removed from the cluster".into());
-        return Some(crate::http::render_error(&e));
+        return Forward::Refused(ApiError::Unavailable(
+            "node has been removed from the cluster".into(),
+        ));
     }
-    if core.barrier.is_sealed() || raft.is_leader() || LOCAL_PATHS.contains(&uri.path()) {
-        return None;
+    if core.storage.barrier.is_sealed() || raft.is_leader() || LOCAL_PATHS.contains(&uri.path()) {
+        return Forward::Local;
     }
-    if headers.contains_key(forward::FORWARDED_HEADER) {
+    if headers.contains_key(crate::link::forward::FORWARDED_HEADER) {
         // It was forwarded to us, but we are no longer active: let the client retry.
-        let e = crate::error::ApiError::Unavailable("node is not the active node".into());
-        return Some(crate::http::render_error(&e));
+        return Forward::Refused(ApiError::Unavailable("node is not the active node".into()));
     }
     let leader = match wait_for_leader(raft).await {
-        Some((id, _)) if id == raft.metrics().node_id => return None,
+        Some((id, _)) if id == raft.metrics().node_id => return Forward::Local,
         Some((_, leader)) => leader,
         None => {
-            let e =
-                crate::error::ApiError::Unavailable(forward::ForwardError::NoLeader.to_string());
-            return Some(crate::http::render_error(&e));
+            return Forward::Refused(ApiError::Unavailable(
+                crate::link::forward::ForwardError::NoLeader.to_string(),
+            ))
         }
     };
-    core.metrics.observe_forwarded();
+    core.storage.metrics.observe_forwarded();
     let result = core
+        .link
         .forwarder
         .forward(
             &leader.cluster_addr,
@@ -71,10 +80,13 @@ pub async fn maybe_forward(
             peer,
         )
         .await;
-    Some(result.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "forwarding failed");
-        crate::http::render_error(&crate::error::ApiError::Unavailable(e.to_string()))
-    }))
+    match result {
+        Ok(answer) => Forward::Relayed(answer),
+        Err(e) => {
+            tracing::warn!(error = %e, "forwarding failed");
+            Forward::Refused(ApiError::Unavailable(e.to_string()))
+        }
+    }
 }
 
 /// How long a request waits for an election to name a leader before it gets a 503.

@@ -11,16 +11,14 @@ use super::{MountRequest, SecretEngine};
 use crate::error::ApiError;
 use crate::request::{Operation, Response};
 use crate::storage::StorageView;
+#[cfg(test)]
+use crate::token::cubbyhole::destroy;
+use crate::token::cubbyhole::token_view;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 /// The cubbyhole engine. Stateless: everything lives in the mount's storage.
 pub struct Cubbyhole;
-
-/// The storage of one token's cubbyhole inside the mount's storage.
-pub fn token_view(storage: &StorageView, token: &str) -> StorageView {
-    storage.sub(&format!("{}/", crate::token::token_hash(token)))
-}
 
 fn view(mreq: &MountRequest<'_>) -> Result<StorageView, ApiError> {
     let token = mreq
@@ -77,15 +75,6 @@ impl SecretEngine for Cubbyhole {
         let view = view(&mreq)?;
         Ok(Some(view.get(mreq.path).await?.is_some()))
     }
-}
-
-/// Delete a whole cubbyhole (the token behind `token_hash` is gone).
-pub async fn destroy(storage: &StorageView, token_hash: &str) -> Result<(), ApiError> {
-    let view = storage.sub(&format!("{token_hash}/"));
-    for key in view.list_recursive("").await? {
-        view.delete(&key).await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod listener;
 mod parse;
 mod render;
 
+use crate::cluster::Forward;
 use crate::core::Core;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,7 +14,7 @@ use http::{HeaderMap, Method, Uri};
 use std::sync::Arc;
 
 pub use parse::parse_request;
-pub use render::{envelope, render, render_error};
+pub use render::{render, render_error};
 
 /// The largest request body a node accepts (a snapshot restore is the big one).
 const MAX_REQUEST_BODY_BYTES: usize = 1 << 30;
@@ -26,10 +27,7 @@ pub fn app(core: Arc<Core>) -> axum::Router {
         .with_state(core)
 }
 
-/// The client's address, put on each request by the listener (and by the active node for a
-/// request a standby forwarded); auth methods check CIDR bindings against it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PeerAddr(pub std::net::SocketAddr);
+pub use crate::request::PeerAddr;
 
 async fn serve(
     State(core): State<Arc<Core>>,
@@ -40,10 +38,10 @@ async fn serve(
     body: Bytes,
 ) -> HttpResponse {
     let peer = extensions.get::<PeerAddr>().map(|p| p.0);
-    if let Some(forwarded) =
-        crate::cluster::maybe_forward(&core, &method, &uri, &headers, &body, peer).await
-    {
-        return forwarded;
+    match crate::cluster::maybe_forward(&core, &method, &uri, &headers, &body, peer).await {
+        Forward::Local => {}
+        Forward::Relayed(answer) => return answer,
+        Forward::Refused(e) => return render_error(&e),
     }
     let is_head = method == Method::HEAD;
     let mut req = match parse_request(&method, &uri, &headers, &body) {
@@ -52,6 +50,7 @@ async fn serve(
     };
     req.remote_addr = peer.map(|p| p.to_string());
     let (node, term) = core
+        .storage
         .raft
         .as_ref()
         .map(|r| r.metrics())
@@ -70,8 +69,12 @@ async fn serve(
             render_error(&e)
         }
     };
-    core.metrics
-        .observe_request(operation, &mount, resp.status().as_u16(), started.elapsed());
+    core.storage.metrics.observe_request(
+        operation,
+        &mount,
+        resp.status().as_u16(),
+        started.elapsed(),
+    );
     if is_head {
         *resp.body_mut() = axum::body::Body::empty();
     }

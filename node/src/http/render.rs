@@ -1,7 +1,7 @@
 //! `Response`/`ApiError` → HTTP: Vault's envelope, `{"errors": [...]}`, 204 for empty writes.
 
 use crate::error::ApiError;
-use crate::request::Response;
+use crate::request::{Body as ResponseBody, Response};
 use axum::body::Body;
 use axum::response::Response as HttpResponse;
 use http::{header, StatusCode};
@@ -30,41 +30,20 @@ pub fn render(request_id: &str, resp: Option<Response>) -> HttpResponse {
             .body(Body::empty())
             .unwrap_or_default();
     };
-    if let Some((content_type, text)) = resp.text {
-        return HttpResponse::builder()
+    match resp.body {
+        ResponseBody::Text(content_type, text) => HttpResponse::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, content_type)
             .body(Body::from(text))
-            .unwrap_or_default();
-    }
-    if let Some((status, body)) = &resp.raw {
-        let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
-        return json_response(status, body);
-    }
-    json_response(StatusCode::OK, &envelope(request_id, &resp))
-}
-
-/// Vault's response envelope.
-pub fn envelope(request_id: &str, resp: &Response) -> Value {
-    let mut body = json!({
-        "request_id": request_id,
-        "lease_id": resp.lease_id,
-        "renewable": resp.renewable,
-        "lease_duration": resp.lease_duration,
-        "data": resp.data,
-        "wrap_info": resp.wrap_info.clone().unwrap_or(Value::Null),
-        "warnings": if resp.warnings.is_empty() { Value::Null } else { json!(resp.warnings) },
-        "auth": resp.auth,
-        "mount_type": "",
-    });
-    if resp.merge_data_top_level {
-        if let (Some(data), Some(obj)) = (&resp.data, body.as_object_mut()) {
-            for (k, v) in data {
-                obj.entry(k.clone()).or_insert_with(|| v.clone());
-            }
+            .unwrap_or_default(),
+        ResponseBody::Raw(status, ref body) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            json_response(status, body)
+        }
+        ResponseBody::Envelope | ResponseBody::EnvelopeMerged => {
+            json_response(StatusCode::OK, &resp.envelope(request_id))
         }
     }
-    body
 }
 
 #[cfg(test)]
@@ -81,8 +60,8 @@ mod tests {
     #[test]
     fn envelope_has_vault_fields_and_legacy_merge() {
         let mut r = Response::data(json!({"keys": ["a"]}));
-        r.merge_data_top_level = true;
-        let v = envelope("rid", &r);
+        r.body = ResponseBody::EnvelopeMerged;
+        let v = r.envelope("rid");
         assert_eq!(v["request_id"], "rid");
         assert_eq!(v["data"]["keys"][0], "a");
         assert_eq!(v["keys"][0], "a");

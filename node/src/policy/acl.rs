@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use super::capability::Capability;
+use super::error::DenyReason;
 use super::matching::{segment_match, Candidate};
 use super::params::{check_parameters, check_wrapping};
 use super::rule::{PathMatcher, PathRule, Permissions, Policy};
@@ -28,25 +29,6 @@ pub struct AclDenied {
     pub path: String,
     pub capability: String,
     pub reason: DenyReason,
-}
-
-/// Why a request was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DenyReason {
-    /// No rule matches the path.
-    NoMatchingRule,
-    /// The matching rule holds `deny`.
-    ExplicitDeny,
-    /// The matching rule does not grant the capability.
-    CapabilityNotGranted,
-    /// The capability/operation name is not one the ACL knows.
-    UnknownCapability,
-    /// Not wrapped, or wrapped outside min/max_wrapping_ttl.
-    WrappingTtl,
-    MissingRequiredParameter(String),
-    DeniedParameter(String),
-    ParameterNotAllowed(String),
 }
 
 /// The compiled ACL of one token.

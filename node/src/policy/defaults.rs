@@ -15,6 +15,23 @@ pub const DEFAULT_POLICY_NAME: &str = "default";
 /// Name of the all-powerful policy.
 pub const ROOT_POLICY_NAME: &str = super::acl::ROOT_POLICY;
 
+/// The policy of wrapping tokens: the wrapping endpoints and nothing else (built in; it cannot
+/// be written or deleted).
+pub const WRAPPING_POLICY: &str = r#"
+path "sys/wrapping/unwrap" {
+    capabilities = ["update"]
+}
+path "sys/wrapping/lookup" {
+    capabilities = ["update"]
+}
+path "sys/wrapping/rewrap" {
+    capabilities = ["update"]
+}
+"#;
+
+/// The name of that policy.
+pub const WRAPPING_POLICY_NAME: &str = "response-wrapping";
+
 /// The `default` policy as Vault 1.16 ships it.
 pub const DEFAULT_POLICY: &str = r#"
 # Allow tokens to look up their own properties

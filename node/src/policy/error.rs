@@ -54,3 +54,22 @@ pub enum RuleError {
     #[error("max_wrapping_ttl cannot be less than min_wrapping_ttl")]
     WrappingTtlOrder,
 }
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DenyReason {
+    /// No rule matches the path.
+    NoMatchingRule,
+    /// The matching rule holds `deny`.
+    ExplicitDeny,
+    /// The matching rule does not grant the capability.
+    CapabilityNotGranted,
+    /// The capability/operation name is not one the ACL knows.
+    UnknownCapability,
+    /// Not wrapped, or wrapped outside min/max_wrapping_ttl.
+    WrappingTtl,
+    MissingRequiredParameter(String),
+    DeniedParameter(String),
+    ParameterNotAllowed(String),
+}

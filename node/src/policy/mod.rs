@@ -31,12 +31,12 @@ mod parse;
 mod rule;
 mod ttl;
 
-pub use acl::{Acl, AclDenied, DenyReason};
+pub use acl::{Acl, AclDenied};
 pub use capability::{Capability, CapabilitySet};
 pub use defaults::{
     check_deletable, check_writable, default_policy, is_reserved, DEFAULT_POLICY,
-    DEFAULT_POLICY_NAME, ROOT_POLICY_NAME,
+    DEFAULT_POLICY_NAME, ROOT_POLICY_NAME, WRAPPING_POLICY, WRAPPING_POLICY_NAME,
 };
-pub use error::{PolicyError, RuleError};
+pub use error::{DenyReason, PolicyError, RuleError};
 pub use parse::{normalize_name, parse_policy};
 pub use rule::{ParamMap, PathMatcher, PathRule, Permissions, Policy};

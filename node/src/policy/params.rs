@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::acl::DenyReason;
+use super::error::DenyReason;
 use super::rule::{ParamMap, Permissions};
 
 /// Checks required, denied and allowed parameters against request data.

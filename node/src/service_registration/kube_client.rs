@@ -3,7 +3,7 @@
 //! A 401 or 403 drops the cached token: the next call reads it again (kubelet rotates it).
 
 use super::in_cluster::{Credentials, InCluster, InClusterError};
-use crate::cluster::api_client::{exchange, CallError};
+use crate::api_client::{exchange, CallError};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use serde_json::Value;

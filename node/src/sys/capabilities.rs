@@ -36,7 +36,7 @@ pub async fn handle(
                 .await?
                 .ok_or_else(|| ApiError::bad("invalid accessor"))?
         }
-        _ => return Err(crate::pipeline::no_route(&req.path)),
+        _ => return Err(crate::error::ApiError::no_route(&req.path)),
     };
     let mut paths = f.list_opt("paths")?.unwrap_or_default();
     if let Some(p) = f.str_opt("path")? {

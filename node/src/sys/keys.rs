@@ -6,7 +6,6 @@ use super::Fields;
 use crate::core::Core;
 use crate::error::ApiError;
 use crate::request::{Operation, Request, Response};
-use crate::unseal::{ROOT_KEY_PATH, SEAL_CONFIG_PATH};
 use coffer_seal::generate_root::OTP_LENGTH;
 use coffer_seal::progress::decode_key;
 use coffer_seal::{
@@ -60,13 +59,17 @@ fn require_unsealed(core: &Core) -> Result<(), ApiError> {
 }
 
 pub async fn rotate(core: &Core) -> Result<Option<Response>, ApiError> {
-    let info = core.barrier.rotate(crate::clock::unix_now()).await?;
+    let info = core
+        .storage
+        .barrier
+        .rotate(crate::clock::unix_now())
+        .await?;
     tracing::info!(term = info.term, "rotated the barrier key");
     Ok(None)
 }
 
 pub fn key_status(core: &Core) -> Result<Option<Response>, ApiError> {
-    let info = core.barrier.key_status()?;
+    let info = core.storage.barrier.key_status()?;
     let install = crate::clock::rfc3339(
         std::time::UNIX_EPOCH + std::time::Duration::from_secs(info.install_time as u64),
     );
@@ -90,14 +93,14 @@ pub enum Target {
 impl Target {
     fn slot(self, core: &Core) -> &parking_lot::Mutex<Option<RekeyOperation>> {
         match self {
-            Target::Unseal => &core.rekey,
-            Target::Recovery => &core.rekey_recovery,
+            Target::Unseal => &core.keys.rekey,
+            Target::Recovery => &core.keys.rekey_recovery,
         }
     }
 
     /// The current shares of the key, refusing the rekey that does not apply to this seal.
     async fn config(self, core: &Core) -> Result<SealConfig, ApiError> {
-        match (self, core.auto_seal.is_some()) {
+        match (self, core.storage.auto_seal.is_some()) {
             (Target::Unseal, true) => Err(ApiError::bad(
                 "with an auto seal the unseal key is the seal's: rekey the recovery key \
                  (sys/rekey-recovery-key)",
@@ -147,7 +150,7 @@ pub async fn rekey_init(
         Operation::Delete => {
             *target.slot(core).lock() = None;
             if target == Target::Unseal {
-                *core.rekey_root_key.lock() = None;
+                *core.keys.rekey_root_key.lock() = None;
             }
             Ok(None)
         }
@@ -213,7 +216,7 @@ async fn rekey_step(
     match &output.new_key {
         Some(new_key) => install_unseal_key(core, new_key, &root, op.config()).await?,
         // Verification pending: keep the root key until the new shares are proven.
-        None => *core.rekey_root_key.lock() = Some(root),
+        None => *core.keys.rekey_root_key.lock() = Some(root),
     }
     raw(&output.response())
 }
@@ -230,18 +233,11 @@ async fn install_unseal_key(
         .wrap(root.as_bytes())
         .await
         .map_err(ApiError::internal)?;
-    core.physical
-        .put(ROOT_KEY_PATH, wrapped)
-        .await
-        .map_err(ApiError::internal)?;
+    core.records().put_wrapped_root_key(wrapped).await?;
     let mut config = current_config(core).await?;
     config.secret_shares = rekey.secret_shares;
     config.secret_threshold = rekey.secret_threshold;
-    let bytes = serde_json::to_vec(&config).map_err(ApiError::internal)?;
-    core.physical
-        .put(SEAL_CONFIG_PATH, bytes)
-        .await
-        .map_err(ApiError::internal)?;
+    core.records().put_seal_config(&config).await?;
     tracing::info!(
         shares = rekey.secret_shares,
         threshold = rekey.secret_threshold,
@@ -256,16 +252,13 @@ async fn install_recovery_key(
     new_key: &[u8],
     rekey: &RekeyConfig,
 ) -> Result<(), ApiError> {
-    use crate::auto_unseal::{RECOVERY_CONFIG_PATH, RECOVERY_KEY_PATH};
-    core.view("").put(RECOVERY_KEY_PATH, new_key).await?;
+    core.view("")
+        .put(crate::records::RECOVERY_KEY_PATH, new_key)
+        .await?;
     let mut config = core.authorising_config().await?;
     config.secret_shares = rekey.secret_shares;
     config.secret_threshold = rekey.secret_threshold;
-    let bytes = serde_json::to_vec(&config).map_err(ApiError::internal)?;
-    core.physical
-        .put(RECOVERY_CONFIG_PATH, bytes)
-        .await
-        .map_err(ApiError::internal)?;
+    core.records().put_recovery_config(&config).await?;
     tracing::info!(
         shares = rekey.secret_shares,
         threshold = rekey.secret_threshold,
@@ -329,6 +322,7 @@ async fn verify_step(
         )));
     }
     let root = core
+        .keys
         .rekey_root_key
         .lock()
         .take()
@@ -348,7 +342,7 @@ pub async fn generate_root_attempt(
     require_unsealed(core)?;
     let config = core.authorising_config().await?;
     match req.operation {
-        Operation::Read => match &*core.generate_root.lock() {
+        Operation::Read => match &*core.keys.generate_root.lock() {
             Some(a) => raw(&a.status()),
             None => raw(&coffer_seal::GenerateRootStatus::idle(
                 config.secret_threshold,
@@ -359,7 +353,7 @@ pub async fn generate_root_attempt(
             if f.str_opt("pgp_key")?.is_some_and(|k| !k.is_empty()) {
                 return Err(ApiError::bad("PGP-encrypted root tokens are not supported"));
             }
-            let mut slot = core.generate_root.lock();
+            let mut slot = core.keys.generate_root.lock();
             if slot.is_some() {
                 return Err(ApiError::bad("root generation already in progress"));
             }
@@ -375,7 +369,7 @@ pub async fn generate_root_attempt(
             raw(&status)
         }
         Operation::Delete => {
-            *core.generate_root.lock() = None;
+            *core.keys.generate_root.lock() = None;
             Ok(None)
         }
         _ => Err(ApiError::UnsupportedOperation),
@@ -394,7 +388,7 @@ pub async fn generate_root_update(
     let missing = "no root generation in progress";
     let done = GenerateRootAttempt::is_complete;
     step_in_slot(
-        &core.generate_root,
+        &core.keys.generate_root,
         missing,
         done,
         |mut attempt| async move {

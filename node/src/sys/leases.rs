@@ -6,10 +6,11 @@
 //! second record to keep in step: revoking the lease revokes the token (and its children), and
 //! revoking a token removes its lease.
 
+use crate::auth::token_backend::TokenCall;
 use crate::core::{ActiveState, Core};
 use crate::error::ApiError;
 use crate::request::{Operation, Request, Response};
-use crate::token::{TokenCall, TokenEntry};
+use crate::token::TokenEntry;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -99,7 +100,7 @@ pub async fn handle(
             Ok(None)
         }
         ("tidy", _) if write => tidy(active).await,
-        _ => Err(crate::pipeline::no_route(&req.path)),
+        _ => Err(crate::error::ApiError::no_route(&req.path)),
     }
 }
 
@@ -159,7 +160,7 @@ async fn renew(
         caller,
         req: &inner,
     };
-    let renewed = crate::token::handle_token_request(call, "renew").await?;
+    let renewed = crate::auth::token_backend::handle(call, "renew").await?;
     let auth = renewed.and_then(|r| r.auth).ok_or_else(invalid_lease)?;
     Ok(Some(Response {
         lease_id: lease_id.to_string(),

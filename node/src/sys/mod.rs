@@ -3,7 +3,7 @@
 
 mod audit;
 mod capabilities;
-mod fields;
+
 mod keys;
 mod leases;
 mod mounts;
@@ -19,7 +19,7 @@ use crate::request::{Operation, Request, Response};
 use crate::token::TokenEntry;
 use std::sync::Arc;
 
-pub use fields::Fields;
+pub use crate::fields::Fields;
 
 /// Paths (relative to `sys/`) that need no token.
 pub fn is_unauthenticated(rel: &str) -> bool {
@@ -117,7 +117,7 @@ pub async fn handle(
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
             capabilities::handle(active, caller, req, rel).await
         }
-        _ => Err(crate::pipeline::no_route(&req.path)),
+        _ => Err(crate::error::ApiError::no_route(&req.path)),
     }
 }
 
@@ -129,7 +129,7 @@ fn is_write(req: &Request) -> bool {
 /// sys endpoints answer (`sys/mounts`, `sys/policy`, `sys/capabilities`, ...).
 pub fn legacy(data: serde_json::Value) -> Response {
     let mut resp = Response::data(data);
-    resp.merge_data_top_level = true;
+    resp.body = crate::request::Body::EnvelopeMerged;
     resp
 }
 
@@ -137,11 +137,12 @@ pub fn legacy(data: serde_json::Value) -> Response {
 fn metrics(core: &Core, req: &Request) -> Response {
     let gauges = core.node_gauges();
     if req.data.get("format").and_then(|v| v.as_str()) == Some("prometheus") {
-        let text = core.metrics.prometheus(&gauges);
-        return Response {
-            text: Some(("text/plain; version=0.0.4", text)),
-            ..Default::default()
-        };
+        let text = core.storage.metrics.prometheus(&gauges);
+        return Response::text("text/plain; version=0.0.4", text);
     }
-    Response::raw(core.metrics.json(&gauges, &crate::clock::now_rfc3339()))
+    Response::raw(
+        core.storage
+            .metrics
+            .json(&gauges, &crate::clock::now_rfc3339()),
+    )
 }

@@ -16,7 +16,7 @@ pub async fn handle(
     } else if let Some(rest) = rel.strip_prefix("policy") {
         (false, rest.trim_start_matches('/'))
     } else {
-        return Err(crate::pipeline::no_route(&req.path));
+        return Err(crate::error::ApiError::no_route(&req.path));
     };
     let store = &active.policies;
     if name.is_empty() {

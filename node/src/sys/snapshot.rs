@@ -88,10 +88,7 @@ async fn save(core: &Arc<Core>) -> Result<Option<Response>, ApiError> {
         &pairs,
     )?;
     tracing::info!(pairs = pairs.len(), "snapshot saved");
-    Ok(Some(Response {
-        text: Some(("application/octet-stream", archive)),
-        ..Default::default()
-    }))
+    Ok(Some(Response::text("application/octet-stream", archive)))
 }
 
 /// Build an archive of `pairs`.
@@ -173,7 +170,7 @@ async fn restore(
     }
     if !pairs
         .iter()
-        .any(|(k, _)| k == crate::unseal::SEAL_CONFIG_PATH)
+        .any(|(k, _)| k == crate::records::SEAL_CONFIG_PATH)
     {
         return Err(ApiError::bad(
             "invalid snapshot: it holds no seal configuration",
@@ -206,11 +203,11 @@ async fn restore(
 
 /// Re-read the keyring and the active state (mounts, tokens, policies) from the restored data.
 async fn reload(core: &Arc<Core>, raft: &RaftHandle) -> Result<(), ApiError> {
-    let _guard = core.state_lock.lock().await;
-    core.barrier.reset_keyring().await?;
+    let _guard = core.active.transition.lock().await;
+    core.storage.barrier.reset_keyring().await?;
     let term = raft.metrics().current_term;
     let state = core.load_active_state(term).await?;
-    *core.active.write() = Some(Arc::new(state));
+    core.active.set(Some(Arc::new(state)));
     Ok(())
 }
 

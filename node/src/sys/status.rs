@@ -24,7 +24,7 @@ pub async fn init(core: &Arc<Core>, req: &Request) -> Result<Option<Response>, A
             {
                 return Err(ApiError::bad("PGP-encrypted key shares are not supported"));
             }
-            let auto = core.auto_seal.is_some();
+            let auto = core.storage.auto_seal.is_some();
             let request = InitRequest {
                 secret_shares: f.u8_or("secret_shares", if auto { 1 } else { 0 })?,
                 secret_threshold: f.u8_or("secret_threshold", if auto { 1 } else { 0 })?,
@@ -155,6 +155,7 @@ pub async fn leader(core: &Arc<Core>, req: &Request) -> Result<Option<Response>,
         })
         .unwrap_or_default();
     let (committed, applied) = core
+        .storage
         .raft
         .as_ref()
         .map(|r| {
@@ -166,7 +167,7 @@ pub async fn leader(core: &Arc<Core>, req: &Request) -> Result<Option<Response>,
         })
         .unwrap_or((0, 0));
     Ok(Some(Response::raw(json!({
-        "ha_enabled": core.raft.is_some(),
+        "ha_enabled": core.storage.raft.is_some(),
         "is_self": core.is_active(),
         "active_time": active_time,
         "leader_address": api_addr,

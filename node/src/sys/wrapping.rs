@@ -37,7 +37,7 @@ pub async fn handle(
         "wrapping/unwrap" => crate::wrap::unwrap(active, token()?).await?,
         "wrapping/lookup" => crate::wrap::lookup(active, token()?).await?,
         "wrapping/rewrap" => crate::wrap::rewrap(core, active, token()?).await?,
-        _ => return Err(crate::pipeline::no_route(&req.path)),
+        _ => return Err(crate::error::ApiError::no_route(&req.path)),
     };
     Ok(Some(resp))
 }

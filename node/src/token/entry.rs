@@ -61,7 +61,7 @@ impl TokenEntry {
 
     /// Whether a request from `remote` (the client's `ip:port`) may use this token.
     pub fn allows_remote(&self, remote: Option<&str>) -> bool {
-        crate::auth::cidr::allows(&self.bound_cidrs, remote)
+        crate::cidr::allows(&self.bound_cidrs, remote)
     }
 
     /// The `data` of `auth/token/lookup*` (with `id` blanked for lookup-accessor).

@@ -1,12 +1,11 @@
-//! Tokens: the store (entries, accessors, parent/child links, expiry), token roles, and the
-//! `auth/token/*` endpoints.
+//! Tokens: the store (entries, accessors, parent/child links, expiry), token roles, and where a
+//! token's cubbyhole lives. The `auth/token/*` endpoints are `auth::token_backend`.
 
-mod backend;
+pub mod cubbyhole;
 mod entry;
 mod roles;
 mod store;
 
-pub use backend::{handle as handle_token_request, TokenCall};
 pub use entry::TokenEntry;
-pub use roles::{boolean, secs, string_list, unsigned, TokenRole};
+pub use roles::TokenRole;
 pub use store::{token_hash, TokenStore};

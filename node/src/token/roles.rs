@@ -1,8 +1,8 @@
 //! Token roles (`auth/token/roles/<name>`): presets and limits for tokens created through
 //! `auth/token/create/<role>`.
 
-use crate::duration;
 use crate::error::ApiError;
+use crate::fields::{boolean, secs, string_list, unsigned};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -21,60 +21,6 @@ pub struct TokenRole {
     pub token_max_ttl: u64,
     pub token_num_uses: u64,
     pub token_no_default_policy: bool,
-}
-
-/// Read a string list that Vault accepts as a JSON list or a comma-separated string.
-pub fn string_list(v: &Value, field: &str) -> Result<Vec<String>, ApiError> {
-    match v {
-        Value::Null => Ok(Vec::new()),
-        Value::String(s) => Ok(s
-            .split(',')
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect()),
-        Value::Array(items) => items
-            .iter()
-            .map(|i| {
-                i.as_str()
-                    .map(|s| s.trim().to_string())
-                    .ok_or_else(|| ApiError::bad(format!("{field}: expected a list of strings")))
-            })
-            .collect(),
-        _ => Err(ApiError::bad(format!(
-            "{field}: expected a list of strings"
-        ))),
-    }
-}
-
-/// Read a boolean Vault-style (JSON bool, or "true"/"false" strings).
-pub fn boolean(v: &Value, field: &str) -> Result<bool, ApiError> {
-    match v {
-        Value::Bool(b) => Ok(*b),
-        Value::String(s) => s
-            .parse()
-            .map_err(|_| ApiError::bad(format!("{field}: expected a boolean"))),
-        Value::Null => Ok(false),
-        _ => Err(ApiError::bad(format!("{field}: expected a boolean"))),
-    }
-}
-
-/// Read a non-negative integer (JSON number or numeric string).
-pub fn unsigned(v: &Value, field: &str) -> Result<u64, ApiError> {
-    match v {
-        Value::Number(n) => n
-            .as_u64()
-            .ok_or_else(|| ApiError::bad(format!("{field}: expected a non-negative integer"))),
-        Value::String(s) => s
-            .parse()
-            .map_err(|_| ApiError::bad(format!("{field}: expected a non-negative integer"))),
-        Value::Null => Ok(0),
-        _ => Err(ApiError::bad(format!("{field}: expected an integer"))),
-    }
-}
-
-/// Read a duration field.
-pub fn secs(v: &Value, field: &str) -> Result<u64, ApiError> {
-    duration::from_value(v).map_err(|e| ApiError::bad(format!("{field}: {e}")))
 }
 
 impl TokenRole {

@@ -189,7 +189,7 @@ impl TokenStore {
         // After the token itself: a crash in between leaves an unreachable cubbyhole, never a
         // live token whose cubbyhole is gone.
         if let Some(cubbyhole) = &self.cubbyhole {
-            crate::engines::cubbyhole::destroy(cubbyhole, hash).await?;
+            super::cubbyhole::destroy(cubbyhole, hash).await?;
         }
         Ok(())
     }

@@ -18,10 +18,10 @@ mod ttl;
 
 use crate::core::Core;
 use crate::error::ApiError;
-use crate::request::{Request, Response};
+use crate::request::{Body, Request, Response};
 use std::sync::Arc;
 
-pub use store::{lookup, rewrap, unwrap, POLICY_NAME, RESPONSE_WRAPPING_POLICY};
+pub use store::{lookup, rewrap, unwrap};
 pub use ttl::requested_ttl;
 
 /// The wrapping endpoints a wrapping token may call with itself as the client token.
@@ -63,7 +63,7 @@ pub async fn serve(core: &Arc<Core>, req: Request) -> Result<Option<Response>, A
         (Some(ttl), Some(resp)) if wrappable(&resp) => {
             let ttl = ttl.min(core.config.max_lease_ttl_secs.max(1));
             let active = core.current_active().await?;
-            let envelope = crate::http::envelope(&request_id, &resp);
+            let envelope = resp.envelope(&request_id);
             let wrapped_accessor = resp.auth.as_ref().map(|a| a.accessor.clone());
             let info = crate::physical::fenced(
                 active.term,
@@ -79,7 +79,8 @@ pub async fn serve(core: &Arc<Core>, req: Request) -> Result<Option<Response>, A
 /// Only enveloped answers can be wrapped (not raw status bodies, metrics text, or an answer
 /// that already is `wrap_info`).
 fn wrappable(resp: &Response) -> bool {
-    resp.raw.is_none() && resp.text.is_none() && resp.wrap_info.is_none()
+    let enveloped = matches!(resp.body, Body::Envelope | Body::EnvelopeMerged);
+    enveloped && resp.wrap_info.is_none()
 }
 
 async fn serve_self(

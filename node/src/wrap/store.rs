@@ -6,30 +6,13 @@
 
 use crate::clock;
 use crate::core::{ActiveState, Core};
-use crate::engines::cubbyhole;
 use crate::error::ApiError;
+use crate::policy::WRAPPING_POLICY_NAME;
 use crate::request::Response;
 use crate::storage::StorageView;
 use crate::token::{TokenEntry, TokenStore};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-
-/// The policy of wrapping tokens: the wrapping endpoints and nothing else (built in; it cannot
-/// be written or deleted).
-pub const RESPONSE_WRAPPING_POLICY: &str = r#"
-path "sys/wrapping/unwrap" {
-    capabilities = ["update"]
-}
-path "sys/wrapping/lookup" {
-    capabilities = ["update"]
-}
-path "sys/wrapping/rewrap" {
-    capabilities = ["update"]
-}
-"#;
-
-/// The name of that policy.
-pub const POLICY_NAME: &str = "response-wrapping";
 
 /// What `lookup` shows, kept in the cubbyhole at `wrapinfo`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,7 +38,7 @@ fn cubbyhole_of(active: &ActiveState, token: &str) -> Result<StorageView, ApiErr
         .mounts
         .cubbyhole_storage()
         .ok_or_else(|| ApiError::Internal("the cubbyhole mount is missing".into()))?;
-    Ok(cubbyhole::token_view(&storage, token))
+    Ok(crate::token::cubbyhole::token_view(&storage, token))
 }
 
 /// Make a wrapping token for `envelope` (the JSON body the request would have answered) and
@@ -83,7 +66,7 @@ async fn store_wrapped(
     let entry = TokenEntry {
         id: TokenStore::generate_id(),
         accessor: crate::ids::base62(24),
-        policies: vec![POLICY_NAME.into()],
+        policies: vec![WRAPPING_POLICY_NAME.into()],
         num_uses: 1,
         creation_ms: now_ms,
         creation_ttl: ttl,
@@ -131,7 +114,7 @@ pub fn wrapped_response(info: Value) -> Response {
 /// The live wrapping token `token`, or Vault's 400.
 async fn wrapping_token(active: &ActiveState, token: &str) -> Result<TokenEntry, ApiError> {
     let entry = active.tokens.lookup(token).await?.ok_or_else(invalid)?;
-    if entry.policies != [POLICY_NAME] {
+    if entry.policies != [WRAPPING_POLICY_NAME] {
         return Err(invalid());
     }
     Ok(entry)

@@ -11,8 +11,8 @@ pub mod secret_id;
 use super::{cidr, data_reply, list_response, name_segment, no_content};
 use super::{AuthMethod, AuthRequest, LoginGrant, Outcome};
 use crate::error::ApiError;
+use crate::fields::Fields;
 use crate::request::Operation;
-use crate::sys::Fields;
 use async_trait::async_trait;
 use role::Role;
 use secret_id::{SecretIdEntry, Spend};
@@ -68,7 +68,7 @@ impl AuthMethod for AppRole {
             return tidy(&areq).await;
         }
         let Some(rest) = path.strip_prefix("role/") else {
-            return Err(crate::pipeline::no_route(&areq.req.path));
+            return Err(crate::error::ApiError::no_route(&areq.req.path));
         };
         let (name, sub) = rest.split_once('/').unwrap_or((rest, ""));
         let name = name_segment(name, "role name")?;
@@ -91,7 +91,7 @@ impl AuthMethod for AppRole {
             }
             other => match role::field_endpoint(other) {
                 Some(fields) => field_op(&areq, &name, fields).await,
-                None => Err(crate::pipeline::no_route(&areq.req.path)),
+                None => Err(crate::error::ApiError::no_route(&areq.req.path)),
             },
         }
     }
@@ -264,7 +264,7 @@ async fn generate(
         ));
     }
     let num_uses = match areq.req.data.get("num_uses") {
-        Some(v) if !v.is_null() => Some(crate::token::unsigned(v, "num_uses")?),
+        Some(v) if !v.is_null() => Some(crate::fields::unsigned(v, "num_uses")?),
         _ => None,
     };
     let (num_uses, ttl) = secret_id::resolve_limits(

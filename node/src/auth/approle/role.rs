@@ -1,8 +1,9 @@
 //! An AppRole role: its role ID, the secret ID constraints and the token fields of its logins.
 
-use crate::auth::{cidr, token_params::TokenParams};
+use crate::auth::token_params::TokenParams;
+use crate::cidr;
 use crate::error::ApiError;
-use crate::token::{boolean, secs, string_list, unsigned};
+use crate::fields::{boolean, secs, string_list, unsigned};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

@@ -2,7 +2,7 @@
 //! JWT that authorises TokenReview calls. A write replaces the whole config, as in Vault.
 
 use crate::error::ApiError;
-use crate::sys::Fields;
+use crate::fields::Fields;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 

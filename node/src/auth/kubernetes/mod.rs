@@ -13,8 +13,8 @@ pub mod role;
 use super::{cidr, data_reply, list_response, name_segment, no_content};
 use super::{AuthMethod, AuthRequest, LoginGrant, Outcome};
 use crate::error::ApiError;
+use crate::fields::Fields;
 use crate::request::Operation;
-use crate::sys::Fields;
 use async_trait::async_trait;
 use config::KubeConfig;
 use role::KubeRole;
@@ -50,7 +50,7 @@ impl AuthMethod for Kubernetes {
             "role" if op == Operation::List => list_response(areq.storage.list("role/").await?),
             p if p.starts_with("role/") => role_op(&areq, &p["role/".len()..]).await,
             "login" | "role" => Err(ApiError::UnsupportedOperation),
-            _ => Err(crate::pipeline::no_route(&areq.req.path)),
+            _ => Err(crate::error::ApiError::no_route(&areq.req.path)),
         }
     }
 }

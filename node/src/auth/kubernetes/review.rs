@@ -1,7 +1,7 @@
 //! The Kubernetes TokenReview call: `POST {kubernetes_host}/apis/authentication.k8s.io/v1/tokenreviews`
 //! with the token to review, authorised by a bearer token, over TLS verified against the
 //! configured CA. The wire types and the reading of the answer are plain; `review` does the I/O
-//! through the node's hyper + rustls client (`cluster::api_client`).
+//! through the node's hyper + rustls client (`api_client`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -141,15 +141,10 @@ pub async fn review(
 ) -> Result<Reviewed, ReviewError> {
     let body = serde_json::to_value(TokenReviewRequest::new(token, audiences))
         .map_err(|e| ReviewError::Call(e.to_string()))?;
-    let (status, answer) = crate::cluster::api_client::post_json_to(
-        host,
-        TOKEN_REVIEW_PATH,
-        Some(bearer),
-        &body,
-        ca_pem,
-    )
-    .await
-    .map_err(|e| ReviewError::Call(e.to_string()))?;
+    let (status, answer) =
+        crate::api_client::post_json_to(host, TOKEN_REVIEW_PATH, Some(bearer), &body, ca_pem)
+            .await
+            .map_err(|e| ReviewError::Call(e.to_string()))?;
     let audience = (audiences.len() == 1).then(|| audiences[0].as_str());
     interpret(status, &answer, audience)
 }

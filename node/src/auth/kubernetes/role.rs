@@ -3,7 +3,7 @@
 
 use crate::auth::{glob, token_params::TokenParams};
 use crate::error::ApiError;
-use crate::token::string_list;
+use crate::fields::string_list;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

@@ -58,7 +58,11 @@ impl Kv {
             .await
             .unwrap()
             .expect("a response body");
-        assert!(resp.raw.is_none(), "unexpected raw response {:?}", resp.raw);
+        assert!(
+            resp.raw_body().is_none(),
+            "unexpected raw response {:?}",
+            resp.body
+        );
         Value::Object(resp.data.unwrap_or_default())
     }
 
@@ -70,7 +74,7 @@ impl Kv {
     /// A call expected to answer a raw 404 body; returns the envelope's `data`.
     pub async fn raw_404(&self, op: Operation, path: &str, body: Value) -> Value {
         let resp = self.call(op, path, body).await.unwrap().unwrap();
-        let (status, body) = resp.raw.unwrap();
+        let (status, body) = resp.raw_body().map(|(s, b)| (s, b.clone())).unwrap();
         assert_eq!(status, 404);
         assert_eq!(body["lease_id"], "");
         assert!(body["request_id"].as_str().is_some_and(|s| !s.is_empty()));

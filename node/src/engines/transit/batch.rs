@@ -199,12 +199,12 @@ mod tests {
         ];
         let ok = Map::from_iter([("ciphertext".to_string(), json!("vault:v1:x"))]);
         let r = answer(&items, vec![Ok(ok.clone()), Err("bad".into())], true);
-        let (status, body) = r.raw.unwrap();
+        let (status, body) = r.raw_body().map(|(s, b)| (s, b.clone())).unwrap();
         assert_eq!(status, 400);
         assert_eq!(body["data"]["batch_results"][0]["reference"], "a");
         assert_eq!(body["data"]["batch_results"][1]["error"], "bad");
         let r = answer(&items[..1], vec![Ok(ok)], true);
-        assert!(r.raw.is_none());
+        assert!(r.raw_body().is_none());
         assert_eq!(
             r.data.unwrap()["batch_results"][0]["ciphertext"],
             "vault:v1:x"

@@ -78,7 +78,7 @@ pub fn create_options(data: &Item) -> Result<(KeyType, CreateOptions), ApiError>
 }
 
 fn auto_rotate_period(data: &Item) -> Result<Option<u64>, ApiError> {
-    crate::sys::Fields(data).secs_opt("auto_rotate_period")
+    crate::fields::Fields(data).secs_opt("auto_rotate_period")
 }
 
 async fn create(

@@ -163,7 +163,7 @@ async fn batch_errors_make_a_400_carrying_every_result() {
         .await
         .unwrap()
         .unwrap();
-    let (status, body) = resp.raw.unwrap();
+    let (status, body) = resp.raw_body().map(|(s, b)| (s, b.clone())).unwrap();
     assert_eq!(status, 400);
     let results = &body["data"]["batch_results"];
     assert_eq!(results[0]["plaintext"], b64(b"x"));

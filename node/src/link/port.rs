@@ -5,12 +5,8 @@
 //! network has no TLS; the port opens at start, in plain.) Stopped when the handle drops.
 
 use super::forward::ForwardService;
-use super::tls::ClusterTls;
-use crate::core::Core;
-use crate::error::ApiError;
 use coffer_raft::{RaftHandle, ServerTls};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 /// A running cluster port.
@@ -31,35 +27,6 @@ impl Drop for ClusterPort {
 pub struct PortError {
     pub addr: String,
     pub reason: String,
-}
-
-impl Core {
-    /// Use the cluster certificate: dial members (Raft and forwarding) with it, and open the
-    /// cluster port with it unless it is open already. Without Raft storage, nothing to do.
-    pub(crate) async fn enable_cluster_tls(
-        self: &Arc<Self>,
-        tls: &ClusterTls,
-    ) -> Result<(), ApiError> {
-        let Some(raft) = &self.raft else {
-            return Ok(());
-        };
-        raft.set_client_tls(tls.client());
-        self.forwarder.set_tls(tls.client());
-        let mut port = self.cluster_port.lock().await;
-        if port.is_some() {
-            return Ok(());
-        }
-        let Some(addr) = crate::server::cluster_bind_addr(&self.config) else {
-            return Ok(());
-        };
-        let app = crate::http::app(self.clone());
-        let started = start(&addr, raft, app, Some(tls.server()))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        tracing::info!(address = %started.local_addr, "cluster port open (mutual TLS)");
-        *port = Some(started);
-        Ok(())
-    }
 }
 
 /// Bind `addr` and serve Raft and forwarding on it, with mutual `tls` when given (never under

@@ -108,7 +108,7 @@ impl Forwarding for ForwardService {
         if let Ok(peer) = req.remote_addr.parse::<std::net::SocketAddr>() {
             http_req
                 .extensions_mut()
-                .insert(crate::http::PeerAddr(peer));
+                .insert(crate::request::PeerAddr(peer));
         }
         let resp = match self.app.clone().oneshot(http_req).await {
             Ok(resp) => resp,

@@ -1,5 +1,6 @@
 //! Typed access to a request body, with Vault-shaped 400s for wrong types.
 
+use crate::duration;
 use crate::error::ApiError;
 use serde_json::{Map, Value};
 
@@ -74,7 +75,61 @@ impl Fields<'_> {
     pub fn list_opt(&self, key: &str) -> Result<Option<Vec<String>>, ApiError> {
         match self.0.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => crate::token::string_list(v, key).map(Some),
+            Some(v) => string_list(v, key).map(Some),
         }
     }
+}
+
+/// Read a string list that Vault accepts as a JSON list or a comma-separated string.
+pub fn string_list(v: &Value, field: &str) -> Result<Vec<String>, ApiError> {
+    match v {
+        Value::Null => Ok(Vec::new()),
+        Value::String(s) => Ok(s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect()),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(|s| s.trim().to_string())
+                    .ok_or_else(|| ApiError::bad(format!("{field}: expected a list of strings")))
+            })
+            .collect(),
+        _ => Err(ApiError::bad(format!(
+            "{field}: expected a list of strings"
+        ))),
+    }
+}
+
+/// Read a boolean Vault-style (JSON bool, or "true"/"false" strings).
+pub fn boolean(v: &Value, field: &str) -> Result<bool, ApiError> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) => s
+            .parse()
+            .map_err(|_| ApiError::bad(format!("{field}: expected a boolean"))),
+        Value::Null => Ok(false),
+        _ => Err(ApiError::bad(format!("{field}: expected a boolean"))),
+    }
+}
+
+/// Read a non-negative integer (JSON number or numeric string).
+pub fn unsigned(v: &Value, field: &str) -> Result<u64, ApiError> {
+    match v {
+        Value::Number(n) => n
+            .as_u64()
+            .ok_or_else(|| ApiError::bad(format!("{field}: expected a non-negative integer"))),
+        Value::String(s) => s
+            .parse()
+            .map_err(|_| ApiError::bad(format!("{field}: expected a non-negative integer"))),
+        Value::Null => Ok(0),
+        _ => Err(ApiError::bad(format!("{field}: expected an integer"))),
+    }
+}
+
+/// Read a duration field.
+pub fn secs(v: &Value, field: &str) -> Result<u64, ApiError> {
+    duration::from_value(v).map_err(|e| ApiError::bad(format!("{field}: {e}")))
 }

@@ -1,12 +1,11 @@
 //! `auth/token/*`: create, lookup, renew, revoke, roles — Vault's token auth method.
 
-use super::entry::TokenEntry;
-use super::roles::{boolean, secs, string_list, unsigned, TokenRole};
-use super::store::token_hash;
 use crate::clock::unix_now_ms;
 use crate::core::{ActiveState, Core};
 use crate::error::ApiError;
+use crate::fields::{boolean, secs, string_list, unsigned};
 use crate::request::{Operation, Request, Response};
+use crate::token::{token_hash, TokenEntry, TokenRole, TokenStore};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -234,10 +233,7 @@ async fn create(
     if explicit_max > 0 && (ttl == 0 || ttl > explicit_max) {
         ttl = explicit_max;
     }
-    let id = opts
-        .id
-        .clone()
-        .unwrap_or_else(super::TokenStore::generate_id);
+    let id = opts.id.clone().unwrap_or_else(TokenStore::generate_id);
     if call.active.tokens.lookup(&id).await?.is_some() {
         return Err(ApiError::bad("cannot create a token with a duplicate ID"));
     }
