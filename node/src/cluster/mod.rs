@@ -15,16 +15,13 @@ use crate::core::Core;
 use axum::body::Body;
 use http::{HeaderMap, Method, Uri};
 
-/// Paths every node answers itself, active or not (what probes and operators ask a given node).
-const LOCAL_PATHS: &[&str] = &[
-    "/v1/sys/health",
-    "/v1/sys/seal-status",
-    "/v1/sys/unseal",
-    "/v1/sys/init",
-    "/v1/sys/leader",
-    "/v1/sys/metrics",
-    "/v1/sys/storage/raft/join",
-];
+/// Whether every node answers `uri` itself, active or not (what probes and operators ask a given
+/// node): `sys_paths`' `local`.
+fn is_local(uri: &Uri) -> bool {
+    uri.path()
+        .strip_prefix("/v1/")
+        .is_some_and(|path| crate::sys_paths::is(path, |p| p.local))
+}
 
 /// On an unsealed standby, relay the request to the active node and return its answer; `None`
 /// when this node should handle the request itself.
@@ -37,12 +34,12 @@ pub async fn maybe_forward(
     peer: Option<std::net::SocketAddr>,
 ) -> Option<http::Response<Body>> {
     let raft = core.raft.as_ref()?;
-    if is_removed(raft) && !LOCAL_PATHS.contains(&uri.path()) {
+    if is_removed(raft) && !is_local(uri) {
         let e =
             crate::error::ApiError::Unavailable("node has been removed from the cluster".into());
         return Some(crate::http::render_error(&e));
     }
-    if core.barrier.is_sealed() || raft.is_leader() || LOCAL_PATHS.contains(&uri.path()) {
+    if core.barrier.is_sealed() || raft.is_leader() || is_local(uri) {
         return None;
     }
     if headers.contains_key(forward::FORWARDED_HEADER) {

@@ -51,14 +51,6 @@ async fn current_config(core: &Core) -> Result<SealConfig, ApiError> {
         .ok_or_else(|| ApiError::bad("Vault is not initialized"))
 }
 
-fn require_unsealed(core: &Core) -> Result<(), ApiError> {
-    if core.is_sealed() {
-        Err(ApiError::Sealed)
-    } else {
-        Ok(())
-    }
-}
-
 pub async fn rotate(core: &Core) -> Result<Option<Response>, ApiError> {
     let info = core.barrier.rotate(crate::clock::unix_now()).await?;
     tracing::info!(term = info.term, "rotated the barrier key");
@@ -116,7 +108,6 @@ pub async fn rekey_init(
     req: &Request,
     target: Target,
 ) -> Result<Option<Response>, ApiError> {
-    require_unsealed(core)?;
     let config = target.config(core).await?;
     match req.operation {
         Operation::Read => match &*target.slot(core).lock() {
@@ -166,7 +157,6 @@ pub async fn rekey_update(
     req: &Request,
     target: Target,
 ) -> Result<Option<Response>, ApiError> {
-    require_unsealed(core)?;
     if !matches!(req.operation, Operation::Create | Operation::Update) {
         return Err(ApiError::UnsupportedOperation);
     }
@@ -279,7 +269,6 @@ pub async fn rekey_verify(
     req: &Request,
     target: Target,
 ) -> Result<Option<Response>, ApiError> {
-    require_unsealed(core)?;
     match req.operation {
         Operation::Read => match &*target.slot(core).lock() {
             Some(op) => raw(&op.verification_status()),
@@ -345,7 +334,6 @@ pub async fn generate_root_attempt(
     core: &Arc<Core>,
     req: &Request,
 ) -> Result<Option<Response>, ApiError> {
-    require_unsealed(core)?;
     let config = core.authorising_config().await?;
     match req.operation {
         Operation::Read => match &*core.generate_root.lock() {
@@ -389,7 +377,6 @@ pub async fn generate_root_update(
     if !matches!(req.operation, Operation::Create | Operation::Update) {
         return Err(ApiError::UnsupportedOperation);
     }
-    require_unsealed(core)?;
     let (key, nonce) = key_and_nonce(req)?;
     let missing = "no root generation in progress";
     let done = GenerateRootAttempt::is_complete;
