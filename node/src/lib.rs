@@ -39,6 +39,7 @@ pub mod server;
 pub mod service_registration;
 pub mod storage;
 pub mod sys;
+pub mod sys_paths;
 #[cfg(test)]
 mod testkit;
 pub mod token;

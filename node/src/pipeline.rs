@@ -10,33 +10,6 @@ use crate::router::Table;
 use crate::token::TokenEntry;
 use std::sync::Arc;
 
-/// Paths under `sys/` that need root or `sudo`, as Vault's system backend marks them.
-const SUDO_PATHS: &[&str] = &[
-    "sys/rotate",
-    "sys/seal",
-    "sys/step-down",
-    "sys/auth/",
-    "sys/audit",
-    "sys/raw",
-    "sys/remount",
-    "sys/leases/revoke-prefix/",
-    "sys/leases/revoke-force/",
-    "sys/storage/raft/snapshot",
-    "sys/storage/raft/remove-peer",
-    "auth/token/revoke-orphan",
-    "auth/token/accessors",
-];
-
-fn needs_sudo(path: &str, op: Operation) -> bool {
-    // Reading an auth mount's tuning is not privileged; changing the auth table is.
-    if path.starts_with("sys/auth/") && op == Operation::Read {
-        return false;
-    }
-    SUDO_PATHS
-        .iter()
-        .any(|p| path == p.trim_end_matches('/') || path.starts_with(p))
-}
-
 impl Core {
     /// Handle one request end to end (with response wrapping, `wrap::serve`).
     pub async fn handle(self: &Arc<Self>, req: Request) -> Result<Option<Response>, ApiError> {
@@ -49,7 +22,10 @@ impl Core {
         req: Request,
     ) -> Result<Option<Response>, ApiError> {
         if let Some(rel) = req.path.strip_prefix("sys/") {
-            if crate::sys::is_unauthenticated(rel) {
+            if let Some(row) = crate::sys_paths::lookup(&req.path).filter(|p| p.unauthenticated) {
+                if !row.sealed_ok && self.is_sealed() {
+                    return Err(ApiError::Sealed);
+                }
                 return crate::sys::handle_unauthenticated(self, &req, rel).await;
             }
         }
@@ -62,9 +38,18 @@ impl Core {
             if crate::auth::is_login(&active, &req) {
                 return self.login(&active, &req).await;
             }
-            let caller = self.authenticate(&active, &req).await?;
+            // A refused request is audited too, with the error it gets (Vault does the same).
+            let caller = match self.authenticate(&active, &req).await {
+                Ok(caller) => caller,
+                Err(e) => return Err(active.audit.refused(&presented(&req), &req, e)),
+            };
             let mut req = req;
-            self.authorize(&active, &caller, &mut req).await?;
+            if let Err(e) = self.authorize(&active, &caller, &mut req).await {
+                return Err(active.audit.refused(&caller, &req, e));
+            }
+            // Audited before it runs (or spends a use of its token): if no enabled device can
+            // log it, it does not run.
+            active.audit.log_request(&caller, &req)?;
             active.tokens.use_token(&caller).await?;
             // Every answer, not only a read's, comes from what the request read (a KV delete of
             // an already deleted version writes nothing and answers 204; a 404 is a read too),
@@ -76,8 +61,6 @@ impl Core {
             if operator {
                 self.confirm_leadership().await?;
             }
-            // Audited before it runs: if no enabled device can log it, it does not run.
-            active.audit.log_request(&caller, &req)?;
             let mut result = self.dispatch(&active, &caller, &req).await;
             if !operator && !crate::physical::reads_vouched_for() {
                 if let Err(e) = self.confirm_leadership().await {
@@ -111,7 +94,12 @@ impl Core {
         req: &Request,
     ) -> Result<Option<Response>, ApiError> {
         self.confirm_leadership().await?;
-        crate::auth::handle(self, active, req).await
+        // Audited like any request, failed logins included; unloggable means not run.
+        let anonymous = TokenEntry::default();
+        active.audit.log_request(&anonymous, req)?;
+        let result = crate::auth::handle(self, active, req).await;
+        active.audit.log_response(&anonymous, req, &result)?;
+        result
     }
 
     async fn authenticate(
@@ -165,7 +153,9 @@ impl Core {
         let wrap_ttl = crate::wrap::requested_ttl(req)?.map(std::time::Duration::from_secs);
         acl.check_wrapped(&req.path, capability, &req.data, wrap_ttl)
             .map_err(|_| ApiError::PermissionDenied)?;
-        if needs_sudo(&req.path, req.operation) && !acl.allowed(&req.path, "sudo") {
+        // Root-protected paths (`sys_paths`' `sudo`; a legacy alias as its current form) need
+        // `sudo` on the path as requested.
+        if crate::sys_paths::is(&req.path, |p| p.sudo) && !acl.allowed(&req.path, "sudo") {
             return Err(ApiError::PermissionDenied);
         }
         Ok(())
@@ -221,5 +211,14 @@ impl Core {
             mount: &entry,
         };
         engine.handle(mreq).await
+    }
+}
+
+/// Who a request refused at authentication claimed to be: its token, unverified, so the audit
+/// line carries the token's HMAC as Vault's does.
+fn presented(req: &Request) -> TokenEntry {
+    TokenEntry {
+        id: req.token.clone().unwrap_or_default(),
+        ..TokenEntry::default()
     }
 }

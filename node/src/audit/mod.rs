@@ -1,5 +1,6 @@
-//! Audit devices (Vault's `sys/audit`): every authenticated request is logged before it runs
-//! and its response after, as one JSON line each, with secret values replaced by their
+//! Audit devices (Vault's `sys/audit`): every authenticated request and every login is logged
+//! before it runs and its response after (a request refused for its token or by policy: both
+//! lines, with the error), as one JSON line each, with secret values replaced by their
 //! HMAC-SHA256 under the device's own key (`hash.rs`). If devices are enabled and none of them
 //! can log a request, the request fails before it changes anything, as in Vault.
 //!
@@ -80,6 +81,20 @@ impl AuditBroker {
         resp: &Result<Option<Response>, ApiError>,
     ) -> Result<(), ApiError> {
         self.log_all(|entry| entry::response_line(entry, caller, req, resp))
+    }
+
+    /// Log a request refused before it ran (bad token, ACL denial) and the error it gets; the
+    /// error to answer with: `err`, or a 500 when no enabled device could log the refusal.
+    pub fn refused(&self, caller: &TokenEntry, req: &Request, err: ApiError) -> ApiError {
+        let result: Result<Option<Response>, ApiError> = Err(err);
+        let logged = self
+            .log_request(caller, req)
+            .and_then(|()| self.log_response(caller, req, &result));
+        match logged {
+            Err(audit) => audit,
+            // `result` is the refusal itself, always an `Err`.
+            Ok(()) => result.err().unwrap_or(ApiError::PermissionDenied),
+        }
     }
 
     fn log_all(&self, line: impl Fn(&AuditDeviceEntry) -> String) -> Result<(), ApiError> {

@@ -12,16 +12,13 @@ use crate::error::ApiError;
 use axum::body::Body;
 use http::{HeaderMap, Method, Uri};
 
-/// Paths every node answers itself, active or not (what probes and operators ask a given node).
-const LOCAL_PATHS: &[&str] = &[
-    "/v1/sys/health",
-    "/v1/sys/seal-status",
-    "/v1/sys/unseal",
-    "/v1/sys/init",
-    "/v1/sys/leader",
-    "/v1/sys/metrics",
-    "/v1/sys/storage/raft/join",
-];
+/// Whether every node answers `uri` itself, active or not (what probes and operators ask a given
+/// node): `sys_paths`' `local`.
+fn is_local(uri: &Uri) -> bool {
+    uri.path()
+        .strip_prefix("/v1/")
+        .is_some_and(|path| crate::sys_paths::is(path, |p| p.local))
+}
 
 /// What became of a request at the forwarding step.
 pub enum Forward {
@@ -46,12 +43,12 @@ pub async fn maybe_forward(
     let Some(raft) = core.storage.raft.as_ref() else {
         return Forward::Local;
     };
-    if is_removed(raft) && !LOCAL_PATHS.contains(&uri.path()) {
+    if is_removed(raft) && !is_local(uri) {
         return Forward::Refused(ApiError::Unavailable(
             "node has been removed from the cluster".into(),
         ));
     }
-    if core.storage.barrier.is_sealed() || raft.is_leader() || LOCAL_PATHS.contains(&uri.path()) {
+    if core.storage.barrier.is_sealed() || raft.is_leader() || is_local(uri) {
         return Forward::Local;
     }
     if headers.contains_key(crate::link::forward::FORWARDED_HEADER) {

@@ -82,12 +82,6 @@ fn body_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-/// Paths whose write body is bytes, not JSON: Vault's snapshot restore posts the archive itself.
-const RAW_BODY_PATHS: &[&str] = &[
-    "sys/storage/raft/snapshot",
-    "sys/storage/raft/snapshot-force",
-];
-
 /// Build a `Request` from the parts of an HTTP request under `/v1/`.
 pub fn parse_request(
     method: &Method,
@@ -101,7 +95,8 @@ pub fn parse_request(
     let mut path = decode_path(path);
     let query = query_params(uri);
     let op = operation(method, &query)?;
-    let raw = op == Operation::Update && RAW_BODY_PATHS.contains(&path.as_str());
+    // A snapshot restore posts the archive itself, not JSON (`sys_paths`' `raw_body`).
+    let raw = op == Operation::Update && crate::sys_paths::is(&path, |p| p.raw_body);
     let mut data = match op {
         Operation::Update | Operation::Patch if !raw => body_object(body)?,
         _ => query.clone(),

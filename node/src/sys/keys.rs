@@ -50,14 +50,6 @@ async fn current_config(core: &Core) -> Result<SealConfig, ApiError> {
         .ok_or_else(|| ApiError::bad("Vault is not initialized"))
 }
 
-fn require_unsealed(core: &Core) -> Result<(), ApiError> {
-    if core.is_sealed() {
-        Err(ApiError::Sealed)
-    } else {
-        Ok(())
-    }
-}
-
 pub async fn rotate(core: &Core) -> Result<Option<Response>, ApiError> {
     let info = core
         .storage
@@ -119,7 +111,6 @@ pub async fn rekey_init(
     req: &Request,
     target: Target,
 ) -> Result<Option<Response>, ApiError> {
-    require_unsealed(core)?;
     let config = target.config(core).await?;
     match req.operation {
         Operation::Read => match &*target.slot(core).lock() {
@@ -169,7 +160,6 @@ pub async fn rekey_update(
     req: &Request,
     target: Target,
 ) -> Result<Option<Response>, ApiError> {
-    require_unsealed(core)?;
     if !matches!(req.operation, Operation::Create | Operation::Update) {
         return Err(ApiError::UnsupportedOperation);
     }
@@ -272,7 +262,6 @@ pub async fn rekey_verify(
     req: &Request,
     target: Target,
 ) -> Result<Option<Response>, ApiError> {
-    require_unsealed(core)?;
     match req.operation {
         Operation::Read => match &*target.slot(core).lock() {
             Some(op) => raw(&op.verification_status()),
@@ -339,7 +328,6 @@ pub async fn generate_root_attempt(
     core: &Arc<Core>,
     req: &Request,
 ) -> Result<Option<Response>, ApiError> {
-    require_unsealed(core)?;
     let config = core.authorising_config().await?;
     match req.operation {
         Operation::Read => match &*core.keys.generate_root.lock() {
@@ -383,7 +371,6 @@ pub async fn generate_root_update(
     if !matches!(req.operation, Operation::Create | Operation::Update) {
         return Err(ApiError::UnsupportedOperation);
     }
-    require_unsealed(core)?;
     let (key, nonce) = key_and_nonce(req)?;
     let missing = "no root generation in progress";
     let done = GenerateRootAttempt::is_complete;

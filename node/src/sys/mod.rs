@@ -9,6 +9,7 @@ mod leases;
 mod mounts;
 mod policy;
 mod raft;
+mod rotate_config;
 mod snapshot;
 mod status;
 mod wrapping;
@@ -21,30 +22,8 @@ use std::sync::Arc;
 
 pub use crate::fields::Fields;
 
-/// Paths (relative to `sys/`) that need no token.
-pub fn is_unauthenticated(rel: &str) -> bool {
-    matches!(
-        rel,
-        "init"
-            | "seal-status"
-            | "unseal"
-            | "health"
-            | "leader"
-            | "generate-root/attempt"
-            | "generate-root/update"
-            | "rekey/init"
-            | "rekey/update"
-            | "storage/raft/join"
-            | "storage/raft/bootstrap/challenge"
-            | "storage/raft/bootstrap/answer"
-            | "rekey/verify"
-            | "rekey-recovery-key/init"
-            | "rekey-recovery-key/update"
-            | "rekey-recovery-key/verify"
-    )
-}
-
-/// Handle a status/unseal/keys endpoint that needs no token.
+/// Handle a status/unseal/keys endpoint that needs no token (`sys_paths`' `unauthenticated`; the
+/// pipeline has already refused those that are not `sealed_ok` on a sealed node).
 pub async fn handle_unauthenticated(
     core: &Arc<Core>,
     req: &Request,
@@ -79,14 +58,19 @@ pub async fn handle(
     req: &Request,
     rel: &str,
 ) -> Result<Option<Response>, ApiError> {
+    // Whole paths where a path is one endpoint: `sys_paths` decides sudo on the exact path, so
+    // routing must not read more into it (`sys/rotate/config` is not `sys/rotate`).
     let first = rel.split('/').next().unwrap_or_default();
     match first {
-        "seal" if is_write(req) => {
+        "seal" if rel == "seal" && is_write(req) => {
             core.seal().await;
             Ok(None)
         }
-        "rotate" if is_write(req) => keys::rotate(core).await,
-        "key-status" if req.operation == Operation::Read => keys::key_status(core),
+        "rotate" if rel == "rotate" && is_write(req) => keys::rotate(core).await,
+        "rotate" if rel == "rotate/config" => rotate_config::handle(core, req).await,
+        "key-status" if rel == "key-status" && req.operation == Operation::Read => {
+            keys::key_status(core)
+        }
         "rekey" if rel == "rekey/backup" => Err(ApiError::bad("no backed-up keys found")),
         "mounts" | "remount" => {
             mounts::handle(core, active, req, rel, crate::router::Table::Secrets).await
@@ -95,18 +79,20 @@ pub async fn handle(
         "internal" if rel.starts_with("internal/ui/mounts/") => {
             mounts::internal_ui_mount(active, &rel["internal/ui/mounts/".len()..])
         }
-        "metrics" if req.operation == Operation::Read => Ok(Some(metrics(core, req))),
+        "metrics" if rel == "metrics" && req.operation == Operation::Read => {
+            Ok(Some(metrics(core, req)))
+        }
         "storage" if rel == "storage/raft/configuration" => raft::configuration(core, req),
         "storage" if rel == "storage/raft/remove-peer" => raft::remove_peer(core, req).await,
         "storage" if rel == "storage/raft/snapshot" => snapshot::handle(core, req, false).await,
         "storage" if rel == "storage/raft/snapshot-force" => {
             snapshot::handle(core, req, true).await
         }
-        "step-down" => raft::step_down(core, req).await,
+        "step-down" if rel == "step-down" => raft::step_down(core, req).await,
         "storage" if rel.starts_with("storage/raft/autopilot/") => {
             raft::autopilot(core, req, &rel["storage/raft/autopilot/".len()..]).await
         }
-        "ha-status" => raft::ha_status(core, req),
+        "ha-status" if rel == "ha-status" => raft::ha_status(core, req),
         "audit" => audit::handle(core, active, req, rel).await,
         "leases" | "renew" | "revoke" | "revoke-prefix" | "revoke-force" => {
             leases::handle(core, active, caller, req, rel).await

@@ -143,9 +143,6 @@ pub async fn leader(core: &Arc<Core>, req: &Request) -> Result<Option<Response>,
     if req.operation != Operation::Read {
         return Err(ApiError::UnsupportedOperation);
     }
-    if core.is_sealed() {
-        return Err(ApiError::Sealed);
-    }
     let api_addr = core.config.api_addr.clone().unwrap_or_default();
     let active_time = core
         .active()
