@@ -34,6 +34,7 @@ pub mod policy;
 pub mod policy_store;
 pub mod records;
 pub mod request;
+pub mod routed;
 pub mod router;
 pub mod server;
 pub mod service_registration;

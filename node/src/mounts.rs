@@ -1,8 +1,22 @@
 //! The mount table entries (`core/mounts`, `core/auth`). The table itself and the router that
 //! picks a mount by longest prefix live in `router.rs`.
 
+use crate::request::Request;
+use crate::storage::StorageView;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// One call routed into a mount.
+pub struct MountRequest<'a> {
+    /// The original request (operation, data, token, headers).
+    pub req: &'a Request,
+    /// The path relative to the mount, without leading slash (`data/app/db` for `secret/data/app/db`).
+    pub path: &'a str,
+    /// The mount's private storage.
+    pub storage: &'a StorageView,
+    /// The mount table entry (type, options, config).
+    pub mount: &'a MountEntry,
+}
 
 /// Per-mount tunables (`sys/mounts/<path>/tune`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

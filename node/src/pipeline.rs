@@ -1,25 +1,36 @@
-//! The request pipeline: status endpoints → sealed check → auth method logins (no token) → token
-//! → ACL (with the engine's or auth method's existence check deciding create vs update) → router
-//! → handler. Every error leaves here as an `ApiError` and is rendered once, in `http/`.
+//! The request pipeline: status endpoints → sealed check → route (once: `routed::Target`) →
+//! auth method logins (no token) → token → ACL (with the engine's or auth method's existence
+//! check deciding create vs update) → audit → handler. Every error leaves here as an `ApiError`
+//! and is rendered once, in `http/`. Response wrapping (`wrap/`) runs around it: http → wrap →
+//! pipeline, one way.
 
 use crate::core::{ActiveState, Core};
-use crate::engines::MountRequest;
 use crate::error::ApiError;
 use crate::request::{Operation, Request, Response};
-use crate::router::Table;
+use crate::routed::{unrouted_label, Target};
 use crate::token::TokenEntry;
 use std::sync::Arc;
 
-impl Core {
-    /// Handle one request end to end (with response wrapping, `wrap::serve`).
-    pub async fn handle(self: &Arc<Self>, req: Request) -> Result<Option<Response>, ApiError> {
-        crate::wrap::serve(self, req).await
-    }
+/// A request's outcome, with the mount that served it (for metrics).
+pub struct Answer {
+    /// The mount as a metrics label (`routed::Target::metrics_label`).
+    pub mount: String,
+    pub result: Result<Option<Response>, ApiError>,
+}
 
-    /// The pipeline proper: everything but response wrapping.
-    pub(crate) async fn handle_unwrapped(
+/// Handle one request (response wrapping aside: `wrap::serve` calls this).
+pub async fn handle(core: &Arc<Core>, req: Request) -> Answer {
+    let mut mount = unrouted_label(&req.path);
+    let result = core.handle_routed(req, &mut mount).await;
+    Answer { mount, result }
+}
+
+impl Core {
+    /// The pipeline proper; `mount` learns the label of the mount the request is routed to.
+    async fn handle_routed(
         self: &Arc<Self>,
         req: Request,
+        mount: &mut String,
     ) -> Result<Option<Response>, ApiError> {
         if let Some(rel) = req.path.strip_prefix("sys/") {
             if let Some(row) = crate::sys_paths::lookup(&req.path).filter(|p| p.unauthenticated) {
@@ -33,10 +44,14 @@ impl Core {
             return Err(ApiError::Unavailable("Vault is not initialized".into()));
         }
         let active = self.current_active().await?;
+        let target = Target::of(&active.mounts, &req.path);
+        *mount = target.metrics_label(&req.path);
         let term = active.term;
         crate::physical::fenced(term, async move {
-            if crate::auth::is_login(&active, &req) {
-                return self.login(&active, &req).await;
+            if let Target::Auth(routed) = &target {
+                if crate::auth::is_login(routed, &req) {
+                    return self.login(&active, routed, &req).await;
+                }
             }
             // A refused request is audited too, with the error it gets (Vault does the same).
             let caller = match self.authenticate(&active, &req).await {
@@ -44,7 +59,7 @@ impl Core {
                 Err(e) => return Err(active.audit.refused(&presented(&req), &req, e)),
             };
             let mut req = req;
-            if let Err(e) = self.authorize(&active, &caller, &mut req).await {
+            if let Err(e) = self.authorize(&active, &target, &caller, &mut req).await {
                 return Err(active.audit.refused(&caller, &req, e));
             }
             // Audited before it runs (or spends a use of its token): if no enabled device can
@@ -61,7 +76,7 @@ impl Core {
             if operator {
                 self.confirm_leadership().await?;
             }
-            let mut result = self.dispatch(&active, &caller, &req).await;
+            let mut result = self.dispatch(&active, &target, &caller, &req).await;
             if !operator && !crate::physical::reads_vouched_for() {
                 if let Err(e) = self.confirm_leadership().await {
                     result = Err(e);
@@ -91,13 +106,14 @@ impl Core {
     async fn login(
         &self,
         active: &ActiveState,
+        routed: &crate::routed::Routed,
         req: &Request,
     ) -> Result<Option<Response>, ApiError> {
         self.confirm_leadership().await?;
         // Audited like any request, failed logins included; unloggable means not run.
         let anonymous = TokenEntry::default();
         active.audit.log_request(&anonymous, req)?;
-        let result = crate::auth::handle(self, active, req).await;
+        let result = crate::auth::handle(self, active, routed, req).await;
         active.audit.log_response(&anonymous, req, &result)?;
         result
     }
@@ -120,24 +136,20 @@ impl Core {
     async fn authorize(
         &self,
         active: &ActiveState,
+        target: &Target,
         caller: &TokenEntry,
         req: &mut Request,
     ) -> Result<(), ApiError> {
         if req.operation == Operation::Update {
-            if let Some((entry, rel)) = self.route_secret(active, &req.path) {
-                if let Some(engine) = active.mounts.engine(&entry) {
-                    let storage = active.mounts.storage_for(Table::Secrets, &entry);
-                    let mreq = MountRequest {
-                        req,
-                        path: &rel,
-                        storage: &storage,
-                        mount: &entry,
-                    };
-                    if engine.exists(mreq).await? == Some(false) {
-                        req.operation = Operation::Create;
-                    }
-                }
-            } else if crate::auth::exists(active, req).await? == Some(false) {
+            let exists = match target {
+                Target::Secret(routed) => match active.mounts.engine(&routed.entry) {
+                    Some(engine) => engine.exists(routed.call(req)).await?,
+                    None => None,
+                },
+                Target::Auth(routed) => crate::auth::exists(routed, req).await?,
+                _ => None,
+            };
+            if exists == Some(false) {
                 req.operation = Operation::Create;
             }
         }
@@ -150,7 +162,7 @@ impl Core {
         }
         let capability = req.operation.capability();
         // A policy's min/max_wrapping_ttl see the requested wrapping TTL.
-        let wrap_ttl = crate::wrap::requested_ttl(req)?.map(std::time::Duration::from_secs);
+        let wrap_ttl = req.wrap_ttl()?.map(std::time::Duration::from_secs);
         acl.check_wrapped(&req.path, capability, &req.data, wrap_ttl)
             .map_err(|_| ApiError::PermissionDenied)?;
         // Root-protected paths (`sys_paths`' `sudo`; a legacy alias as its current form) need
@@ -161,56 +173,34 @@ impl Core {
         Ok(())
     }
 
-    fn route_secret(
-        &self,
-        active: &ActiveState,
-        path: &str,
-    ) -> Option<(crate::mounts::MountEntry, String)> {
-        if path.starts_with("sys/") || path.starts_with("auth/") {
-            return None;
-        }
-        active.mounts.route(Table::Secrets, path)
-    }
-
     async fn dispatch(
         self: &Arc<Self>,
         active: &Arc<ActiveState>,
+        target: &Target,
         caller: &TokenEntry,
         req: &Request,
     ) -> Result<Option<Response>, ApiError> {
-        if let Some(rel) = req.path.strip_prefix("sys/") {
-            return crate::sys::handle(self, active, caller, req, rel).await;
-        }
-        if let Some(rel) = req.path.strip_prefix("auth/") {
-            if let Some(tok) = rel
-                .strip_prefix("token/")
-                .or((rel == "token").then_some(""))
-            {
+        match target {
+            Target::System(rel) => crate::sys::handle(self, active, caller, req, rel).await,
+            Target::Token(rel) => {
                 let call = crate::auth::token_backend::TokenCall {
                     core: self,
                     active,
                     caller,
                     req,
                 };
-                return crate::auth::token_backend::handle(call, tok).await;
+                crate::auth::token_backend::handle(call, rel).await
             }
-            return crate::auth::handle(self, active, req).await;
+            Target::Auth(routed) => crate::auth::handle(self, active, routed, req).await,
+            Target::Secret(routed) => {
+                let engine = active
+                    .mounts
+                    .engine(&routed.entry)
+                    .ok_or_else(|| ApiError::no_route(&req.path))?;
+                engine.handle(routed.call(req)).await
+            }
+            Target::Unrouted => Err(ApiError::no_route(&req.path)),
         }
-        let (entry, rel) = self
-            .route_secret(active, &req.path)
-            .ok_or_else(|| ApiError::no_route(&req.path))?;
-        let engine = active
-            .mounts
-            .engine(&entry)
-            .ok_or_else(|| ApiError::no_route(&req.path))?;
-        let storage = active.mounts.storage_for(Table::Secrets, &entry);
-        let mreq = MountRequest {
-            req,
-            path: &rel,
-            storage: &storage,
-            mount: &entry,
-        };
-        engine.handle(mreq).await
     }
 }
 

@@ -1,8 +1,12 @@
 //! The transport-neutral request and response that flow through the pipeline:
 //! HTTP (or a forwarded call) → `Request` → token → ACL → router → engine → `Response`.
 
+use crate::error::ApiError;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+
+/// The wrapping header's name, lower-case, as `http/parse.rs` keeps it.
+pub const WRAP_TTL_HEADER: &str = "x-vault-wrap-ttl";
 
 /// The client's address, put on each HTTP request's extensions by the listener (and by the
 /// active node for a request a standby forwarded); auth methods check CIDR bindings against it.
@@ -75,6 +79,21 @@ impl Request {
             remote_addr: None,
             raw_body: None,
         }
+    }
+
+    /// The wrapping TTL the request asks for (`X-Vault-Wrap-TTL`: `"60s"`, `"5m"` or whole
+    /// seconds), in seconds; absent or zero: no wrapping. A malformed header is a 400.
+    pub fn wrap_ttl(&self) -> Result<Option<u64>, ApiError> {
+        let Some(raw) = self.headers.get(WRAP_TTL_HEADER) else {
+            return Ok(None);
+        };
+        let raw = raw.trim();
+        if raw.starts_with('-') {
+            return Err(ApiError::bad("requested wrap ttl cannot be negative"));
+        }
+        let secs = crate::duration::parse_secs(raw)
+            .map_err(|e| ApiError::bad(format!("error parsing wrap TTL: {e}")))?;
+        Ok((secs > 0).then_some(secs))
     }
 
     /// Builder: set the body.
@@ -211,5 +230,27 @@ impl Response {
             body: Body::Raw(status, body),
             ..Default::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_wrap_ttl(value: &str) -> Request {
+        let mut req = Request::new(Operation::Read, "secret/x");
+        req.headers.insert(WRAP_TTL_HEADER.into(), value.into());
+        req
+    }
+
+    #[test]
+    fn wrap_ttl_parses_vault_durations() {
+        assert_eq!(with_wrap_ttl("60s").wrap_ttl().unwrap(), Some(60));
+        assert_eq!(with_wrap_ttl("5m").wrap_ttl().unwrap(), Some(300));
+        assert_eq!(with_wrap_ttl("90").wrap_ttl().unwrap(), Some(90));
+        assert_eq!(with_wrap_ttl("0").wrap_ttl().unwrap(), None);
+        assert_eq!(Request::new(Operation::Read, "x").wrap_ttl().unwrap(), None);
+        assert!(with_wrap_ttl("soon").wrap_ttl().is_err());
+        assert!(with_wrap_ttl("-5s").wrap_ttl().is_err());
     }
 }

@@ -22,7 +22,7 @@ use crate::core::{ActiveState, Core};
 use crate::error::ApiError;
 use crate::mounts::MountEntry;
 use crate::request::{Operation, Request, Response};
-use crate::router::Table;
+use crate::routed::Routed;
 use crate::storage::StorageView;
 use async_trait::async_trait;
 pub use issue::LoginGrant;
@@ -71,36 +71,29 @@ fn method_for(kind: &str) -> Option<&'static dyn AuthMethod> {
     }
 }
 
-/// The mount, the path inside it and the method serving a request path under `auth/`.
-fn route(
-    active: &ActiveState,
-    path: &str,
-) -> Option<(MountEntry, String, &'static dyn AuthMethod)> {
-    let rel = path.strip_prefix("auth/")?;
-    let (entry, inner) = active.mounts.route(Table::Auth, rel)?;
-    let method = method_for(&entry.kind)?;
-    Some((entry, inner, method))
+/// The call an auth method receives for `req` routed into its mount.
+fn call<'a>(routed: &'a Routed, req: &'a Request) -> AuthRequest<'a> {
+    AuthRequest {
+        req,
+        path: &routed.rel,
+        storage: &routed.storage,
+        mount: &routed.entry,
+    }
 }
 
-/// Whether `req` is a login (a write to a method's login path), which needs no token.
-pub fn is_login(active: &ActiveState, req: &Request) -> bool {
+/// Whether `req`, routed into an auth mount, is a login (a write to the method's login path),
+/// which needs no token.
+pub fn is_login(routed: &Routed, req: &Request) -> bool {
     matches!(req.operation, Operation::Create | Operation::Update)
-        && route(active, &req.path).is_some_and(|(_, inner, m)| m.is_login_path(&inner))
+        && method_for(&routed.entry.kind).is_some_and(|m| m.is_login_path(&routed.rel))
 }
 
 /// Vault's existence check for a write under `auth/<mount>/`: whether it creates or updates.
-pub async fn exists(active: &ActiveState, req: &Request) -> Result<Option<bool>, ApiError> {
-    let Some((entry, inner, method)) = route(active, &req.path) else {
-        return Ok(None);
-    };
-    let storage = active.mounts.storage_for(Table::Auth, &entry);
-    let areq = AuthRequest {
-        req,
-        path: &inner,
-        storage: &storage,
-        mount: &entry,
-    };
-    method.exists(areq).await
+pub async fn exists(routed: &Routed, req: &Request) -> Result<Option<bool>, ApiError> {
+    match method_for(&routed.entry.kind) {
+        Some(method) => method.exists(call(routed, req)).await,
+        None => Ok(None),
+    }
 }
 
 /// Whether `key` holds an entry in the mount's storage.
@@ -112,18 +105,12 @@ pub(crate) async fn stored(areq: &AuthRequest<'_>, key: &str) -> Result<Option<b
 pub async fn handle(
     core: &Core,
     active: &ActiveState,
+    routed: &Routed,
     req: &Request,
 ) -> Result<Option<Response>, ApiError> {
-    let (entry, inner, method) =
-        route(active, &req.path).ok_or_else(|| crate::error::ApiError::no_route(&req.path))?;
-    let storage = active.mounts.storage_for(Table::Auth, &entry);
-    let areq = AuthRequest {
-        req,
-        path: &inner,
-        storage: &storage,
-        mount: &entry,
-    };
-    match method.handle(areq).await? {
+    let method = method_for(&routed.entry.kind).ok_or_else(|| ApiError::no_route(&req.path))?;
+    let entry = &routed.entry;
+    match method.handle(call(routed, req)).await? {
         Outcome::Reply(resp) => Ok(resp.map(|r| *r)),
         Outcome::Login(grant) => {
             let limits = issue::Limits {

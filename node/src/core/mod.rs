@@ -85,25 +85,6 @@ impl Core {
         self.storage.is_initialized().await
     }
 
-    /// The mount a path belongs to, as a metrics label (`secret/`, `sys/`, `auth/token/`).
-    pub fn mount_label(&self, path: &str) -> String {
-        if let Some(rest) = path.strip_prefix("auth/") {
-            let name = rest.split('/').next().unwrap_or_default();
-            return format!("auth/{name}/");
-        }
-        if path.starts_with("sys/") {
-            return "sys/".into();
-        }
-        let routed = self
-            .active
-            .get()
-            .and_then(|a| a.mounts.route(crate::router::Table::Secrets, path));
-        match routed {
-            Some((entry, _)) => entry.path,
-            None => "unknown".into(),
-        }
-    }
-
     /// Scrape-time values for `sys/metrics`.
     pub fn node_gauges(&self) -> crate::metrics::NodeGauges {
         let status = self.storage.raft.as_ref().map(|r| r.metrics());

@@ -6,22 +6,10 @@ pub mod kv2;
 pub mod transit;
 
 use crate::error::ApiError;
-use crate::mounts::MountEntry;
-use crate::request::{Request, Response};
-use crate::storage::StorageView;
+use crate::request::Response;
 use async_trait::async_trait;
 
-/// One call routed into a mount.
-pub struct MountRequest<'a> {
-    /// The original request (operation, data, token, headers).
-    pub req: &'a Request,
-    /// The path relative to the mount, without leading slash (`data/app/db` for `secret/data/app/db`).
-    pub path: &'a str,
-    /// The mount's private storage.
-    pub storage: &'a StorageView,
-    /// The mount table entry (type, options, config).
-    pub mount: &'a MountEntry,
-}
+pub use crate::mounts::MountRequest;
 
 /// A secrets engine (a Vault "logical backend").
 #[async_trait]

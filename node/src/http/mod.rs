@@ -58,9 +58,9 @@ async fn serve(
     let span = tracing::info_span!("request", node, term, id = %req.id, path = %req.path, op = ?req.operation);
     let _enter = span.enter();
     let request_id = req.id.clone();
-    let (operation, mount) = (req.operation.capability(), core.mount_label(&req.path));
+    let operation = req.operation.capability();
     let started = tokio::time::Instant::now();
-    let result = core.handle(req).await;
+    let crate::pipeline::Answer { mount, result } = crate::wrap::serve(&core, req).await;
     let mut resp = match result {
         Ok(r) => render(&request_id, r),
         Err(e) => {

@@ -1,11 +1,12 @@
 //! `sys/wrapping/*` for an authenticated caller: `wrap` (wraps the request's own data) and
 //! `unwrap` / `lookup` / `rewrap` of a wrapping token given in the body. The same endpoints
 //! with the wrapping token as the request's token are answered by `wrap::serve` before the
-//! pipeline.
+//! pipeline. The wrapping tokens themselves are `token::wrapping`.
 
 use crate::core::{ActiveState, Core};
 use crate::error::ApiError;
 use crate::request::{Operation, Request, Response};
+use crate::token::wrapping;
 use serde_json::Value;
 
 pub async fn handle(
@@ -27,16 +28,19 @@ pub async fn handle(
     };
     let resp = match rel {
         "wrapping/wrap" => {
-            if crate::wrap::requested_ttl(req)?.is_none() {
+            if req.wrap_ttl()?.is_none() {
                 return Err(ApiError::bad(
                     "endpoint requires response wrapping to be used",
                 ));
             }
             Response::data(Value::Object(req.data.clone()))
         }
-        "wrapping/unwrap" => crate::wrap::unwrap(active, token()?).await?,
-        "wrapping/lookup" => crate::wrap::lookup(active, token()?).await?,
-        "wrapping/rewrap" => crate::wrap::rewrap(core, active, token()?).await?,
+        "wrapping/unwrap" => wrapping::unwrap(&active.tokens, token()?).await?,
+        "wrapping/lookup" => wrapping::lookup(&active.tokens, token()?).await?,
+        "wrapping/rewrap" => {
+            let max_ttl = core.config.max_lease_ttl_secs;
+            wrapping::rewrap(&active.tokens, max_ttl, token()?).await?
+        }
         _ => return Err(crate::error::ApiError::no_route(&req.path)),
     };
     Ok(Some(resp))

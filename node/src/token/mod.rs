@@ -5,6 +5,7 @@ pub mod cubbyhole;
 mod entry;
 mod roles;
 mod store;
+pub mod wrapping;
 
 pub use entry::TokenEntry;
 pub use roles::TokenRole;

@@ -29,6 +29,11 @@ impl TokenStore {
         }
     }
 
+    /// The cubbyhole mount's storage, when the store was given it.
+    pub fn cubbyhole(&self) -> Option<&StorageView> {
+        self.cubbyhole.as_ref()
+    }
+
     /// Delete each revoked token's cubbyhole from `storage` (the cubbyhole mount's).
     pub fn with_cubbyhole(mut self, storage: StorageView) -> Self {
         self.cubbyhole = Some(storage);

@@ -4,25 +4,22 @@
 //! token. `sys/wrapping/unwrap` hands the answer out once, `lookup` shows where and when it was
 //! made, `rewrap` moves it to a fresh token.
 //!
-//! The one call site is `Core::handle`, which runs `serve` around the pipeline. A wrapping token
+//! `http/` calls `serve`, which runs the pipeline (`pipeline::handle`) inside: http → wrap →
+//! pipeline, one way. A wrapping token
 //! presented as the request's own token to `sys/wrapping/unwrap` or `rewrap` (and any
 //! `sys/wrapping/lookup`, which needs no token) is answered here before the pipeline: the
 //! pipeline would spend the token's single use, and with it the cubbyhole, before the answer
 //! could be read.
 //!
-//! - `ttl.rs`: the header. `store.rs`: the wrapping token and its cubbyhole (pure I/O over the
-//!   token store and the cubbyhole mount).
-
-mod store;
-mod ttl;
+//! The header is `Request::wrap_ttl`; the wrapping token and its cubbyhole are
+//! `token::wrapping` (plain I/O over the token store and the cubbyhole mount).
 
 use crate::core::Core;
 use crate::error::ApiError;
+use crate::pipeline::Answer;
 use crate::request::{Body, Request, Response};
+use crate::token::wrapping as store;
 use std::sync::Arc;
-
-pub use store::{lookup, rewrap, unwrap};
-pub use ttl::requested_ttl;
 
 /// The wrapping endpoints a wrapping token may call with itself as the client token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,23 +51,48 @@ fn self_served(req: &Request) -> Option<(SelfServed, Option<String>)> {
     Some((which, token))
 }
 
-/// Serve one request through `Core::handle_unwrapped`, wrapping its answer when asked to.
-pub async fn serve(core: &Arc<Core>, req: Request) -> Result<Option<Response>, ApiError> {
-    let ttl = requested_ttl(&req)?;
+/// Serve one request through the pipeline, wrapping its answer when asked to.
+pub async fn serve(core: &Arc<Core>, req: Request) -> Answer {
+    let mount = crate::routed::unrouted_label(&req.path);
+    let ttl = match req.wrap_ttl() {
+        Ok(ttl) => ttl,
+        Err(e) => {
+            return Answer {
+                mount,
+                result: Err(e),
+            }
+        }
+    };
     if let Some((which, token)) = self_served(&req) {
-        return serve_self(core, which, token).await;
+        let result = serve_self(core, which, token).await;
+        return Answer { mount, result };
     }
     let (request_id, path) = (req.id.clone(), req.path.clone());
-    let resp = core.handle_unwrapped(req).await?;
+    let Answer { mount, result } = crate::pipeline::handle(core, req).await;
+    let result = match result {
+        Ok(resp) => wrap_answer(core, ttl, &request_id, &path, resp).await,
+        Err(e) => Err(e),
+    };
+    Answer { mount, result }
+}
+
+/// Put `resp` away behind a wrapping token when the request asked for it and it can be.
+async fn wrap_answer(
+    core: &Arc<Core>,
+    ttl: Option<u64>,
+    request_id: &str,
+    path: &str,
+    resp: Option<Response>,
+) -> Result<Option<Response>, ApiError> {
     match (ttl, resp) {
         (Some(ttl), Some(resp)) if wrappable(&resp) => {
             let ttl = ttl.min(core.config.max_lease_ttl_secs.max(1));
             let active = core.current_active().await?;
-            let envelope = resp.envelope(&request_id);
+            let envelope = resp.envelope(request_id);
             let wrapped_accessor = resp.auth.as_ref().map(|a| a.accessor.clone());
             let info = crate::physical::fenced(
                 active.term,
-                store::wrap(&active, &path, ttl, &envelope, wrapped_accessor),
+                store::wrap(&active.tokens, path, ttl, &envelope, wrapped_accessor),
             )
             .await?;
             Ok(Some(store::wrapped_response(info)))
@@ -100,9 +122,12 @@ async fn serve_self(
         core.confirm_leadership().await?;
         let token = token.ok_or_else(store::invalid)?;
         let resp = match which {
-            SelfServed::Lookup => lookup(&active, &token).await?,
-            SelfServed::Unwrap => unwrap(&active, &token).await?,
-            SelfServed::Rewrap => rewrap(core, &active, &token).await?,
+            SelfServed::Lookup => store::lookup(&active.tokens, &token).await?,
+            SelfServed::Unwrap => store::unwrap(&active.tokens, &token).await?,
+            SelfServed::Rewrap => {
+                let max_ttl = core.config.max_lease_ttl_secs;
+                store::rewrap(&active.tokens, max_ttl, &token).await?
+            }
         };
         Ok(Some(resp))
     })

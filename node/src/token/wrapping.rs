@@ -4,13 +4,12 @@
 //! (`creation_ttl`, `creation_time`, `creation_path`), as Vault keeps them. Revoking the token
 //! (unwrap, rewrap, expiry) deletes both with the cubbyhole.
 
+use super::{TokenEntry, TokenStore};
 use crate::clock;
-use crate::core::{ActiveState, Core};
 use crate::error::ApiError;
 use crate::policy::WRAPPING_POLICY_NAME;
 use crate::request::Response;
 use crate::storage::StorageView;
-use crate::token::{TokenEntry, TokenStore};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -33,29 +32,28 @@ pub fn invalid() -> ApiError {
     ApiError::bad("wrapping token is not valid or does not exist")
 }
 
-fn cubbyhole_of(active: &ActiveState, token: &str) -> Result<StorageView, ApiError> {
-    let storage = active
-        .mounts
-        .cubbyhole_storage()
+fn cubbyhole_of(tokens: &TokenStore, token: &str) -> Result<StorageView, ApiError> {
+    let storage = tokens
+        .cubbyhole()
         .ok_or_else(|| ApiError::Internal("the cubbyhole mount is missing".into()))?;
-    Ok(crate::token::cubbyhole::token_view(&storage, token))
+    Ok(super::cubbyhole::token_view(storage, token))
 }
 
 /// Make a wrapping token for `envelope` (the JSON body the request would have answered) and
 /// return its `wrap_info`.
 pub async fn wrap(
-    active: &ActiveState,
+    tokens: &TokenStore,
     creation_path: &str,
     ttl: u64,
     envelope: &Value,
     wrapped_accessor: Option<String>,
 ) -> Result<Value, ApiError> {
     let body = serde_json::to_string(envelope).map_err(ApiError::internal)?;
-    store_wrapped(active, creation_path, ttl, body, wrapped_accessor).await
+    store_wrapped(tokens, creation_path, ttl, body, wrapped_accessor).await
 }
 
 async fn store_wrapped(
-    active: &ActiveState,
+    tokens: &TokenStore,
     creation_path: &str,
     ttl: u64,
     body: String,
@@ -84,12 +82,12 @@ async fn store_wrapped(
         creation_path: creation_path.to_string(),
     };
     // The cubbyhole first: a token never exists without the answer it stands for.
-    let cubby = cubbyhole_of(active, &entry.id)?;
+    let cubby = cubbyhole_of(tokens, &entry.id)?;
     cubby
         .put_json("response", &Stored { response: body })
         .await?;
     cubby.put_json("wrapinfo", &info).await?;
-    active.tokens.store(&entry).await?;
+    tokens.store(&entry).await?;
     let mut out = json!({
         "token": entry.id,
         "accessor": entry.accessor,
@@ -112,8 +110,8 @@ pub fn wrapped_response(info: Value) -> Response {
 }
 
 /// The live wrapping token `token`, or Vault's 400.
-async fn wrapping_token(active: &ActiveState, token: &str) -> Result<TokenEntry, ApiError> {
-    let entry = active.tokens.lookup(token).await?.ok_or_else(invalid)?;
+async fn wrapping_token(tokens: &TokenStore, token: &str) -> Result<TokenEntry, ApiError> {
+    let entry = tokens.lookup(token).await?.ok_or_else(invalid)?;
     if entry.policies != [WRAPPING_POLICY_NAME] {
         return Err(invalid());
     }
@@ -128,9 +126,9 @@ fn consume_lock() -> &'static tokio::sync::Mutex<()> {
 }
 
 /// A live wrapping token's answer and wrap info.
-async fn read(active: &ActiveState, token: &str) -> Result<(String, WrapInfo), ApiError> {
-    wrapping_token(active, token).await?;
-    let cubby = cubbyhole_of(active, token)?;
+async fn read(tokens: &TokenStore, token: &str) -> Result<(String, WrapInfo), ApiError> {
+    wrapping_token(tokens, token).await?;
+    let cubby = cubbyhole_of(tokens, token)?;
     let stored: Stored = cubby.get_json("response").await?.ok_or_else(invalid)?;
     let info: WrapInfo = cubby.get_json("wrapinfo").await?.ok_or_else(invalid)?;
     Ok((stored.response, info))
@@ -138,18 +136,18 @@ async fn read(active: &ActiveState, token: &str) -> Result<(String, WrapInfo), A
 
 /// `sys/wrapping/unwrap`: the wrapped answer, exactly as it would have been sent; once (the
 /// token is revoked, and its cubbyhole with it, before the answer leaves).
-pub async fn unwrap(active: &ActiveState, token: &str) -> Result<Response, ApiError> {
+pub async fn unwrap(tokens: &TokenStore, token: &str) -> Result<Response, ApiError> {
     let _guard = consume_lock().lock().await;
-    let (body, _) = read(active, token).await?;
+    let (body, _) = read(tokens, token).await?;
     let value: Value = serde_json::from_str(&body).map_err(ApiError::internal)?;
-    active.tokens.revoke(token).await?;
+    tokens.revoke(token).await?;
     Ok(Response::raw(value))
 }
 
 /// `sys/wrapping/lookup`: when, where and for how long the token was made. Does not use it up.
-pub async fn lookup(active: &ActiveState, token: &str) -> Result<Response, ApiError> {
-    wrapping_token(active, token).await?;
-    let info: WrapInfo = cubbyhole_of(active, token)?
+pub async fn lookup(tokens: &TokenStore, token: &str) -> Result<Response, ApiError> {
+    wrapping_token(tokens, token).await?;
+    let info: WrapInfo = cubbyhole_of(tokens, token)?
         .get_json("wrapinfo")
         .await?
         .ok_or_else(invalid)?;
@@ -162,11 +160,11 @@ pub async fn lookup(active: &ActiveState, token: &str) -> Result<Response, ApiEr
 
 /// `sys/wrapping/rewrap`: the same answer under a new token with the same TTL and path; the
 /// old token is revoked once the new one holds the answer.
-pub async fn rewrap(core: &Core, active: &ActiveState, token: &str) -> Result<Response, ApiError> {
+pub async fn rewrap(tokens: &TokenStore, max_ttl: u64, token: &str) -> Result<Response, ApiError> {
     let _guard = consume_lock().lock().await;
-    let (body, info) = read(active, token).await?;
-    let ttl = info.creation_ttl.min(core.config.max_lease_ttl_secs.max(1));
-    let wrap_info = store_wrapped(active, &info.creation_path, ttl, body, None).await?;
-    active.tokens.revoke(token).await?;
+    let (body, info) = read(tokens, token).await?;
+    let ttl = info.creation_ttl.min(max_ttl.max(1));
+    let wrap_info = store_wrapped(tokens, &info.creation_path, ttl, body, None).await?;
+    tokens.revoke(token).await?;
     Ok(wrapped_response(wrap_info))
 }
