@@ -15,6 +15,7 @@ pub mod clock;
 pub mod cluster;
 pub mod config;
 mod config_check;
+pub mod config_limits;
 pub mod core;
 pub mod duration;
 pub mod engines;

@@ -83,7 +83,7 @@ fn body_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
 }
 
 /// Paths whose write body is bytes, not JSON: Vault's snapshot restore posts the archive itself.
-const RAW_BODY_PATHS: &[&str] = &[
+pub(super) const RAW_BODY_PATHS: &[&str] = &[
     "sys/storage/raft/snapshot",
     "sys/storage/raft/snapshot-force",
 ];
