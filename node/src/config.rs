@@ -520,7 +520,10 @@ mod tests {
         assert_eq!(a.max_request_size, Some(1 << 20));
         assert_eq!(a.read_header_timeout, std::time::Duration::from_secs(1));
         assert_eq!(b.max_request_size, None);
-        assert_eq!(b.read_header_timeout, ListenerLimits::default().read_header_timeout);
+        assert_eq!(
+            b.read_header_timeout,
+            ListenerLimits::default().read_header_timeout
+        );
     }
 
     #[test]

@@ -307,7 +307,10 @@ mod tests {
         assert!(entry_size_check([("ab", 8)], 10).is_ok());
         assert!(entry_size_check([("ab", 4), ("cd", 2)], 10).is_ok());
         let refused = entry_size_check([("ab", 4), ("cd", 3)], 10).unwrap_err();
-        assert!(matches!(refused, PhysicalError::TooLarge { size: 11, max: 10 }));
+        assert!(matches!(
+            refused,
+            PhysicalError::TooLarge { size: 11, max: 10 }
+        ));
         assert_eq!(
             refused.to_string(),
             "put failed due to value being too large; got 11 bytes, max: 10 bytes"
@@ -321,9 +324,16 @@ mod tests {
         let before = raft.metrics().last_log_index;
         let too_big = physical.put("k", vec![0; 1024]).await.unwrap_err();
         assert!(matches!(too_big, PhysicalError::TooLarge { .. }));
-        let batch = vec![("a".to_string(), vec![0; 600]), ("b".to_string(), vec![0; 600])];
+        let batch = vec![
+            ("a".to_string(), vec![0; 600]),
+            ("b".to_string(), vec![0; 600]),
+        ];
         assert!(physical.put_many(batch).await.is_err());
-        assert_eq!(raft.metrics().last_log_index, before, "nothing was proposed");
+        assert_eq!(
+            raft.metrics().last_log_index,
+            before,
+            "nothing was proposed"
+        );
         assert_eq!(physical.get("k").await.unwrap(), None);
         physical.put("k", vec![0; 1000]).await.unwrap();
         raft.shutdown().await.unwrap();

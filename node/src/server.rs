@@ -138,12 +138,9 @@ async fn open_storage(
         } => *max,
         _ => crate::config::DEFAULT_MAX_ENTRY_SIZE,
     };
-    let physical = RaftPhysical::new(raft.clone(), metrics.clone()).with_max_entry_size(max_entry_size);
-    Ok((
-        Arc::new(physical),
-        Some(raft),
-        "raft",
-    ))
+    let physical =
+        RaftPhysical::new(raft.clone(), metrics.clone()).with_max_entry_size(max_entry_size);
+    Ok((Arc::new(physical), Some(raft), "raft"))
 }
 
 /// The cluster port to bind: the first listener's `cluster_address`, else its port + 1.

@@ -39,9 +39,9 @@ pub fn verify_nothing(password: &str) {
 /// on an async worker would stall every other request scheduled there. (Under simulation
 /// `spawn_blocking` runs the closure inline.)
 pub async fn hash_off_worker(password: String) -> Result<String, HashError> {
-    tokio::task::spawn_blocking(move || hash(&password))
-        .await
-        .map_err(|e| HashError(e.to_string()))?
+    #[allow(deprecated)] // madsim deprecates it to discourage blocking; there it runs inline.
+    let hashing = tokio::task::spawn_blocking(move || hash(&password));
+    hashing.await.map_err(|e| HashError(e.to_string()))?
 }
 
 /// [`verify`] against `phc` on the blocking pool, or [`verify_nothing`] when there is no user
@@ -54,7 +54,9 @@ pub async fn verify_off_worker(password: String, phc: Option<String>) -> bool {
             false
         }
     };
-    tokio::task::spawn_blocking(check).await.unwrap_or(false)
+    #[allow(deprecated)] // madsim deprecates it to discourage blocking; there it runs inline.
+    let checking = tokio::task::spawn_blocking(check);
+    checking.await.unwrap_or(false)
 }
 
 /// A well-formed hash of nothing anyone knows, for `verify_nothing`.

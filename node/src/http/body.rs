@@ -41,7 +41,9 @@ pub fn limit_for(method: &Method, uri: &Uri, limits: Option<&BodyLimits>) -> u64
         Some(l) if !restore => l.max_bytes,
         _ => None,
     };
-    configured.map_or(MAX_REQUEST_BODY_BYTES, |max| max.min(MAX_REQUEST_BODY_BYTES))
+    configured.map_or(MAX_REQUEST_BODY_BYTES, |max| {
+        max.min(MAX_REQUEST_BODY_BYTES)
+    })
 }
 
 /// The `Content-Length` the client declared, if any.
@@ -119,7 +121,10 @@ mod tests {
             max_bytes: Some(u64::MAX),
             ..LIMITS
         };
-        assert_eq!(limit(Method::PUT, "/v1/a", Some(&huge)), MAX_REQUEST_BODY_BYTES);
+        assert_eq!(
+            limit(Method::PUT, "/v1/a", Some(&huge)),
+            MAX_REQUEST_BODY_BYTES
+        );
     }
 
     fn headers(length: Option<u64>) -> HeaderMap {
@@ -133,11 +138,17 @@ mod tests {
     #[tokio::test]
     async fn a_body_over_the_limit_is_refused_with_vaults_413() {
         let declared_ten = headers(Some(10));
-        let at_limit = read(&declared_ten, Body::from(vec![b'x'; 10]), 10, LIMITS.read_timeout);
+        let at_limit = read(
+            &declared_ten,
+            Body::from(vec![b'x'; 10]),
+            10,
+            LIMITS.read_timeout,
+        );
         assert_eq!(at_limit.await.unwrap().len(), 10);
 
         // Declared too long: refused without reading (this body never ends).
-        let endless = Body::from_stream(futures::stream::pending::<Result<Bytes, std::io::Error>>());
+        let endless =
+            Body::from_stream(futures::stream::pending::<Result<Bytes, std::io::Error>>());
         let declared = read(&headers(Some(11)), endless, 10, LIMITS.read_timeout).await;
         let e = declared.unwrap_err();
         assert_eq!(e.status(), http::StatusCode::PAYLOAD_TOO_LARGE);
@@ -145,7 +156,12 @@ mod tests {
 
         // Undeclared (chunked): refused once the bytes pass the limit.
         let undeclared = headers(None);
-        let chunked = read(&undeclared, Body::from(vec![b'x'; 11]), 10, LIMITS.read_timeout);
+        let chunked = read(
+            &undeclared,
+            Body::from(vec![b'x'; 11]),
+            10,
+            LIMITS.read_timeout,
+        );
         assert_eq!(
             chunked.await.unwrap_err().status(),
             http::StatusCode::PAYLOAD_TOO_LARGE
@@ -154,7 +170,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_that_never_arrives_times_out() {
-        let endless = Body::from_stream(futures::stream::pending::<Result<Bytes, std::io::Error>>());
+        let endless =
+            Body::from_stream(futures::stream::pending::<Result<Bytes, std::io::Error>>());
         let e = read(&headers(Some(5)), endless, 10, Duration::from_millis(50))
             .await
             .unwrap_err();

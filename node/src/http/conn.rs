@@ -64,7 +64,10 @@ fn deadline(phase: Phase, t: Timeouts) -> Option<Instant> {
         Phase::Waiting { since, first: true } | Phase::ReadingHead { since } => {
             after(since, t.header)
         }
-        Phase::Waiting { since, first: false } => after(since, t.idle),
+        Phase::Waiting {
+            since,
+            first: false,
+        } => after(since, t.idle),
         Phase::Serving => None,
     }
 }
@@ -265,7 +268,10 @@ mod tests {
         assert_eq!(deadline(waiting, T), Some(accepted + T.header));
         let later = accepted + Duration::from_secs(3);
         // Dribbling the head does not restart the clock.
-        assert_eq!(deadline(waiting.on_read(later), T), Some(accepted + T.header));
+        assert_eq!(
+            deadline(waiting.on_read(later), T),
+            Some(accepted + T.header)
+        );
         assert_eq!(
             deadline(waiting.on_read(later).on_read(later + T.idle), T),
             Some(accepted + T.header)
