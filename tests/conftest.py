@@ -25,7 +25,7 @@ def free_port() -> int:
 class Node:
     """One `coffer server` process with raft storage under `data_dir`."""
 
-    def __init__(self, workdir: Path, name: str = "node1", retry_join=(), extra_config: str = "", storage_config: str = ""):
+    def __init__(self, workdir: Path, name: str = "node1", retry_join=(), extra_config: str = "", storage_config: str = "", listener_config: str = ""):
         self.workdir = workdir
         self.name = name
         self.data_dir = workdir / f"{name}-data"
@@ -47,6 +47,7 @@ listener "tcp" {{
   address         = "127.0.0.1:{self.port}"
   cluster_address = "127.0.0.1:{self.cluster_port}"
   tls_disable     = true
+{listener_config}
 }}
 api_addr     = "{self.addr}"
 cluster_addr = "http://127.0.0.1:{self.cluster_port}"

@@ -15,6 +15,15 @@ pub enum PhysicalError {
     /// The store cannot serve right now (no leader, shutting down, timed out); retry later.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The change is larger than one replicated entry may be (Vault's `max_entry_size`); it was
+    /// not proposed. The message is Vault's.
+    #[error("put failed due to value being too large; got {size} bytes, max: {max} bytes")]
+    TooLarge {
+        /// Bytes of keys and values in the change.
+        size: u64,
+        /// The store's limit.
+        max: u64,
+    },
 }
 
 /// A key/value store the barrier writes through.

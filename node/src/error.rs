@@ -25,6 +25,10 @@ pub enum ApiError {
     /// 405 with a specific message (Vault uses it for unsupported paths inside a mount).
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// 413: the request body is over the listener's `max_request_size`, or a write would make
+    /// a replicated entry over the storage's `max_entry_size`. Nothing was written.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// 412: a check-and-set or version precondition failed.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -60,6 +64,7 @@ impl ApiError {
                 StatusCode::METHOD_NOT_ALLOWED
             }
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Sealed | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -89,6 +94,9 @@ impl From<coffer_barrier::BarrierError> for ApiError {
     fn from(e: coffer_barrier::BarrierError) -> Self {
         match e {
             coffer_barrier::BarrierError::Sealed => ApiError::Sealed,
+            coffer_barrier::BarrierError::Physical(
+                too_large @ coffer_barrier::PhysicalError::TooLarge { .. },
+            ) => ApiError::PayloadTooLarge(too_large.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

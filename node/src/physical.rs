@@ -14,12 +14,34 @@ use std::sync::Arc;
 pub struct RaftPhysical {
     raft: RaftHandle,
     metrics: Arc<Metrics>,
+    /// The largest change one write may propose, in bytes of keys and values.
+    max_entry_size: u64,
 }
 
 impl RaftPhysical {
-    /// Wrap a started Raft handle; write latencies go to `metrics`.
+    /// Wrap a started Raft handle; write latencies go to `metrics`. Entries are limited to
+    /// [`crate::config::DEFAULT_MAX_ENTRY_SIZE`] until [`RaftPhysical::with_max_entry_size`].
     pub fn new(raft: RaftHandle, metrics: Arc<Metrics>) -> Self {
-        RaftPhysical { raft, metrics }
+        RaftPhysical {
+            raft,
+            metrics,
+            max_entry_size: crate::config::DEFAULT_MAX_ENTRY_SIZE,
+        }
+    }
+
+    /// Refuse, before proposing, any write whose keys and values exceed `max` bytes (Vault's
+    /// `max_entry_size`). One huge entry would hold up every write queued behind it and could
+    /// outlast the election timeout while it replicates.
+    pub fn with_max_entry_size(mut self, max: u64) -> Self {
+        self.max_entry_size = max;
+        self
+    }
+
+    fn check_size<'a>(
+        &self,
+        pairs: impl IntoIterator<Item = (&'a str, usize)>,
+    ) -> Result<(), PhysicalError> {
+        entry_size_check(pairs, self.max_entry_size)
     }
 
     async fn write(&self, cmd: Command) -> Result<(), PhysicalError> {
@@ -140,6 +162,22 @@ pub fn reads_vouched_for() -> bool {
         .unwrap_or(false)
 }
 
+/// The size of a change as Vault counts it (keys plus values, not the log's encoding, which
+/// base64s values), refused when over `max`.
+fn entry_size_check<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, usize)>,
+    max: u64,
+) -> Result<(), PhysicalError> {
+    let size: u64 = pairs
+        .into_iter()
+        .map(|(key, value_len)| (key.len() + value_len) as u64)
+        .sum();
+    if size > max {
+        return Err(PhysicalError::TooLarge { size, max });
+    }
+    Ok(())
+}
+
 fn to_physical(e: RaftError) -> PhysicalError {
     PhysicalError::Unavailable(e.to_string())
 }
@@ -152,6 +190,7 @@ impl Physical for RaftPhysical {
     }
 
     async fn put(&self, key: &str, value: Vec<u8>) -> Result<(), PhysicalError> {
+        self.check_size([(key, value.len())])?;
         let cmd = Command::Put {
             key: key.to_string(),
             value,
@@ -162,6 +201,7 @@ impl Physical for RaftPhysical {
     /// One Raft entry for all the pairs: one commit round (and one fsync on each node) where
     /// separate puts would pay one each, and the pairs land together or not at all.
     async fn put_many(&self, pairs: Vec<(String, Vec<u8>)>) -> Result<(), PhysicalError> {
+        self.check_size(pairs.iter().map(|(k, v)| (k.as_str(), v.len())))?;
         let puts = pairs
             .into_iter()
             .map(|(key, value)| Command::Put { key, value })
@@ -259,6 +299,43 @@ mod tests {
             !reads_vouched_for(),
             "outside a request nothing is vouched for"
         );
+        raft.shutdown().await.unwrap();
+    }
+
+    #[test]
+    fn entry_size_counts_keys_and_values_and_refuses_only_above_the_limit() {
+        assert!(entry_size_check([("ab", 8)], 10).is_ok());
+        assert!(entry_size_check([("ab", 4), ("cd", 2)], 10).is_ok());
+        let refused = entry_size_check([("ab", 4), ("cd", 3)], 10).unwrap_err();
+        assert!(matches!(
+            refused,
+            PhysicalError::TooLarge { size: 11, max: 10 }
+        ));
+        assert_eq!(
+            refused.to_string(),
+            "put failed due to value being too large; got 11 bytes, max: 10 bytes"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_oversized_write_is_refused_before_it_is_proposed() {
+        let (physical, raft) = single_node().await;
+        let physical = physical.with_max_entry_size(1024);
+        let before = raft.metrics().last_log_index;
+        let too_big = physical.put("k", vec![0; 1024]).await.unwrap_err();
+        assert!(matches!(too_big, PhysicalError::TooLarge { .. }));
+        let batch = vec![
+            ("a".to_string(), vec![0; 600]),
+            ("b".to_string(), vec![0; 600]),
+        ];
+        assert!(physical.put_many(batch).await.is_err());
+        assert_eq!(
+            raft.metrics().last_log_index,
+            before,
+            "nothing was proposed"
+        );
+        assert_eq!(physical.get("k").await.unwrap(), None);
+        physical.put("k", vec![0; 1000]).await.unwrap();
         raft.shutdown().await.unwrap();
     }
 

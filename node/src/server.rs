@@ -131,11 +131,16 @@ async fn open_storage(
     let observed = metrics.clone();
     raft.stats()
         .observe_apply(Box::new(move |took, _| observed.observe_apply(took)));
-    Ok((
-        Arc::new(RaftPhysical::new(raft.clone(), metrics.clone())),
-        Some(raft),
-        "raft",
-    ))
+    let max_entry_size = match &config.storage {
+        StorageConfig::Raft {
+            max_entry_size: Some(max),
+            ..
+        } => *max,
+        _ => crate::config::DEFAULT_MAX_ENTRY_SIZE,
+    };
+    let physical =
+        RaftPhysical::new(raft.clone(), metrics.clone()).with_max_entry_size(max_entry_size);
+    Ok((Arc::new(physical), Some(raft), "raft"))
 }
 
 /// Start a node: storage, core and listeners. The node starts sealed (or uninitialised).
@@ -257,6 +262,7 @@ pub async fn dev_three_node(
                 retry_join: Vec::new(),
                 snapshot_threshold: None,
                 trailing_logs: None,
+                max_entry_size: None,
             },
             listeners: vec![crate::config::ListenerConfig {
                 address: format!("127.0.0.1:{port}"),

@@ -38,6 +38,7 @@ async fn flipping_any_byte_of_a_stored_secret_fails_the_read() {
             retry_join: Vec::new(),
             snapshot_threshold: None,
             trailing_logs: None,
+            max_entry_size: None,
         },
         listeners: Vec::new(),
         ..ServerConfig::default()

@@ -57,6 +57,7 @@ fn config(name: &str, raft_id: u64, ip: IpAddr, kms: Option<SocketAddr>) -> Serv
             retry_join: Vec::new(),
             snapshot_threshold: None,
             trailing_logs: None,
+            max_entry_size: None,
         },
         listeners: vec![ListenerConfig {
             address: format!("{ip}:8200"),

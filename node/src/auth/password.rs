@@ -35,6 +35,30 @@ pub fn verify_nothing(password: &str) {
     let _ = verify(password, DUMMY);
 }
 
+/// [`hash`] on the blocking pool: Argon2id spends tens of milliseconds of CPU by design, which
+/// on an async worker would stall every other request scheduled there. (Under simulation
+/// `spawn_blocking` runs the closure inline.)
+pub async fn hash_off_worker(password: String) -> Result<String, HashError> {
+    #[allow(deprecated)] // madsim deprecates it to discourage blocking; there it runs inline.
+    let hashing = tokio::task::spawn_blocking(move || hash(&password));
+    hashing.await.map_err(|e| HashError(e.to_string()))?
+}
+
+/// [`verify`] against `phc` on the blocking pool, or [`verify_nothing`] when there is no user
+/// (`None`), so both cost the same; false unless the password matches.
+pub async fn verify_off_worker(password: String, phc: Option<String>) -> bool {
+    let check = move || match phc {
+        Some(phc) => verify(&password, &phc),
+        None => {
+            verify_nothing(&password);
+            false
+        }
+    };
+    #[allow(deprecated)] // madsim deprecates it to discourage blocking; there it runs inline.
+    let checking = tokio::task::spawn_blocking(check);
+    checking.await.unwrap_or(false)
+}
+
 /// A well-formed hash of nothing anyone knows, for `verify_nothing`.
 const DUMMY: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Y8z9Jr8xYDSUPfC0vBwJ6UjnwSdu9f0m8bYyJnVbXfM";
@@ -50,6 +74,15 @@ mod tests {
         assert!(!h.contains("correct horse"));
         assert!(verify("correct horse", &h));
         assert!(!verify("wrong horse", &h));
+    }
+
+    #[tokio::test]
+    async fn off_worker_forms_agree_with_the_direct_ones() {
+        let h = hash_off_worker("pw".into()).await.unwrap();
+        assert!(verify("pw", &h));
+        assert!(verify_off_worker("pw".into(), Some(h.clone())).await);
+        assert!(!verify_off_worker("nope".into(), Some(h)).await);
+        assert!(!verify_off_worker("pw".into(), None).await);
     }
 
     #[test]

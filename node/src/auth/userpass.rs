@@ -87,8 +87,10 @@ fn new_password(areq: &AuthRequest<'_>) -> Result<Option<String>, ApiError> {
     Ok(pw.filter(|p| !p.is_empty()))
 }
 
-fn hashed(password: &str) -> Result<String, ApiError> {
-    password::hash(password).map_err(ApiError::internal)
+async fn hashed(password: String) -> Result<String, ApiError> {
+    password::hash_off_worker(password)
+        .await
+        .map_err(ApiError::internal)
 }
 
 async fn user_op(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
@@ -107,7 +109,7 @@ async fn user_op(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiError
             let mut user = existing.clone().unwrap_or_default();
             user.token.apply(&areq.req.data)?;
             match new_password(areq)? {
-                Some(pw) => user.password_hash = hashed(&pw)?,
+                Some(pw) => user.password_hash = hashed(pw).await?,
                 None if existing.is_none() => return Err(ApiError::bad("missing password")),
                 None => {}
             }
@@ -133,7 +135,7 @@ async fn existing_user(areq: &AuthRequest<'_>, name: &str) -> Result<(String, Us
 async fn set_password(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
     let (name, mut user) = existing_user(areq, name).await?;
     let pw = new_password(areq)?.ok_or_else(|| ApiError::bad("missing password"))?;
-    user.password_hash = hashed(&pw)?;
+    user.password_hash = hashed(pw).await?;
     areq.storage.put_json(&key(&name), &user).await?;
     Ok(no_content())
 }
@@ -154,13 +156,11 @@ async fn set_policies(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, Api
 async fn login(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
     let name = username(name)?;
     let pw = new_password(areq)?.ok_or_else(|| ApiError::bad("missing password"))?;
-    let Some(user) = load(areq, &name).await? else {
-        password::verify_nothing(&pw);
+    let user = load(areq, &name).await?;
+    let phc = user.as_ref().map(|u| u.password_hash.clone());
+    let (true, Some(user)) = (password::verify_off_worker(pw, phc).await, user) else {
         return Err(ApiError::bad(BAD_CREDENTIALS));
     };
-    if !password::verify(&pw, &user.password_hash) {
-        return Err(ApiError::bad(BAD_CREDENTIALS));
-    }
     if !cidr::allows(
         &user.token.token_bound_cidrs,
         areq.req.remote_addr.as_deref(),

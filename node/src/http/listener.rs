@@ -1,14 +1,20 @@
 //! TCP listeners, plain or TLS (rustls with the ring provider). Each connection is served by
-//! hyper's HTTP/1 with the axum app. Under simulation the sockets are madsim's and only plain
-//! listeners exist (the simulated network has no TLS): simulated clients reach a node through it.
+//! hyper's HTTP/1 with the axum app (`conn.rs`). Under simulation the sockets are madsim's and
+//! only plain listeners exist (the simulated network has no TLS): simulated clients reach a node
+//! through it.
+//!
+//! A listener serves at most `max_connections` connections at once (it stops accepting while
+//! full), gives a TLS handshake `http_read_header_timeout` to finish (Go's server, and so Vault,
+//! bounds it by the same timeout), and tags each request with its body limits.
 
+use super::body::BodyLimits;
+use super::conn::{self, Timeouts};
 use crate::config::ListenerConfig;
-use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
-#[cfg(not(madsim))]
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 #[cfg(not(madsim))]
 use tokio_rustls::TlsAcceptor;
@@ -137,7 +143,7 @@ pub async fn start(cfg: &ListenerConfig, app: axum::Router) -> Result<Listener, 
             source,
         })?;
     let tls = acceptor.is_some();
-    let task = tokio::spawn(accept_loop(listener, acceptor, app));
+    let task = tokio::spawn(accept_loop(listener, acceptor, app, cfg.clone()));
     Ok(Listener {
         local_addr,
         tls,
@@ -145,8 +151,27 @@ pub async fn start(cfg: &ListenerConfig, app: axum::Router) -> Result<Listener, 
     })
 }
 
-async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: axum::Router) {
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    app: axum::Router,
+    cfg: ListenerConfig,
+) {
+    let limits = cfg.limits;
+    let body_limits = BodyLimits {
+        max_bytes: limits.max_request_size,
+        read_timeout: limits.read_timeout,
+    };
+    let timeouts = Timeouts {
+        header: limits.read_header_timeout,
+        idle: limits.idle_timeout,
+    };
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
     loop {
+        // While every slot is taken, new clients wait in the kernel's accept queue.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return; // never closed
+        };
         let (stream, peer) = match listener.accept().await {
             Ok(conn) => conn,
             Err(e) => {
@@ -158,32 +183,37 @@ async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, app: 
         let service = TowerToHyperService::new(app.clone().map_request(
             move |mut req: http::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(super::PeerAddr(peer));
+                req.extensions_mut().insert(body_limits);
                 req
             },
         ));
         #[cfg_attr(madsim, allow(clippy::clone_on_copy))]
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let builder = hyper::server::conn::http1::Builder::new();
-            let result = match acceptor {
-                None => {
-                    builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await
-                }
+            let _slot = slot;
+            match acceptor {
+                None => conn::serve(stream, service, timeouts).await,
                 #[cfg(not(madsim))]
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(tls) => builder.serve_connection(TokioIo::new(tls), service).await,
-                    Err(e) => {
-                        tracing::debug!(error = %e, "TLS handshake failed");
-                        return;
+                Some(acceptor) => {
+                    let handshake = acceptor.accept(stream);
+                    let tls = if timeouts.header.is_zero() {
+                        handshake.await
+                    } else {
+                        match tokio::time::timeout(timeouts.header, handshake).await {
+                            Ok(done) => done,
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                return;
+                            }
+                        }
+                    };
+                    match tls {
+                        Ok(tls) => conn::serve(tls, service, timeouts).await,
+                        Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
                     }
-                },
+                }
                 #[cfg(madsim)]
                 Some(never) => match never {},
-            };
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "connection ended with an error");
             }
         });
     }

@@ -1,13 +1,16 @@
 //! The HTTP face of the pipeline: `/v1/*` → `Request` → `Core::handle` → Vault-shaped JSON.
-//! Parsing lives in `parse.rs`, rendering in `render.rs`, sockets and TLS in `listener.rs`.
+//! Parsing lives in `parse.rs`, rendering in `render.rs`, sockets and TLS in `listener.rs`,
+//! per-connection timeouts in `conn.rs`, body limits in `body.rs`.
 
+pub mod body;
+mod conn;
 pub mod listener;
 mod parse;
 mod render;
 
 use crate::cluster::Forward;
 use crate::core::Core;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::response::Response as HttpResponse;
 use http::{HeaderMap, Method, Uri};
@@ -16,15 +19,10 @@ use std::sync::Arc;
 pub use parse::parse_request;
 pub use render::{render, render_error};
 
-/// The largest request body a node accepts (a snapshot restore is the big one).
-const MAX_REQUEST_BODY_BYTES: usize = 1 << 30;
-
-/// The axum app serving Vault's API for one node.
+/// The axum app serving Vault's API for one node. It reads bodies itself, within the
+/// listener's [`body::BodyLimits`].
 pub fn app(core: Arc<Core>) -> axum::Router {
-    axum::Router::new()
-        .fallback(serve)
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
-        .with_state(core)
+    axum::Router::new().fallback(serve).with_state(core)
 }
 
 pub use crate::request::PeerAddr;
@@ -35,9 +33,24 @@ async fn serve(
     uri: Uri,
     headers: HeaderMap,
     extensions: http::Extensions,
-    body: Bytes,
+    body: Body,
 ) -> HttpResponse {
     let peer = extensions.get::<PeerAddr>().map(|p| p.0);
+    let limits = extensions.get::<body::BodyLimits>();
+    let limit = body::limit_for(&method, &uri, limits);
+    let read_timeout = limits.map_or(std::time::Duration::ZERO, |l| l.read_timeout);
+    let body = match body::read(&headers, body, limit, read_timeout).await {
+        Ok(body) => body,
+        Err(e) => {
+            // The rest of the body is unread: the connection cannot carry another request.
+            let mut resp = render_error(&e);
+            resp.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+            return resp;
+        }
+    };
     match crate::cluster::maybe_forward(&core, &method, &uri, &headers, &body, peer).await {
         Forward::Local => {}
         Forward::Relayed(answer) => return answer,

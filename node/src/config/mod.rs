@@ -10,8 +10,14 @@
 //! `VAULT_CLUSTER_ADDR`, `VAULT_RAFT_NODE_ID`, which win over the file, so one file serves every
 //! pod of a StatefulSet) and then [`ServerConfig::validate`]s the result (`config_check.rs`).
 
+mod limits;
+
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
+
+pub use limits::{
+    ListenerLimits, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_ENTRY_SIZE, DEFAULT_MAX_REQUEST_SIZE,
+};
 
 /// Why a config could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +52,8 @@ pub enum StorageConfig {
         retry_join: Vec<RetryJoin>,
         snapshot_threshold: Option<u64>,
         trailing_logs: Option<u64>,
+        /// Vault's `max_entry_size` (bytes); `None`: [`DEFAULT_MAX_ENTRY_SIZE`].
+        max_entry_size: Option<u64>,
     },
     /// Nothing on disk; for tests and `-dev`.
     Inmem,
@@ -61,6 +69,9 @@ pub struct ListenerConfig {
     pub tls_key_file: Option<String>,
     pub tls_client_ca_file: Option<String>,
     pub tls_require_and_verify_client_cert: bool,
+    /// Body size, timeouts and connection cap (`max_request_size`, `http_*_timeout`,
+    /// `max_connections`).
+    pub limits: ListenerLimits,
 }
 
 impl Default for ListenerConfig {
@@ -73,6 +84,7 @@ impl Default for ListenerConfig {
             tls_key_file: None,
             tls_client_ca_file: None,
             tls_require_and_verify_client_cert: false,
+            limits: ListenerLimits::default(),
         }
     }
 }
@@ -322,6 +334,10 @@ fn parse_storage(value: &Value) -> Result<StorageConfig, ConfigError> {
                 retry_join,
                 snapshot_threshold: opt_u64("snapshot_threshold")?,
                 trailing_logs: opt_u64("trailing_logs")?,
+                max_entry_size: body
+                    .get("max_entry_size")
+                    .map(limits::parse_max_entry_size)
+                    .transpose()?,
             })
         }
         other => Err(ConfigError::Invalid(format!(
@@ -397,7 +413,8 @@ fn parse_listener(body: &Value) -> Result<ListenerConfig, ConfigError> {
             "tls_require_and_verify_client_cert" => {
                 l.tls_require_and_verify_client_cert = boolean(v, k)?
             }
-            _ => {} // Vault has many listener knobs (timeouts, proxy protocol); we ignore them.
+            other if l.limits.parse_key(other, v)? => {}
+            _ => {} // Vault has many more listener knobs (proxy protocol, ...); we ignore them.
         }
     }
     if !l.tls_disable && (l.tls_cert_file.is_none() || l.tls_key_file.is_none()) {
@@ -494,6 +511,40 @@ mod tests {
         assert!(cfg.listeners[0].tls_disable);
         assert_eq!(cfg.default_lease_ttl_secs, 3600);
         assert!(cfg.ui);
+    }
+
+    #[test]
+    fn parses_request_and_entry_limits() {
+        let cfg = ServerConfig::parse(
+            r#"
+            storage "raft" {
+              path           = "/d"
+              max_entry_size = "2097152"
+            }
+            listener "tcp" {
+              tls_disable              = true
+              max_request_size         = 1048576
+              http_read_header_timeout = "1s"
+            }
+            listener "tcp" {
+              tls_disable      = true
+              max_request_size = -1
+            }
+            "#,
+        )
+        .unwrap();
+        let StorageConfig::Raft { max_entry_size, .. } = &cfg.storage else {
+            panic!("raft storage expected");
+        };
+        assert_eq!(*max_entry_size, Some(2 << 20));
+        let (a, b) = (&cfg.listeners[0].limits, &cfg.listeners[1].limits);
+        assert_eq!(a.max_request_size, Some(1 << 20));
+        assert_eq!(a.read_header_timeout, std::time::Duration::from_secs(1));
+        assert_eq!(b.max_request_size, None);
+        assert_eq!(
+            b.read_header_timeout,
+            ListenerLimits::default().read_header_timeout
+        );
     }
 
     #[test]
