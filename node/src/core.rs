@@ -75,8 +75,9 @@ pub struct Core {
     /// A join challenge this node received and will answer at unseal.
     pub(crate) pending_join: Mutex<Option<crate::cluster::joining::PendingJoin>>,
     /// Join challenges this (active) node issued, by server id.
-    pub(crate) join_challenges:
-        Mutex<std::collections::HashMap<String, crate::cluster::joining::IssuedChallenge>>,
+    pub(crate) join_challenges: Mutex<
+        crate::cluster::challenges::ChallengeBook<crate::cluster::joining::IssuedChallenge>,
+    >,
 }
 
 impl Core {
@@ -109,7 +110,7 @@ impl Core {
             forwarder: crate::cluster::forward::Forwarder::new(None),
             cluster_port: tokio::sync::Mutex::new(None),
             pending_join: Mutex::new(None),
-            join_challenges: Mutex::new(std::collections::HashMap::new()),
+            join_challenges: Mutex::new(Default::default()),
         })
     }
 

@@ -5,6 +5,7 @@
 
 pub mod api_client;
 pub mod autopilot;
+pub mod challenges;
 pub mod forward;
 pub mod join;
 pub mod joining;
