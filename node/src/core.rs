@@ -75,9 +75,8 @@ pub struct Core {
     /// A join challenge this node received and will answer at unseal.
     pub(crate) pending_join: Mutex<Option<crate::cluster::joining::PendingJoin>>,
     /// Join challenges this (active) node issued, by server id.
-    pub(crate) join_challenges: Mutex<
-        crate::cluster::challenges::ChallengeBook<crate::cluster::joining::IssuedChallenge>,
-    >,
+    pub(crate) join_challenges:
+        Mutex<crate::cluster::challenges::ChallengeBook<crate::cluster::joining::IssuedChallenge>>,
 }
 
 impl Core {

@@ -239,7 +239,10 @@ mod tests {
             let parts = split(&[0x5a], 2, 2).unwrap();
             parts[0][1] == 0x5a
         });
-        assert!(hit, "a zero coefficient never came up: share bytes leak the secret");
+        assert!(
+            hit,
+            "a zero coefficient never came up: share bytes leak the secret"
+        );
     }
 
     #[test]

@@ -231,9 +231,7 @@ mod tests {
         let mut config = SealConfig::shamir(3, 2);
         config.pgp_keys = vec!["operator-pgp-key".into()];
         config.nonce = "rekey-nonce".into();
-        let (bundle, _) = issue(&barrier, "node-2", config, wrapped)
-            .await
-            .unwrap();
+        let (bundle, _) = issue(&barrier, "node-2", config, wrapped).await.unwrap();
         let wire = serde_json::to_vec(&bundle).unwrap();
         assert!(!wire.windows(kek.len()).any(|w| w == &kek[..]));
         let text = String::from_utf8_lossy(&wire);

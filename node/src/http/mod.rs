@@ -1,6 +1,8 @@
 //! The HTTP face of the pipeline: `/v1/*` → `Request` → `Core::handle` → Vault-shaped JSON.
 //! Parsing lives in `parse.rs`, rendering in `render.rs`, sockets and TLS in `listener.rs`.
 
+#[cfg(test)]
+mod fuzz_tests;
 pub mod listener;
 mod parse;
 mod render;
