@@ -14,7 +14,9 @@ pub fn parse_secs(s: &str) -> Result<u64, String> {
     }
     // Go accepts "d"? Vault does (parseutil): days.
     if let Some(days) = s.strip_suffix('d').and_then(|d| d.parse::<u64>().ok()) {
-        return Ok(days * 86_400);
+        return days
+            .checked_mul(86_400)
+            .ok_or_else(|| format!("time: invalid duration \"{s}\""));
     }
     humantime::parse_duration(s)
         .map(|d| d.as_secs())
@@ -91,5 +93,55 @@ mod tests {
         assert_eq!(go_format(12319), "3h25m19s");
         assert_eq!(go_format_signed(-1), "-1s");
         assert_eq!(parse_signed_secs("-1s").unwrap(), -1);
+    }
+
+    #[test]
+    fn huge_day_counts_are_an_error_not_an_overflow() {
+        assert!(parse_secs("213503982334602d").is_err());
+        assert_eq!(parse_secs("2d"), Ok(172_800));
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Near-valid durations: numbers with Go/humantime units, combined, signed, padded.
+    fn near_valid() -> impl Strategy<Value = String> {
+        let unit = prop::sample::select(vec!["", "s", "m", "h", "d", "ms", "us", "ns", "w", "x"]);
+        let part = (any::<u64>(), unit).prop_map(|(n, u)| format!("{n}{u}"));
+        (
+            prop::sample::select(vec!["", "-", " ", "+"]),
+            prop::collection::vec(part, 0..4),
+        )
+            .prop_map(|(sign, parts)| format!("{sign}{}", parts.join("")))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 10000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn fuzz_duration(
+            secs in any::<u64>(),
+            signed in any::<i64>(),
+            junk in any::<String>(),
+            near in near_valid(),
+        ) {
+            // Go's format parses back to the same seconds, signed and unsigned.
+            let capped = secs.min(i64::MAX as u64);
+            prop_assert_eq!(parse_secs(&go_format(capped)), Ok(capped));
+            // i64::MIN has no positive counterpart: its magnitude does not fit.
+            if signed != i64::MIN {
+                prop_assert_eq!(parse_signed_secs(&go_format_signed(signed)), Ok(signed));
+            }
+            prop_assert_eq!(parse_secs(&secs.to_string()), Ok(secs));
+            // Anything else: an answer, never a panic.
+            for s in [&junk, &near] {
+                let _ = parse_secs(s);
+                let _ = parse_signed_secs(s);
+                let _ = from_value(&Value::String(s.clone()));
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@
 //! coffer-barrier, coffer-raft or coffer-node; the node does the I/O (reads
 //! the wrapped root key, checks a reconstructed key opens it, stores the
 //! results) and calls in here for the decisions. No randomness from `rand`
-//! 0.8 (`thread_rng`, `OsRng`) or sharks' `dealer()`. Key material is
+//! 0.8 (`thread_rng`, `OsRng`) or blahaj's `dealer()` (`rand::rng()`). Key material is
 //! zeroized on drop and never appears in `Debug` output or error messages.
 
 #![forbid(unsafe_code)]

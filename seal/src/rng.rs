@@ -60,8 +60,10 @@ pub fn random_base62(len: usize) -> String {
     out
 }
 
-/// A `rand_core` 0.6 RNG over getrandom 0.3, for crates that take an RNG
-/// (`sharks::Sharks::dealer_rng`). Stateless; construct it where needed.
+/// An RNG over getrandom 0.3 for crates that take one: `rand_core` 0.6's
+/// `RngCore + CryptoRng` (the RustCrypto crates of the transit engine) and
+/// rand 0.10's `TryRng + TryCryptoRng` (`blahaj::Sharks::dealer_rng`).
+/// Stateless; construct it where needed.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SysRng;
 
@@ -102,6 +104,31 @@ const CUSTOM_CODE: NonZeroU32 = match NonZeroU32::new(rand_core::Error::CUSTOM_S
 
 impl rand_core::CryptoRng for SysRng {}
 
+impl rand::TryRng for SysRng {
+    // Infallible so rand's blanket impls make this a `rand::CryptoRng`; a
+    // failing OS source panics in `fill` (see there).
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut b = [0u8; 4];
+        fill(&mut b);
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut b = [0u8; 8];
+        fill(&mut b);
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Self::Error> {
+        fill(dest);
+        Ok(())
+    }
+}
+
+impl rand::TryCryptoRng for SysRng {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +167,14 @@ mod tests {
         rng.try_fill_bytes(&mut a).unwrap();
         assert_ne!(a, [0u8; 32]);
         assert_ne!(rng.next_u64(), rng.next_u64());
+    }
+
+    #[test]
+    fn sys_rng_is_a_rand_010_crypto_rng() {
+        fn draw<R: rand::CryptoRng>(rng: &mut R) -> [u64; 2] {
+            [rand::Rng::next_u64(rng), rand::Rng::next_u64(rng)]
+        }
+        let [a, b] = draw(&mut SysRng);
+        assert_ne!(a, b);
     }
 }

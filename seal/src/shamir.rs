@@ -1,13 +1,13 @@
 //! Shamir secret sharing over GF(256), with Vault's parameter rules.
 //!
-//! A share is `x(1) | y(len(secret))` (sharks' layout), so a share of a
+//! A share is `x(1) | y(len(secret))` (the sharks/blahaj layout), so a share of a
 //! 32-byte key is 33 bytes, the same size as a Vault unseal key share. With a
 //! single share there is no splitting: the share *is* the secret, as in Vault.
 //! Polynomial coefficients come from [`crate::rng::SysRng`].
 
 use std::collections::HashSet;
 
-use sharks::{Share, Sharks};
+use blahaj::{Share, Sharks};
 use zeroize::Zeroizing;
 
 use crate::error::SealError;
@@ -177,6 +177,72 @@ mod tests {
         );
         assert_eq!(msg(split(&[], 3, 2)), "cannot split an empty secret");
         assert!(split(&s, 255, 255).is_ok());
+    }
+
+    /// Shares made by the sharks 0.5 code this crate used before blahaj, for
+    /// `secret()` (3 of 5) and b"coffer" (2 of 3). Barriers sealed then must
+    /// still unseal: the byte layout (x, then one y per secret byte) and the
+    /// GF(256) arithmetic are unchanged, only the coefficient draw is.
+    const SHARKS_05_SHARES: [&str; 5] = [
+        "01b472dcc7c2a8d6d185fcf4d944f0c74cd0bc71c3d67a995c22dc5cc748516de6",
+        "02d6960c40d4fcb6ca004dd7580351bc134056bea7f3db26a376dd6ab1104e659c",
+        "0361eec19f09724d2fbef36ad110ff1e33e3904eecaa37225bffb38fb69fd1dda6",
+        "041682796339c4db7138f9ab5c2a65f06ea8ecd00868160025639a12c30365fb8c",
+        "05a1fab4bce44a2094864716d539cb524e0b2a204331fa04ddeaf4f7c48cfa43b6",
+    ];
+    const SHARKS_05_SHORT: [&str; 3] = ["0197b5569a56ed", "0296c606830351", "03621c367f30ce"];
+
+    #[test]
+    fn shares_made_by_sharks_05_still_combine() {
+        let old: Vec<Vec<u8>> = SHARKS_05_SHARES
+            .iter()
+            .map(|h| hex::decode(h).unwrap())
+            .collect();
+        for idx in [[0, 1, 2], [4, 2, 0], [1, 3, 4], [2, 3, 4]] {
+            let chosen: Vec<&[u8]> = idx.iter().map(|&i| old[i].as_slice()).collect();
+            assert_eq!(*combine(&chosen).unwrap(), secret(), "shares {idx:?}");
+        }
+        let all: Vec<&[u8]> = old.iter().map(Vec::as_slice).collect();
+        assert_eq!(*combine(&all).unwrap(), secret());
+        let short: Vec<Vec<u8>> = SHARKS_05_SHORT
+            .iter()
+            .map(|h| hex::decode(h).unwrap())
+            .collect();
+        let chosen: Vec<&[u8]> = vec![&short[2], &short[0]];
+        assert_eq!(*combine(&chosen).unwrap(), b"coffer");
+    }
+
+    #[test]
+    fn share_byte_format_matches_sharks_05() {
+        // Same length, and x coordinates 1..=n in order, as sharks made them.
+        let s = secret();
+        let new = split(&s, 5, 3).unwrap();
+        for (i, (part, old)) in new.iter().zip(SHARKS_05_SHARES).enumerate() {
+            let old = hex::decode(old).unwrap();
+            assert_eq!(part.len(), old.len());
+            assert_eq!(usize::from(part[0]), i + 1);
+            assert_eq!(part[0], old[0]);
+            // The bytes survive the library's own parse/serialise unchanged.
+            let share = Share::try_from(part.as_slice()).unwrap();
+            assert_eq!(Vec::from(&share), part.to_vec());
+        }
+    }
+
+    #[test]
+    fn coefficients_can_be_zero() {
+        // RUSTSEC-2024-0398: sharks never drew a zero coefficient, so for a
+        // 2-of-n split share 1 = secret ^ a with a != 0 always, and one share
+        // ruled a byte value out. Over many one-byte splits the unfixed code
+        // never returns a share y equal to the secret; the fixed one does
+        // (probability 1/256 each, so 4096 draws miss with p ~ 1e-7).
+        let hit = (0..4096).any(|_| {
+            let parts = split(&[0x5a], 2, 2).unwrap();
+            parts[0][1] == 0x5a
+        });
+        assert!(
+            hit,
+            "a zero coefficient never came up: share bytes leak the secret"
+        );
     }
 
     #[test]

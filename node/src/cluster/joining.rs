@@ -29,29 +29,14 @@ impl Core {
         leader_ca_pem: Option<String>,
         non_voter: bool,
     ) -> Result<(), ApiError> {
-        let raft = self.raft_handle()?;
-        let status = raft.metrics();
-        let body = json!({
-            "server_id": status.node_id.to_string(),
-            "api_addr": self.config.api_addr.clone().unwrap_or_default(),
-            "cluster_addr": self.config.advertised_cluster_addr(),
-            "non_voter": non_voter,
-        });
-        let path = "sys/storage/raft/bootstrap/challenge";
-        let (code, reply) = post_json(leader_api_addr, path, &body, leader_ca_pem.as_deref())
-            .await
-            .map_err(|e| ApiError::bad(format!("failed to get raft challenge: {e}")))?;
-        if code != 200 {
-            return Err(ApiError::bad(format!(
-                "failed to get raft challenge: {code} {reply}"
-            )));
-        }
-        let bundle: ChallengeBundle = serde_json::from_value(reply)
-            .map_err(|e| ApiError::bad(format!("malformed raft challenge: {e}")))?;
+        let bundle = self
+            .fetch_challenge(leader_api_addr, leader_ca_pem.as_deref(), non_voter)
+            .await?;
         *self.link.pending_join.lock() = Some(PendingJoin {
             bundle,
             leader_api_addr: leader_api_addr.to_string(),
             leader_ca_pem,
+            non_voter,
         });
         if self.storage.auto_seal.is_some() {
             // No operator needed: the node's own seal opens the challenge.
@@ -62,6 +47,34 @@ impl Core {
             "received a join challenge; unseal to complete the join"
         );
         Ok(())
+    }
+
+    /// Joining side: ask the active node at `leader_api_addr` for a challenge.
+    async fn fetch_challenge(
+        &self,
+        leader_api_addr: &str,
+        leader_ca_pem: Option<&str>,
+        non_voter: bool,
+    ) -> Result<ChallengeBundle, ApiError> {
+        let raft = self.raft_handle()?;
+        let status = raft.metrics();
+        let body = json!({
+            "server_id": status.node_id.to_string(),
+            "api_addr": self.config.api_addr.clone().unwrap_or_default(),
+            "cluster_addr": self.config.advertised_cluster_addr(),
+            "non_voter": non_voter,
+        });
+        let path = "sys/storage/raft/bootstrap/challenge";
+        let (code, reply) = post_json(leader_api_addr, path, &body, leader_ca_pem)
+            .await
+            .map_err(|e| ApiError::bad(format!("failed to get raft challenge: {e}")))?;
+        if code != 200 {
+            return Err(ApiError::bad(format!(
+                "failed to get raft challenge: {code} {reply}"
+            )));
+        }
+        serde_json::from_value(reply)
+            .map_err(|e| ApiError::bad(format!("malformed raft challenge: {e}")))
     }
 
     /// Joining side with an auto seal: answer the pending challenge with the seal, wait for the
@@ -86,9 +99,25 @@ impl Core {
     /// Answer the pending challenge, opening it with `seal`, and wait until the replicated
     /// seal records have arrived.
     async fn answer_join(self: &Arc<Self>, seal: &dyn coffer_seal::Seal) -> Result<(), ApiError> {
-        let Some(pending) = self.link.pending_join.lock().take() else {
+        let Some(mut pending) = self.link.pending_join.lock().take() else {
             return Err(ApiError::bad("Vault is not initialized"));
         };
+        // The active node drops a challenge after `link::challenges::PENDING_TTL`, and an operator
+        // may unseal this node long after it first asked: answer a fresh one.
+        let fresh = self
+            .fetch_challenge(
+                &pending.leader_api_addr,
+                pending.leader_ca_pem.as_deref(),
+                pending.non_voter,
+            )
+            .await;
+        match fresh {
+            Ok(bundle) => pending.bundle = bundle,
+            Err(e) => {
+                *self.link.pending_join.lock() = Some(pending);
+                return Err(ApiError::Unavailable(e.to_string()));
+            }
+        }
         let opened = match join::answer_with(&pending.bundle, seal).await {
             Ok(opened) => opened,
             Err(e) => {
@@ -172,7 +201,11 @@ impl Core {
             member,
             non_voter,
         };
-        self.link.challenges.lock().insert(server_id, issued);
+        self.link
+            .challenges
+            .lock()
+            .insert(server_id, issued, crate::clock::now())
+            .map_err(|_| ApiError::TooManyRequests("too many pending join challenges".into()))?;
         serde_json::to_value(&bundle).map_err(ApiError::internal)
     }
 
@@ -190,8 +223,8 @@ impl Core {
             .link
             .challenges
             .lock()
-            .remove(&server_id)
-            .ok_or_else(|| ApiError::bad("no challenge was issued to this node"))?;
+            .take(&server_id, crate::clock::now())
+            .ok_or_else(|| ApiError::bad("no unexpired challenge was issued to this node"))?;
         issued
             .expected
             .check(&answer)

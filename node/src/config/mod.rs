@@ -471,6 +471,9 @@ fn duration(v: &Value, key: &str) -> Result<u64, ConfigError> {
 }
 
 #[cfg(test)]
+mod fuzz_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

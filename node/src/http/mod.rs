@@ -4,6 +4,8 @@
 
 pub mod body;
 mod conn;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod listener;
 mod parse;
 mod render;

@@ -1,10 +1,13 @@
 //! The join challenge. A node asking to join gets a `ChallengeBundle`: the cluster's seal
-//! configuration, the root key wrapped by the unseal key, the keyring encrypted by the root key,
+//! type and share counts (no PGP keys, nonce or backup flag), the root key wrapped by the unseal key, the keyring encrypted by the root key,
 //! the cluster certificate as stored (encrypted by the keyring), and 32 random bytes encrypted by
 //! the keyring. Only an operator who unseals the joining node with the cluster's own key shares
 //! lets it open that chain, and so send the bytes back and open the cluster port with the
 //! certificate; the active node compares the bytes (constant time) before it adds the node to
-//! Raft. Nothing in the bundle is readable without the unseal key.
+//! Raft. Nothing in the bundle is readable without the unseal key. The certificate travels here,
+//! before the proof, because the active node replicates to the joiner while it handles the
+//! answer; it is sealed under the same keyring the proof opens. The endpoint is unauthenticated:
+//! `challenges.rs` bounds and expires what it keeps per request.
 
 use super::tls::{self as cluster_tls, ClusterTls};
 use coffer_barrier::{Barrier, MemPhysical, Physical, RootKey, KEYRING_PATH};
@@ -83,6 +86,17 @@ pub async fn issue(
     let challenge = barrier
         .encrypt(&challenge_path(node_id), &secret)
         .map_err(|e| JoinError::Internal(e.to_string()))?;
+    // The joiner needs the seal type and share counts (to collect unseal keys); not the
+    // operators' PGP keys, a rekey nonce or the backup flag.
+    let seal_config = SealConfig {
+        type_: seal_config.type_,
+        secret_shares: seal_config.secret_shares,
+        secret_threshold: seal_config.secret_threshold,
+        stored_shares: seal_config.stored_shares,
+        pgp_keys: Vec::new(),
+        nonce: String::new(),
+        backup: false,
+    };
     let bundle = ChallengeBundle {
         node_id: node_id.to_string(),
         seal_config,
@@ -214,12 +228,15 @@ mod tests {
     #[tokio::test]
     async fn the_bundle_carries_no_plaintext_key_material() {
         let (barrier, wrapped, kek) = cluster().await;
-        let (bundle, _) = issue(&barrier, "node-2", SealConfig::shamir(1, 1), wrapped)
-            .await
-            .unwrap();
+        let mut config = SealConfig::shamir(3, 2);
+        config.pgp_keys = vec!["operator-pgp-key".into()];
+        config.nonce = "rekey-nonce".into();
+        let (bundle, _) = issue(&barrier, "node-2", config, wrapped).await.unwrap();
         let wire = serde_json::to_vec(&bundle).unwrap();
         assert!(!wire.windows(kek.len()).any(|w| w == &kek[..]));
         let text = String::from_utf8_lossy(&wire);
+        assert!(!text.contains("operator-pgp-key"), "{text}");
+        assert!(!text.contains("rekey-nonce"), "{text}");
         assert!(
             !text.contains("PRIVATE KEY"),
             "the certificate's key travels encrypted"

@@ -2,21 +2,23 @@
 //! The cluster certificate (`tls.rs`), the join challenge as plain functions (`join.rs`),
 //! standby → active forwarding over gRPC (`forward.rs`: the client `Forwarder` and the server
 //! `ForwardService`), and the cluster port that carries Raft and forwarding (`port.rs`).
+//! Join challenges this node issued are kept bounded and expiring (`challenges.rs`).
 //! `ClusterLink` bundles the live pieces; `Core` holds one. What *uses* the link with the
 //! node's state (deciding to forward, joining, autopilot, opening the port at unseal) lives
 //! above, in `cluster/`. This module never imports `core`, `cluster` or `http`.
 
+pub mod challenges;
 pub mod forward;
 pub mod join;
 pub mod port;
 pub mod tls;
 
+use challenges::ChallengeBook;
 use coffer_raft::ClusterNode;
 use forward::Forwarder;
 use join::{ChallengeBundle, Expected};
 use parking_lot::Mutex;
 use port::ClusterPort;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// A challenge this node received and has not answered yet.
@@ -24,6 +26,7 @@ pub struct PendingJoin {
     pub bundle: ChallengeBundle,
     pub leader_api_addr: String,
     pub leader_ca_pem: Option<String>,
+    pub non_voter: bool,
 }
 
 /// A challenge the active node issued and waits to see answered.
@@ -45,7 +48,7 @@ pub struct ClusterLink {
     /// A join challenge this node received and will answer at unseal.
     pub pending_join: Mutex<Option<PendingJoin>>,
     /// Join challenges this (active) node issued, by server id.
-    pub challenges: Mutex<HashMap<String, IssuedChallenge>>,
+    pub challenges: Mutex<ChallengeBook<IssuedChallenge>>,
 }
 
 impl Default for ClusterLink {
@@ -55,7 +58,7 @@ impl Default for ClusterLink {
             port: tokio::sync::Mutex::new(None),
             app: OnceLock::new(),
             pending_join: Mutex::new(None),
-            challenges: Mutex::new(HashMap::new()),
+            challenges: Mutex::new(ChallengeBook::default()),
         }
     }
 }

@@ -25,6 +25,8 @@ mod acl;
 mod capability;
 mod defaults;
 mod error;
+#[cfg(test)]
+mod fuzz_tests;
 mod matching;
 mod params;
 mod parse;

@@ -223,3 +223,28 @@ mod tests {
         assert_eq!(check_wrapping(&Permissions::default(), None), Ok(()));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::globbed_match;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 10000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn fuzz_policy_param_glob(pattern in "[a€*é]{0,6}", value in "[a€*é]{0,6}", any in any::<String>()) {
+            let _ = globbed_match(&pattern, &value);
+            let _ = globbed_match(&any, &value);
+            let _ = globbed_match(&pattern, &any);
+            // Without a leading or trailing `*`, a pattern matches only itself.
+            if !pattern.starts_with('*') && !pattern.ends_with('*') {
+                prop_assert_eq!(globbed_match(&pattern, &value), pattern == value);
+            }
+            // A pattern with a star at both ends matches every value containing its middle.
+            let wrapped = format!("*{value}*");
+            let around = format!("x{value}y");
+            prop_assert!(globbed_match(&wrapped, &around));
+        }
+    }
+}

@@ -174,3 +174,90 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn b64(v: &Value) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    }
+
+    /// Claims of either token shape, with the token that carries them.
+    fn token() -> impl Strategy<Value = (String, Claims)> {
+        let alg = prop::sample::select(ALGORITHMS.to_vec());
+        let s = || any::<String>();
+        (
+            alg,
+            any::<bool>(),
+            (s(), s(), s(), s()),
+            prop::collection::vec(s(), 0..3),
+            s(),
+            any::<Option<i64>>(),
+        )
+            .prop_map(
+                |(alg, projected, (name, namespace, uid, secret), aud, iss, exp)| {
+                    let mut c = if projected {
+                        json!({"kubernetes.io": {"namespace": namespace,
+                        "serviceaccount": {"name": name, "uid": uid}}})
+                    } else {
+                        json!({"kubernetes.io/serviceaccount/service-account.name": name,
+                        "kubernetes.io/serviceaccount/namespace": namespace,
+                        "kubernetes.io/serviceaccount/service-account.uid": uid})
+                    };
+                    c["kubernetes.io/serviceaccount/secret.name"] = json!(secret);
+                    c["aud"] = if aud.len() == 1 {
+                        json!(aud[0])
+                    } else {
+                        json!(aud)
+                    };
+                    c["iss"] = json!(iss);
+                    if let Some(exp) = exp {
+                        c["exp"] = json!(exp);
+                    }
+                    let jwt = format!("{}.{}.sig", b64(&json!({"alg": alg})), b64(&c));
+                    let claims = Claims {
+                        name,
+                        namespace,
+                        uid,
+                        secret_name: secret,
+                        audiences: aud,
+                        issuer: iss,
+                        expires_at: exp,
+                    };
+                    (jwt, claims)
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 6000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn fuzz_jwt_claims(
+            (jwt, claims) in token(),
+            cut in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+            junk in any::<String>(),
+            junk_parts in prop::collection::vec(any::<Vec<u8>>(), 3),
+        ) {
+            // What a well-formed token claims comes back exactly.
+            prop_assert_eq!(parse_unverified(&jwt), Ok(claims));
+            // A damaged one, arbitrary text, or three base64 parts of arbitrary bytes: an
+            // answer, never a panic.
+            let mut bytes = jwt.into_bytes();
+            let at = cut.index(bytes.len());
+            bytes[at] = byte;
+            let _ = parse_unverified(&String::from_utf8_lossy(&bytes));
+            let _ = parse_unverified(&String::from_utf8_lossy(&bytes[..at]));
+            let _ = parse_unverified(&junk);
+            let parts: Vec<String> = junk_parts
+                .iter()
+                .map(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(p))
+                .collect();
+            let _ = parse_unverified(&parts.join("."));
+        }
+    }
+}
