@@ -1,8 +1,12 @@
-//! Tokens: the store (entries, accessors, parent/child links, expiry), token roles, and the
-//! `auth/token/*` endpoints.
+//! Tokens: the store (entries, accessors, parent/child links, expiry), token roles, the
+//! `auth/token/*` endpoints, and the plain rules of who may create which token
+//! (`creation_rules`) and how long one lives (`lifetime`).
 
 mod backend;
+mod create;
+pub mod creation_rules;
 mod entry;
+pub mod lifetime;
 mod roles;
 mod store;
 
