@@ -155,7 +155,8 @@ mod tests {
             "auth/userpass/login/bob",
             LIMITS,
             1000,
-        ).unwrap();
+        )
+        .unwrap();
         assert!(w.is_empty());
         assert_eq!(e.policies, vec!["default", "dev"]);
         assert!(e.orphan && e.parent.is_empty() && e.renewable);

@@ -58,7 +58,9 @@ pub enum Refusal {
     RestrictedUse,
     #[error("root or sudo privileges required to specify token id")]
     IdNeedsSudo,
-    #[error("token policies ({asked:?}) must be subset of the role's allowed policies ({allowed:?})")]
+    #[error(
+        "token policies ({asked:?}) must be subset of the role's allowed policies ({allowed:?})"
+    )]
     OutsideRole {
         asked: Vec<String>,
         allowed: Vec<String>,
@@ -114,9 +116,9 @@ pub fn decide(
     }
     let no_default = ask.no_default_policy || role.is_some_and(|r| r.token_no_default_policy);
     let requested = ask.policies.filter(|p| !p.is_empty());
-    let mut policies = match role.filter(|r| {
-        !r.allowed_policies.is_empty() || !r.disallowed_policies.is_empty()
-    }) {
+    let mut policies = match role
+        .filter(|r| !r.allowed_policies.is_empty() || !r.disallowed_policies.is_empty())
+    {
         Some(role) => role_policies(creator, requested, role, no_default)?,
         None => parent_bound_policies(creator, requested, no_default)?,
     };
