@@ -3,24 +3,38 @@
 
 use serde_json::Value;
 
-/// Parse a duration string to whole seconds.
+/// The longest duration accepted, in seconds: Go's `time.Duration` limit (about 292 years,
+/// `2562047h47m16s`), past which Vault answers "invalid duration". Keeping every duration under
+/// it keeps every `now + duration` in milliseconds far from overflowing.
+pub const MAX_SECS: u64 = i64::MAX as u64 / 1_000_000_000;
+
+fn bounded(secs: u64, shown: &str) -> Result<u64, String> {
+    if secs > MAX_SECS {
+        return Err(format!(
+            "time: invalid duration \"{shown}\": longer than the maximum of 2562047h47m16s"
+        ));
+    }
+    Ok(secs)
+}
+
+/// Parse a duration string to whole seconds (at most [`MAX_SECS`]).
 pub fn parse_secs(s: &str) -> Result<u64, String> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(0);
     }
     if let Ok(n) = s.parse::<u64>() {
-        return Ok(n);
+        return bounded(n, s);
     }
     // Go accepts "d"? Vault does (parseutil): days.
     if let Some(days) = s.strip_suffix('d').and_then(|d| d.parse::<u64>().ok()) {
-        return days
-            .checked_mul(86_400)
-            .ok_or_else(|| format!("time: invalid duration \"{s}\""));
+        return bounded(days.saturating_mul(86_400), s);
     }
-    humantime::parse_duration(s)
-        .map(|d| d.as_secs())
-        .map_err(|_| format!("time: invalid duration \"{s}\""))
+    match humantime::parse_duration(s) {
+        Ok(d) => bounded(d.as_secs(), s),
+        Err(humantime::DurationError::NumberOverflow) => bounded(u64::MAX, s),
+        Err(_) => Err(format!("time: invalid duration \"{s}\"")),
+    }
 }
 
 /// Parse a duration that may be negative (`"-1s"`: KV's "disabled" marker).
@@ -41,7 +55,8 @@ pub fn from_value(v: &Value) -> Result<u64, String> {
         Value::Number(n) => n
             .as_u64()
             .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
-            .ok_or_else(|| "duration must not be negative".to_string()),
+            .ok_or_else(|| "duration must not be negative".to_string())
+            .and_then(|secs| bounded(secs, &n.to_string())),
         Value::String(s) => parse_secs(s),
         Value::Null => Ok(0),
         _ => Err("duration must be a string or a number".to_string()),
@@ -83,6 +98,23 @@ mod tests {
         assert_eq!(from_value(&serde_json::json!(60)).unwrap(), 60);
         assert_eq!(from_value(&serde_json::json!("2m")).unwrap(), 120);
         assert!(from_value(&serde_json::json!(true)).is_err());
+    }
+
+    #[test]
+    fn absurd_durations_are_refused_not_overflowed() {
+        assert_eq!(parse_secs("2562047h").unwrap(), 2_562_047 * 3600);
+        for absurd in [
+            "999999999999999h",
+            "99999999999999999999h",
+            "9999999999999999d",
+            "18446744073709551615",
+        ] {
+            let err = parse_secs(absurd).unwrap_err();
+            assert!(err.contains("invalid duration"), "{absurd}: {err}");
+        }
+        assert!(from_value(&serde_json::json!(u64::MAX)).is_err());
+        assert!(from_value(&serde_json::json!(1e300)).is_err());
+        assert_eq!(from_value(&serde_json::json!(MAX_SECS)).unwrap(), MAX_SECS);
     }
 
     #[test]

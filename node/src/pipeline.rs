@@ -183,13 +183,13 @@ impl Core {
         match target {
             Target::System(rel) => crate::sys::handle(self, active, caller, req, rel).await,
             Target::Token(rel) => {
-                let call = crate::auth::token_backend::TokenCall {
+                let call = crate::auth::token::TokenCall {
                     core: self,
                     active,
                     caller,
                     req,
                 };
-                crate::auth::token_backend::handle(call, rel).await
+                crate::auth::token::handle(call, rel).await
             }
             Target::Auth(routed) => crate::auth::handle(self, active, routed, req).await,
             Target::Secret(routed) => {

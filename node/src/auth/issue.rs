@@ -1,7 +1,7 @@
 //! From a successful login to its token: policies, TTL within the mount's and the system's limits,
 //! metadata and path. `plan` is a plain function; `issue` stores the result.
 
-use super::token_params::{normalize_policies, TokenParams};
+use super::token_params::{normalize_policies, TokenParams, NO_ROOT};
 use crate::error::ApiError;
 use crate::request::{AuthInfo, Response};
 use crate::token::{TokenEntry, TokenStore};
@@ -28,18 +28,30 @@ pub struct Limits {
     pub system_max_ttl: u64,
 }
 
-/// The token a login gets, and Vault's warnings about capped TTLs.
+/// The token a login gets, and Vault's warnings about capped TTLs; or Vault's 400 when the
+/// grant names `root` or an internal policy (refused again here, whatever a stored user or role
+/// holds, since an auth method never mints a root token).
 pub fn plan(
     grant: &LoginGrant,
     mount_path: &str,
     login_path: &str,
     limits: Limits,
     now_ms: i64,
-) -> (TokenEntry, Vec<String>) {
+) -> Result<(TokenEntry, Vec<String>), ApiError> {
     let p = &grant.params;
+    let mut policies = normalize_policies(p.token_policies.clone());
+    if policies.iter().any(|x| x == "root") {
+        return Err(ApiError::bad(NO_ROOT));
+    }
+    if let Some(x) = policies
+        .iter()
+        .find(|x| *x == crate::policy::WRAPPING_POLICY_NAME)
+    {
+        return Err(ApiError::bad(format!("cannot assign policy {x:?}")));
+    }
     let mut warnings = Vec::new();
     let or = |v: u64, fallback: u64| if v == 0 { fallback } else { v };
-    let mount_max = or(limits.mount_max_ttl, limits.system_max_ttl);
+    let mount_max = or(limits.mount_max_ttl, limits.system_max_ttl).min(limits.system_max_ttl);
     let mut max_ttl = or(p.token_max_ttl, mount_max);
     if max_ttl > mount_max {
         warnings.push(format!(
@@ -52,7 +64,7 @@ pub fn plan(
         or(limits.mount_default_ttl, limits.system_default_ttl),
     );
     if p.token_period > 0 {
-        ttl = p.token_period;
+        ttl = p.token_period.min(mount_max);
         max_ttl = 0; // a periodic token renews forever unless an explicit max applies
     } else if ttl > max_ttl {
         warnings.push(format!(
@@ -63,7 +75,6 @@ pub fn plan(
     if p.token_explicit_max_ttl > 0 && ttl > p.token_explicit_max_ttl {
         ttl = p.token_explicit_max_ttl;
     }
-    let mut policies = normalize_policies(p.token_policies.clone());
     if !p.token_no_default_policy && !policies.iter().any(|x| x == "default" || x == "root") {
         policies.push("default".into());
         policies.sort();
@@ -85,7 +96,7 @@ pub fn plan(
         expire_at_ms: if ttl == 0 {
             0
         } else {
-            now_ms + 1000 * ttl as i64
+            crate::token::lifetime::after(now_ms, ttl)
         },
         explicit_max_ttl: p.token_explicit_max_ttl,
         period: p.token_period,
@@ -96,7 +107,7 @@ pub fn plan(
         bound_cidrs: grant.bound_cidrs.clone(),
         max_ttl,
     };
-    (entry, warnings)
+    Ok((entry, warnings))
 }
 
 /// Store the planned token and answer the login with Vault's `auth` block.
@@ -147,7 +158,8 @@ mod tests {
             "auth/userpass/login/bob",
             LIMITS,
             1000,
-        );
+        )
+        .unwrap();
         assert!(w.is_empty());
         assert_eq!(e.policies, vec!["default", "dev"]);
         assert!(e.orphan && e.parent.is_empty() && e.renewable);
@@ -165,16 +177,16 @@ mod tests {
             mount_max_ttl: 1200,
             ..LIMITS
         };
-        let (e, _) = plan(&grant(TokenParams::default()), "a/", "p", limits, 0);
+        let (e, _) = plan(&grant(TokenParams::default()), "a/", "p", limits, 0).unwrap();
         assert_eq!((e.creation_ttl, e.max_ttl), (600, 1200));
-        let (e, _) = plan(&grant(TokenParams::default()), "a/", "p", LIMITS, 0);
+        let (e, _) = plan(&grant(TokenParams::default()), "a/", "p", LIMITS, 0).unwrap();
         assert_eq!(e.creation_ttl, 768 * 3600);
         let long = TokenParams {
             token_ttl: 5000,
             token_max_ttl: 9000,
             ..Default::default()
         };
-        let (e, w) = plan(&grant(long), "a/", "p", limits, 0);
+        let (e, w) = plan(&grant(long), "a/", "p", limits, 0).unwrap();
         assert_eq!((e.creation_ttl, e.max_ttl), (1200, 1200));
         assert_eq!(w.len(), 2, "{w:?}");
     }
@@ -189,12 +201,52 @@ mod tests {
             token_policies: vec!["x".into()],
             ..Default::default()
         };
-        let (e, _) = plan(&grant(p), "approle/", "auth/approle/login", LIMITS, 0);
+        let (e, _) = plan(&grant(p), "approle/", "auth/approle/login", LIMITS, 0).unwrap();
         assert_eq!(e.creation_ttl, 200);
         assert_eq!((e.period, e.max_ttl), (300, 0));
         assert_eq!(e.policies, vec!["x"]);
         let nameless = LoginGrant::default();
-        let (e, _) = plan(&nameless, "approle/", "p", LIMITS, 0);
+        let (e, _) = plan(&nameless, "approle/", "p", LIMITS, 0).unwrap();
         assert_eq!(e.display_name, "approle");
+    }
+
+    #[test]
+    fn logins_never_get_root_or_internal_policies() {
+        for bad in [vec!["dev", "root"], vec!["response-wrapping"]] {
+            let params = TokenParams {
+                token_policies: bad.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            };
+            let refused = plan(&grant(params), "userpass/", "p", LIMITS, 0);
+            assert!(matches!(refused, Err(ApiError::BadRequest(_))), "{bad:?}");
+        }
+        let err = plan(
+            &grant(TokenParams {
+                token_policies: vec!["ROOT".into()],
+                ..Default::default()
+            }),
+            "userpass/",
+            "p",
+            LIMITS,
+            0,
+        )
+        .err()
+        .map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some(NO_ROOT));
+    }
+
+    #[test]
+    fn huge_periods_and_mount_maxes_stay_within_the_system() {
+        let limits = Limits {
+            mount_max_ttl: u64::MAX,
+            ..LIMITS
+        };
+        let p = TokenParams {
+            token_period: u64::MAX,
+            ..Default::default()
+        };
+        let (e, _) = plan(&grant(p), "a/", "p", limits, 1000).unwrap();
+        assert_eq!(e.creation_ttl, 768 * 3600);
+        assert_eq!(e.expire_at_ms, 1000 + 768 * 3600 * 1000);
     }
 }

@@ -14,7 +14,7 @@ pub mod kubernetes;
 mod password;
 #[cfg(test)]
 mod testkit;
-pub mod token_backend;
+pub mod token;
 pub mod token_params;
 pub mod userpass;
 
@@ -120,7 +120,7 @@ pub async fn handle(
                 system_max_ttl: core.config.max_lease_ttl_secs,
             };
             let now = crate::clock::unix_now_ms();
-            let (token, warnings) = issue::plan(&grant, &entry.path, &req.path, limits, now);
+            let (token, warnings) = issue::plan(&grant, &entry.path, &req.path, limits, now)?;
             issue::issue(&active.tokens, token, warnings, now).await
         }
     }

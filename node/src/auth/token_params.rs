@@ -22,6 +22,10 @@ pub struct TokenParams {
     pub token_type: String,
 }
 
+/// Vault's refusal of a login whose token would carry `root`; also given here when a user or role
+/// is written with it, since such a record could only ever fail at login.
+pub const NO_ROOT: &str = "auth methods cannot create root tokens";
+
 /// Vault's policy list normalisation: trimmed, lower-case, sorted, no duplicates or blanks.
 pub fn normalize_policies(policies: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = policies
@@ -68,6 +72,9 @@ impl TokenParams {
         let mut next = self.clone();
         if let Some((k, v)) = pick(data, "token_policies", "policies") {
             next.token_policies = normalize_policies(string_list(v, k)?);
+            if next.token_policies.iter().any(|p| p == "root") {
+                return Err(ApiError::bad(NO_ROOT));
+            }
         }
         if let Some((k, v)) = pick(data, "token_ttl", "ttl") {
             next.token_ttl = secs(v, k)?;
@@ -165,6 +172,8 @@ mod tests {
         assert!(apply(&mut p, json!({"token_type": "batch"})).is_err());
         assert!(apply(&mut p, json!({"token_type": "weird"})).is_err());
         assert!(apply(&mut p, json!({"token_bound_cidrs": ["300.0.0.1/8"]})).is_err());
+        assert!(apply(&mut p, json!({"token_policies": ["dev", " ROOT"]})).is_err());
+        assert!(apply(&mut p, json!({"policies": "root"})).is_err());
         assert_eq!(p, before);
     }
 

@@ -6,7 +6,7 @@
 //! second record to keep in step: revoking the lease revokes the token (and its children), and
 //! revoking a token removes its lease.
 
-use crate::auth::token_backend::TokenCall;
+use crate::auth::token::TokenCall;
 use crate::core::{ActiveState, Core};
 use crate::error::ApiError;
 use crate::request::{Operation, Request, Response};
@@ -160,7 +160,7 @@ async fn renew(
         caller,
         req: &inner,
     };
-    let renewed = crate::auth::token_backend::handle(call, "renew").await?;
+    let renewed = crate::auth::token::handle(call, "renew").await?;
     let auth = renewed.and_then(|r| r.auth).ok_or_else(invalid_lease)?;
     Ok(Some(Response {
         lease_id: lease_id.to_string(),

@@ -1,8 +1,12 @@
-//! Tokens: the store (entries, accessors, parent/child links, expiry), token roles, and where a
-//! token's cubbyhole lives. The `auth/token/*` endpoints are `auth::token_backend`.
+//! Tokens: the store (entries, accessors, parent/child links, expiry), token roles, where a
+//! token's cubbyhole lives, and the plain rules of who may create which token
+//! (`creation_rules`) and how long one lives (`lifetime`). The `auth/token/*` endpoints are
+//! `auth::token` and `auth::token_create`.
 
+pub mod creation_rules;
 pub mod cubbyhole;
 mod entry;
+pub mod lifetime;
 mod roles;
 mod store;
 pub mod wrapping;

@@ -18,6 +18,9 @@ pub struct TokenStore {
     view: StorageView,
     /// The cubbyhole mount's storage: a revoked token's cubbyhole goes with it.
     cubbyhole: Option<StorageView>,
+    /// Serialises spending uses of limited-use tokens: the read, the decrement and the write of
+    /// one use happen under it, so N concurrent requests with an N-use token spend N uses, not 1.
+    uses: tokio::sync::Mutex<()>,
 }
 
 impl TokenStore {
@@ -26,6 +29,7 @@ impl TokenStore {
         TokenStore {
             view,
             cubbyhole: None,
+            uses: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -109,19 +113,27 @@ impl TokenStore {
         }
     }
 
-    /// Spend one use of a limited-use token; the last use revokes it (after this request).
+    /// Spend one use of a limited-use token; the last use revokes it. `entry` is what the
+    /// request authenticated with; the count is read again under the lock, so a use that
+    /// another request spent in between is seen, and a token used up meanwhile is refused (403).
     pub async fn use_token(&self, entry: &TokenEntry) -> Result<(), ApiError> {
         if entry.num_uses == 0 {
             return Ok(());
         }
-        if entry.num_uses == 1 {
-            return self.revoke_tree(&token_hash(&entry.id)).await;
+        let _spending = self.uses.lock().await;
+        let hash = token_hash(&entry.id);
+        let Some(current) = self.lookup_hash(&hash).await? else {
+            return Err(ApiError::PermissionDenied);
+        };
+        match current.num_uses {
+            0 => Ok(()),
+            1 => self.revoke_tree(&hash).await,
+            n => {
+                let mut updated = current;
+                updated.num_uses = n - 1;
+                self.view.put_json(&format!("id/{hash}"), &updated).await
+            }
         }
-        let mut updated = entry.clone();
-        updated.num_uses -= 1;
-        self.view
-            .put_json(&format!("id/{}", token_hash(&entry.id)), &updated)
-            .await
     }
 
     /// Revoke a token and, recursively, every token it created.
@@ -143,6 +155,7 @@ impl TokenStore {
     /// Revoke only this token; its children become orphans.
     pub async fn revoke_orphan(&self, token: &str) -> Result<(), ApiError> {
         let hash = token_hash(token);
+        let _spending = self.uses.lock().await;
         for child in self.view.list(&format!("parent/{hash}/")).await? {
             let key = format!("id/{child}");
             if let Some(mut entry) = self.view.get_json::<TokenEntry>(&key).await? {
@@ -199,11 +212,17 @@ impl TokenStore {
         Ok(())
     }
 
-    /// Save an updated entry (renewal).
+    /// Save an updated entry (renewal). Uses are counted only by `use_token`: the stored count
+    /// is kept, so a renewal racing with a use cannot give the use back.
     pub async fn update(&self, entry: &TokenEntry) -> Result<(), ApiError> {
-        self.view
-            .put_json(&format!("id/{}", token_hash(&entry.id)), entry)
-            .await
+        let _spending = self.uses.lock().await;
+        let key = format!("id/{}", token_hash(&entry.id));
+        let Some(current) = self.view.get_json::<TokenEntry>(&key).await? else {
+            return Err(ApiError::bad("invalid token"));
+        };
+        let mut updated = entry.clone();
+        updated.num_uses = current.num_uses;
+        self.view.put_json(&key, &updated).await
     }
 
     /// Remove `accessor`'s record if the token it names is gone (expired tokens are revoked by
