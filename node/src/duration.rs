@@ -160,14 +160,21 @@ mod fuzz {
             junk in any::<String>(),
             near in near_valid(),
         ) {
-            // Go's format parses back to the same seconds, signed and unsigned.
-            let capped = secs.min(i64::MAX as u64);
+            // Go's format parses back to the same seconds, signed and unsigned, up to Go's
+            // limit (`MAX_SECS`); past it, a clear error and never a wrapped value.
+            let capped = secs.min(MAX_SECS);
             prop_assert_eq!(parse_secs(&go_format(capped)), Ok(capped));
-            // i64::MIN has no positive counterpart: its magnitude does not fit.
-            if signed != i64::MIN {
-                prop_assert_eq!(parse_signed_secs(&go_format_signed(signed)), Ok(signed));
+            let max = MAX_SECS as i64;
+            let clamped = signed.clamp(-max, max);
+            prop_assert_eq!(parse_signed_secs(&go_format_signed(clamped)), Ok(clamped));
+            if signed.unsigned_abs() > MAX_SECS {
+                prop_assert!(parse_signed_secs(&go_format_signed(signed)).is_err());
             }
-            prop_assert_eq!(parse_secs(&secs.to_string()), Ok(secs));
+            if secs <= MAX_SECS {
+                prop_assert_eq!(parse_secs(&secs.to_string()), Ok(secs));
+            } else {
+                prop_assert!(parse_secs(&secs.to_string()).is_err());
+            }
             // Anything else: an answer, never a panic.
             for s in [&junk, &near] {
                 let _ = parse_secs(s);

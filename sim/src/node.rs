@@ -211,7 +211,7 @@ impl SimNode {
         let id = other.raft_id;
         let node: NodeHandle = Handle::current().get_node(self.id).ok_or("no such node")?;
         node.spawn(async move {
-            let raft = core.raft.as_ref().ok_or("no raft")?;
+            let raft = core.storage.raft.as_ref().ok_or("no raft")?;
             raft.add_voter(id, member, std::time::Duration::from_secs(30))
                 .await
                 .map_err(|e| e.to_string())
@@ -356,7 +356,7 @@ impl SimNode {
     /// ciphertext), or `None` when the node is down.
     pub async fn local_data(&self) -> Option<std::collections::BTreeMap<String, Vec<u8>>> {
         let core = apps().lock().get(&self.name).map(|r| r.core.clone())?;
-        let raft = core.raft.clone()?;
+        let raft = core.storage.raft.clone()?;
         let pairs = raft.export_data().await.ok()?;
         Some(pairs.into_iter().collect())
     }

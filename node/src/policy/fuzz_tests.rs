@@ -159,8 +159,14 @@ proptest! {
                     continue;
                 }
                 for cap in ["read", "create", "update", "delete"] {
-                    let granted = generated.values().zip(generated.keys())
-                        .any(|(b, p)| p.trim_start_matches('/') == path && b.caps.contains(&cap));
+                    // Blocks whose paths normalise to the same one merge, and a deny in any
+                    // of them wins.
+                    let same: Vec<_> = generated.iter()
+                        .filter(|(p, _)| p.trim_start_matches('/') == path)
+                        .map(|(_, b)| b)
+                        .collect();
+                    let denied = same.iter().any(|b| b.caps.contains(&"deny"));
+                    let granted = !denied && same.iter().any(|b| b.caps.contains(&cap));
                     if granted {
                         prop_assert!(acl.allowed(path, cap), "{} on {}", cap, path);
                     }
