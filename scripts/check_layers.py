@@ -2,7 +2,7 @@
 """Fails when the modules of a crate's src/ import each other in a cycle.
 
 Reads every `crate::...` and `super::...` path in the crate's .rs files (use lines and paths
-written inline; test-only code after `#[cfg(test)]` is left out), resolves each to the module
+written inline; items marked `#[cfg(test)]` are left out), resolves each to the module
 file it names, and builds, for every folder, the graph of its children: an edge from child A to
 child B when anything under A names anything under B. A folder's own mod.rs and its children
 may name each other (the parent owns them); siblings may not do so both ways, directly or
@@ -40,12 +40,25 @@ def module_files(src):
 
 
 def strip_tests_and_comments(text):
-    """Drops line comments and everything from the first `#[cfg(test)]` on (tests sit last)."""
-    out = []
-    for line in text.splitlines():
-        if line.strip().startswith("#[cfg(test)]"):
-            break
-        out.append(re.sub(r"//.*", "", line))
+    """Drops line comments and every item marked `#[cfg(test)]` (a `mod tests { ... }` block by
+    its braces, or a one-line `mod`/`use`): test code may reach anywhere."""
+    lines = [re.sub(r"//.*", "", line) for line in text.splitlines()]
+    out, i = [], 0
+    while i < len(lines):
+        if lines[i].strip().startswith("#[cfg(test)]"):
+            i += 1
+            while i < len(lines) and lines[i].strip().startswith("#["):
+                i += 1  # further attributes on the same item
+            depth, opened = 0, False
+            while i < len(lines):
+                depth += lines[i].count("{") - lines[i].count("}")
+                opened = opened or "{" in lines[i]
+                i += 1
+                if (opened and depth <= 0) or (not opened and lines[i - 1].rstrip().endswith(";")):
+                    break
+            continue
+        out.append(lines[i])
+        i += 1
     return "\n".join(out)
 
 

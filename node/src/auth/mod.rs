@@ -20,25 +20,14 @@ pub mod userpass;
 
 use crate::core::{ActiveState, Core};
 use crate::error::ApiError;
-use crate::mounts::MountEntry;
+use crate::mounts::MountRequest;
 use crate::request::{Operation, Request, Response};
 use crate::routed::Routed;
-use crate::storage::StorageView;
 use async_trait::async_trait;
 pub use issue::LoginGrant;
 
 /// The auth method types `sys/auth` can enable (the token method is built in).
 pub const AUTH_TYPES: &[&str] = &["userpass", "approle", "kubernetes"];
-
-/// One call routed into an auth mount.
-pub struct AuthRequest<'a> {
-    pub req: &'a Request,
-    /// The path inside the mount (`login/bob`, `role/web/secret-id`).
-    pub path: &'a str,
-    /// The mount's private storage.
-    pub storage: &'a StorageView,
-    pub mount: &'a MountEntry,
-}
 
 /// What a method answers: a plain response, or a successful login to turn into a token.
 pub enum Outcome {
@@ -53,11 +42,11 @@ pub trait AuthMethod: Send + Sync {
     fn is_login_path(&self, path: &str) -> bool;
 
     /// Handle one request.
-    async fn handle(&self, areq: AuthRequest<'_>) -> Result<Outcome, ApiError>;
+    async fn handle(&self, areq: MountRequest<'_>) -> Result<Outcome, ApiError>;
 
     /// Whether the entry a write would make already exists (Vault's existence check): `Some(false)`
     /// → the ACL checks `create`, `Some(true)` → `update`, `None` → `update`.
-    async fn exists(&self, _areq: AuthRequest<'_>) -> Result<Option<bool>, ApiError> {
+    async fn exists(&self, _areq: MountRequest<'_>) -> Result<Option<bool>, ApiError> {
         Ok(None)
     }
 }
@@ -71,16 +60,6 @@ fn method_for(kind: &str) -> Option<&'static dyn AuthMethod> {
     }
 }
 
-/// The call an auth method receives for `req` routed into its mount.
-fn call<'a>(routed: &'a Routed, req: &'a Request) -> AuthRequest<'a> {
-    AuthRequest {
-        req,
-        path: &routed.rel,
-        storage: &routed.storage,
-        mount: &routed.entry,
-    }
-}
-
 /// Whether `req`, routed into an auth mount, is a login (a write to the method's login path),
 /// which needs no token.
 pub fn is_login(routed: &Routed, req: &Request) -> bool {
@@ -91,13 +70,13 @@ pub fn is_login(routed: &Routed, req: &Request) -> bool {
 /// Vault's existence check for a write under `auth/<mount>/`: whether it creates or updates.
 pub async fn exists(routed: &Routed, req: &Request) -> Result<Option<bool>, ApiError> {
     match method_for(&routed.entry.kind) {
-        Some(method) => method.exists(call(routed, req)).await,
+        Some(method) => method.exists(routed.call(req)).await,
         None => Ok(None),
     }
 }
 
 /// Whether `key` holds an entry in the mount's storage.
-pub(crate) async fn stored(areq: &AuthRequest<'_>, key: &str) -> Result<Option<bool>, ApiError> {
+pub(crate) async fn stored(areq: &MountRequest<'_>, key: &str) -> Result<Option<bool>, ApiError> {
     Ok(Some(areq.storage.get(key).await?.is_some()))
 }
 
@@ -110,7 +89,7 @@ pub async fn handle(
 ) -> Result<Option<Response>, ApiError> {
     let method = method_for(&routed.entry.kind).ok_or_else(|| ApiError::no_route(&req.path))?;
     let entry = &routed.entry;
-    match method.handle(call(routed, req)).await? {
+    match method.handle(routed.call(req)).await? {
         Outcome::Reply(resp) => Ok(resp.map(|r| *r)),
         Outcome::Login(grant) => {
             let limits = issue::Limits {

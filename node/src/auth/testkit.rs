@@ -1,7 +1,7 @@
 //! Test harness: one auth method over a real (in-memory, encrypted) barrier whose every storage
 //! call yields first, so concurrent requests interleave at each step, called as the router would.
 
-use super::{AuthMethod, AuthRequest, Outcome};
+use super::{AuthMethod, MountRequest, Outcome};
 use crate::error::ApiError;
 use crate::mounts::MountEntry;
 use crate::request::{Operation, Request};
@@ -36,7 +36,7 @@ impl Mount {
     /// Call `op` on `path` (inside the mount) with `body`.
     pub async fn call(&self, op: Operation, path: &str, body: Value) -> Result<Outcome, ApiError> {
         let req = Request::new(op, format!("auth/{}{path}", self.entry.path)).with_data(body);
-        let areq = AuthRequest {
+        let areq = MountRequest {
             req: &req,
             path,
             storage: &self.storage,

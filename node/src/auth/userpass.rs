@@ -4,7 +4,7 @@
 
 use super::token_params::TokenParams;
 use super::{cidr, data_reply, list_response, no_content, password};
-use super::{AuthMethod, AuthRequest, LoginGrant, Outcome};
+use super::{AuthMethod, LoginGrant, MountRequest, Outcome};
 use crate::error::ApiError;
 use crate::fields::Fields;
 use crate::request::Operation;
@@ -32,7 +32,7 @@ impl AuthMethod for Userpass {
         path.starts_with("login/")
     }
 
-    async fn exists(&self, areq: AuthRequest<'_>) -> Result<Option<bool>, ApiError> {
+    async fn exists(&self, areq: MountRequest<'_>) -> Result<Option<bool>, ApiError> {
         match areq.path.strip_prefix("users/") {
             Some(name) if !name.contains('/') => match username(name) {
                 Ok(name) => super::stored(&areq, &key(&name)).await,
@@ -42,7 +42,7 @@ impl AuthMethod for Userpass {
         }
     }
 
-    async fn handle(&self, areq: AuthRequest<'_>) -> Result<Outcome, ApiError> {
+    async fn handle(&self, areq: MountRequest<'_>) -> Result<Outcome, ApiError> {
         let op = areq.req.operation;
         let write = matches!(op, Operation::Create | Operation::Update);
         let path = areq.path.trim_end_matches('/');
@@ -78,11 +78,11 @@ fn key(name: &str) -> String {
     format!("user/{name}")
 }
 
-async fn load(areq: &AuthRequest<'_>, name: &str) -> Result<Option<User>, ApiError> {
+async fn load(areq: &MountRequest<'_>, name: &str) -> Result<Option<User>, ApiError> {
     areq.storage.get_json(&key(name)).await
 }
 
-fn new_password(areq: &AuthRequest<'_>) -> Result<Option<String>, ApiError> {
+fn new_password(areq: &MountRequest<'_>) -> Result<Option<String>, ApiError> {
     let pw = Fields(&areq.req.data).str_opt("password")?;
     Ok(pw.filter(|p| !p.is_empty()))
 }
@@ -93,7 +93,7 @@ async fn hashed(password: String) -> Result<String, ApiError> {
         .map_err(ApiError::internal)
 }
 
-async fn user_op(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
+async fn user_op(areq: &MountRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
     let name = username(name)?;
     match areq.req.operation {
         Operation::Read => {
@@ -124,7 +124,7 @@ async fn user_op(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiError
     }
 }
 
-async fn existing_user(areq: &AuthRequest<'_>, name: &str) -> Result<(String, User), ApiError> {
+async fn existing_user(areq: &MountRequest<'_>, name: &str) -> Result<(String, User), ApiError> {
     let name = username(name)?;
     let user = load(areq, &name)
         .await?
@@ -132,7 +132,7 @@ async fn existing_user(areq: &AuthRequest<'_>, name: &str) -> Result<(String, Us
     Ok((name, user))
 }
 
-async fn set_password(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
+async fn set_password(areq: &MountRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
     let (name, mut user) = existing_user(areq, name).await?;
     let pw = new_password(areq)?.ok_or_else(|| ApiError::bad("missing password"))?;
     user.password_hash = hashed(pw).await?;
@@ -140,7 +140,7 @@ async fn set_password(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, Api
     Ok(no_content())
 }
 
-async fn set_policies(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
+async fn set_policies(areq: &MountRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
     let (name, mut user) = existing_user(areq, name).await?;
     let mut only_policies = Map::new();
     for k in ["policies", "token_policies"] {
@@ -153,7 +153,7 @@ async fn set_policies(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, Api
     Ok(no_content())
 }
 
-async fn login(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
+async fn login(areq: &MountRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
     let name = username(name)?;
     let pw = new_password(areq)?.ok_or_else(|| ApiError::bad("missing password"))?;
     let user = load(areq, &name).await?;

@@ -11,8 +11,6 @@ use super::{MountRequest, SecretEngine};
 use crate::error::ApiError;
 use crate::request::{Operation, Response};
 use crate::storage::StorageView;
-#[cfg(test)]
-use crate::token::cubbyhole::destroy;
 use crate::token::cubbyhole::token_view;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
@@ -81,6 +79,7 @@ impl SecretEngine for Cubbyhole {
 mod tests {
     use super::*;
     use crate::mounts::MountEntry;
+    use crate::token::cubbyhole::destroy;
     use crate::request::Request;
     use crate::testkit::{mount_entry, unsealed_barrier};
     use coffer_barrier::MemPhysical;

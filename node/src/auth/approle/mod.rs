@@ -9,7 +9,7 @@ pub mod role;
 pub mod secret_id;
 
 use super::{cidr, data_reply, list_response, name_segment, no_content};
-use super::{AuthMethod, AuthRequest, LoginGrant, Outcome};
+use super::{AuthMethod, LoginGrant, MountRequest, Outcome};
 use crate::error::ApiError;
 use crate::fields::Fields;
 use crate::request::Operation;
@@ -38,7 +38,7 @@ impl AuthMethod for AppRole {
         path == "login"
     }
 
-    async fn exists(&self, areq: AuthRequest<'_>) -> Result<Option<bool>, ApiError> {
+    async fn exists(&self, areq: MountRequest<'_>) -> Result<Option<bool>, ApiError> {
         match areq.path.strip_prefix("role/") {
             Some(name) if !name.is_empty() && !name.contains('/') => {
                 super::stored(&areq, &role_key(name)).await
@@ -47,7 +47,7 @@ impl AuthMethod for AppRole {
         }
     }
 
-    async fn handle(&self, areq: AuthRequest<'_>) -> Result<Outcome, ApiError> {
+    async fn handle(&self, areq: MountRequest<'_>) -> Result<Outcome, ApiError> {
         let op = areq.req.operation;
         let write = matches!(op, Operation::Create | Operation::Update);
         let path = areq.path.trim_end_matches('/');
@@ -108,11 +108,11 @@ fn role_id_key(role_id: &str) -> String {
     )
 }
 
-async fn load_role(areq: &AuthRequest<'_>, name: &str) -> Result<Option<Role>, ApiError> {
+async fn load_role(areq: &MountRequest<'_>, name: &str) -> Result<Option<Role>, ApiError> {
     areq.storage.get_json(&role_key(name)).await
 }
 
-async fn existing_role(areq: &AuthRequest<'_>, name: &str) -> Result<Role, ApiError> {
+async fn existing_role(areq: &MountRequest<'_>, name: &str) -> Result<Role, ApiError> {
     load_role(areq, name)
         .await?
         .ok_or_else(|| ApiError::bad(format!("role {name:?} does not exist")))
@@ -121,7 +121,7 @@ async fn existing_role(areq: &AuthRequest<'_>, name: &str) -> Result<Role, ApiEr
 /// Store a role, moving its role ID index when the ID changed; a role ID another role holds is
 /// refused before anything is written.
 async fn save_role(
-    areq: &AuthRequest<'_>,
+    areq: &MountRequest<'_>,
     role: &Role,
     old_id: Option<&str>,
 ) -> Result<(), ApiError> {
@@ -142,7 +142,7 @@ async fn save_role(
     Ok(())
 }
 
-async fn role_op(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
+async fn role_op(areq: &MountRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
     match areq.req.operation {
         Operation::Read => {
             let role = load_role(areq, name)
@@ -170,7 +170,7 @@ async fn role_op(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiError
     }
 }
 
-async fn role_id_op(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
+async fn role_id_op(areq: &MountRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
     let mut role = existing_role(areq, name).await?;
     match areq.req.operation {
         Operation::Read => Ok(data_reply(
@@ -191,7 +191,7 @@ async fn role_id_op(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiEr
 
 /// `role/<name>/<field>`: read or set one field of the role.
 async fn field_op(
-    areq: &AuthRequest<'_>,
+    areq: &MountRequest<'_>,
     name: &str,
     fields: &[&str],
 ) -> Result<Outcome, ApiError> {
@@ -239,7 +239,7 @@ fn role_hmac(role: &Role, secret_id: &str) -> Result<String, ApiError> {
 }
 
 async fn generate(
-    areq: &AuthRequest<'_>,
+    areq: &MountRequest<'_>,
     name: &str,
     custom: Option<String>,
 ) -> Result<Outcome, ApiError> {
@@ -299,7 +299,7 @@ async fn generate(
     Ok(data_reply(data.as_object().cloned().unwrap_or_default()))
 }
 
-async fn list_accessors(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
+async fn list_accessors(areq: &MountRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
     existing_role(areq, name).await?;
     list_response(areq.storage.list(&format!("accessor/{name}/")).await?)
 }
@@ -312,7 +312,7 @@ enum By {
 }
 
 /// The HMAC of the secret ID a request names, if it exists.
-async fn find(areq: &AuthRequest<'_>, role: &Role, by: By) -> Result<Option<String>, ApiError> {
+async fn find(areq: &MountRequest<'_>, role: &Role, by: By) -> Result<Option<String>, ApiError> {
     let f = Fields(&areq.req.data);
     match by {
         By::Value => {
@@ -342,7 +342,7 @@ async fn find(areq: &AuthRequest<'_>, role: &Role, by: By) -> Result<Option<Stri
 }
 
 async fn remove(
-    areq: &AuthRequest<'_>,
+    areq: &MountRequest<'_>,
     name: &str,
     hmac: &str,
     entry: &SecretIdEntry,
@@ -355,7 +355,7 @@ async fn remove(
 
 /// A live entry: an expired one is deleted on sight and counts as absent.
 async fn live_entry(
-    areq: &AuthRequest<'_>,
+    areq: &MountRequest<'_>,
     name: &str,
     hmac: &str,
 ) -> Result<Option<SecretIdEntry>, ApiError> {
@@ -373,7 +373,7 @@ async fn live_entry(
     Ok(Some(entry))
 }
 
-async fn lookup(areq: &AuthRequest<'_>, name: &str, by: By) -> Result<Outcome, ApiError> {
+async fn lookup(areq: &MountRequest<'_>, name: &str, by: By) -> Result<Outcome, ApiError> {
     let role = existing_role(areq, name).await?;
     let Some(hmac) = find(areq, &role, by).await? else {
         return Ok(no_content());
@@ -384,7 +384,7 @@ async fn lookup(areq: &AuthRequest<'_>, name: &str, by: By) -> Result<Outcome, A
     }
 }
 
-async fn destroy(areq: &AuthRequest<'_>, name: &str, by: By) -> Result<Outcome, ApiError> {
+async fn destroy(areq: &MountRequest<'_>, name: &str, by: By) -> Result<Outcome, ApiError> {
     let role = existing_role(areq, name).await?;
     if let Some(hmac) = find(areq, &role, by).await? {
         if let Some(entry) = areq
@@ -398,7 +398,7 @@ async fn destroy(areq: &AuthRequest<'_>, name: &str, by: By) -> Result<Outcome, 
     Ok(no_content())
 }
 
-async fn delete_secret_ids(areq: &AuthRequest<'_>, name: &str) -> Result<(), ApiError> {
+async fn delete_secret_ids(areq: &MountRequest<'_>, name: &str) -> Result<(), ApiError> {
     for prefix in [format!("secret_id/{name}/"), format!("accessor/{name}/")] {
         for key in areq.storage.list(&prefix).await? {
             areq.storage.delete(&format!("{prefix}{key}")).await?;
@@ -408,7 +408,7 @@ async fn delete_secret_ids(areq: &AuthRequest<'_>, name: &str) -> Result<(), Api
 }
 
 /// `tidy/secret-id`: delete every expired secret ID.
-async fn tidy(areq: &AuthRequest<'_>) -> Result<Outcome, ApiError> {
+async fn tidy(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
     for role in areq.storage.list("secret_id/").await? {
         let name = role.trim_end_matches('/');
         for hmac in areq.storage.list(&format!("secret_id/{name}/")).await? {
@@ -418,7 +418,7 @@ async fn tidy(areq: &AuthRequest<'_>) -> Result<Outcome, ApiError> {
     Ok(no_content())
 }
 
-async fn login(areq: &AuthRequest<'_>) -> Result<Outcome, ApiError> {
+async fn login(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
     let f = Fields(&areq.req.data);
     let role_id = f.str_opt("role_id")?.unwrap_or_default().trim().to_string();
     if role_id.is_empty() {

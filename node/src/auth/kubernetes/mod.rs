@@ -11,7 +11,7 @@ pub mod review;
 pub mod role;
 
 use super::{cidr, data_reply, list_response, name_segment, no_content};
-use super::{AuthMethod, AuthRequest, LoginGrant, Outcome};
+use super::{AuthMethod, LoginGrant, MountRequest, Outcome};
 use crate::error::ApiError;
 use crate::fields::Fields;
 use crate::request::Operation;
@@ -31,7 +31,7 @@ impl AuthMethod for Kubernetes {
         path == "login"
     }
 
-    async fn exists(&self, areq: AuthRequest<'_>) -> Result<Option<bool>, ApiError> {
+    async fn exists(&self, areq: MountRequest<'_>) -> Result<Option<bool>, ApiError> {
         match areq.path.strip_prefix("role/") {
             Some(name) if !name.is_empty() && !name.contains('/') => {
                 super::stored(&areq, &role_key(name)).await
@@ -41,7 +41,7 @@ impl AuthMethod for Kubernetes {
         }
     }
 
-    async fn handle(&self, areq: AuthRequest<'_>) -> Result<Outcome, ApiError> {
+    async fn handle(&self, areq: MountRequest<'_>) -> Result<Outcome, ApiError> {
         let op = areq.req.operation;
         let write = matches!(op, Operation::Create | Operation::Update);
         match areq.path.trim_end_matches('/') {
@@ -55,11 +55,11 @@ impl AuthMethod for Kubernetes {
     }
 }
 
-async fn load_config(areq: &AuthRequest<'_>) -> Result<Option<KubeConfig>, ApiError> {
+async fn load_config(areq: &MountRequest<'_>) -> Result<Option<KubeConfig>, ApiError> {
     areq.storage.get_json(CONFIG_KEY).await
 }
 
-async fn config_op(areq: &AuthRequest<'_>) -> Result<Outcome, ApiError> {
+async fn config_op(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
     match areq.req.operation {
         Operation::Read => match load_config(areq).await? {
             Some(c) => Ok(data_reply(c.read_json())),
@@ -78,7 +78,7 @@ fn role_key(name: &str) -> String {
     format!("role/{name}")
 }
 
-async fn role_op(areq: &AuthRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
+async fn role_op(areq: &MountRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
     let name = name_segment(name, "role name")?;
     match areq.req.operation {
         Operation::Read => match areq.storage.get_json::<KubeRole>(&role_key(&name)).await? {
@@ -130,7 +130,7 @@ fn check_claims(
         .map_err(|e| ApiError::Forbidden(e.to_string()))
 }
 
-async fn login(areq: &AuthRequest<'_>) -> Result<Outcome, ApiError> {
+async fn login(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
     let f = Fields(&areq.req.data);
     let role_name = f.str_opt("role")?.unwrap_or_default();
     if role_name.is_empty() {
