@@ -87,11 +87,14 @@ impl TermCounter {
         self.ceiling.fetch_max(ceiling, Ordering::SeqCst);
     }
 
-    /// Learn what another copy of the keyring holds: its ceiling is persisted and may be fully
-    /// used, so both the count and the ceiling rise to it.
+    /// Learn what another copy of the keyring holds. A stored ceiling above the one known here
+    /// was reserved by another node (or process) and may be fully used, so the count rises to
+    /// it; one at or below it tells nothing new (this node's own reservations).
     pub(crate) fn absorb(&self, stored_ceiling: u64) {
-        self.count.fetch_max(stored_ceiling, Ordering::SeqCst);
-        self.ceiling.fetch_max(stored_ceiling, Ordering::SeqCst);
+        let known = self.ceiling.fetch_max(stored_ceiling, Ordering::SeqCst);
+        if stored_ceiling > known {
+            self.count.fetch_max(stored_ceiling, Ordering::SeqCst);
+        }
     }
 }
 
@@ -132,6 +135,12 @@ mod tests {
         assert_eq!((c.count(), c.ceiling()), (50, 20));
         c.absorb(80);
         assert_eq!((c.count(), c.ceiling()), (80, 80));
+        // Its own ceiling read back from storage: nothing used beyond what it counted.
+        let own = TermCounter::loaded(0);
+        own.claim(5);
+        own.persisted(105);
+        own.absorb(105);
+        assert_eq!((own.count(), own.ceiling()), (5, 105));
     }
 
     /// The rule, simulated: any sequence of claims, reservations and crashes (a crash forgets
@@ -150,7 +159,7 @@ mod tests {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            if seed % 11 == 0 {
+            if seed.is_multiple_of(11) {
                 counter = TermCounter::loaded(persisted);
                 crashes += 1;
                 continue;
@@ -161,7 +170,7 @@ mod tests {
                 // A crash between the reservation and the encryption: the slots are reserved
                 // and counted, nothing was encrypted.
                 persisted = persisted.max(ceiling);
-                if seed % 5 == 0 {
+                if seed.is_multiple_of(5) {
                     counter = TermCounter::loaded(persisted);
                     crashes += 1;
                     continue;

@@ -221,3 +221,15 @@ async fn a_rotation_keeps_the_old_terms_ceiling() {
         .info();
     assert!(old.encryptions >= 7, "{old:?}");
 }
+
+#[tokio::test]
+async fn reading_back_its_own_reservation_does_not_inflate_the_count() {
+    let mem = Arc::new(MemPhysical::new());
+    let root = RootKey::generate();
+    let b = open(&mem, &root, 100).await;
+    for i in 0..3 {
+        b.put(&format!("k{i}"), b"v").await.unwrap();
+    }
+    b.reload_keyring().await.unwrap();
+    assert_eq!(count(&b), 3);
+}
