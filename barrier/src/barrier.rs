@@ -10,14 +10,19 @@
 //! take one async mutex so two rotations cannot both claim the same next term. `seal` bumps an
 //! epoch; a keyring change that started before the seal finds the epoch moved and does not
 //! reopen the barrier.
+//!
+//! Counting: every encryption claims a slot of its term's count; a slot above the ceiling in
+//! `core/keyring` first persists a higher one (under the same mutex), so the stored ceiling is
+//! never below the encryptions made (`counter.rs` has the rule and why a crash over-counts).
 
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 
 use crate::aead;
+use crate::counter::{claim_verdict, Claim, RESERVATION_BLOCK};
 use crate::error::BarrierError;
-use crate::keyring::{KeyInfo, Keyring};
+use crate::keyring::{KeyInfo, Keyring, TermKey};
 use crate::physical::Physical;
 use crate::root_key::RootKey;
 
@@ -28,8 +33,11 @@ pub const KEYRING_PATH: &str = "core/keyring";
 pub struct Barrier {
     physical: Arc<dyn Physical>,
     state: RwLock<State>,
-    /// Serialises initialize, unseal, rotate and reload (held across awaits, hence async).
+    /// Serialises initialize, unseal, rotate, reload and reservations (held across awaits,
+    /// hence async).
     keyring_change: tokio::sync::Mutex<()>,
+    /// Encryptions one keyring write reserves ([`RESERVATION_BLOCK`]; smaller in tests).
+    reservation_block: u64,
 }
 
 /// What the barrier knows right now.
@@ -54,7 +62,16 @@ impl Barrier {
             physical,
             state: RwLock::new(State::default()),
             keyring_change: tokio::sync::Mutex::new(()),
+            reservation_block: RESERVATION_BLOCK,
         }
+    }
+
+    /// This barrier reserving `block` encryptions per keyring write, for tests that cross
+    /// many blocks.
+    #[cfg(test)]
+    pub(crate) fn with_reservation_block(mut self, block: u64) -> Barrier {
+        self.reservation_block = block;
+        self
     }
 
     /// The store underneath, for the plain pre-unseal records node keeps outside the barrier.
@@ -73,7 +90,8 @@ impl Barrier {
         if self.initialized().await? {
             return Err(BarrierError::AlreadyInitialized);
         }
-        self.persist(root_key, &Keyring::first(now_unix)?).await
+        self.persist(root_key, &Keyring::first(now_unix)?, None)
+            .await
     }
 
     /// Open the keyring with `root_key` and keep the keys until [`Barrier::seal`].
@@ -117,17 +135,21 @@ impl Barrier {
     /// Encrypt `value` under the newest term and store it at `path`.
     pub async fn put(&self, path: &str, value: &[u8]) -> Result<(), BarrierError> {
         check_path(path)?;
-        let stored = self.encrypt(path, value)?;
+        let stored = self.encrypt(path, value).await?;
         Ok(self.physical.put(path, stored).await?)
     }
 
     /// Encrypt each `(path, value)` under the newest term and store them together (one
     /// replicated write where the physical store can: see [`Physical::put_many`]).
     pub async fn put_many(&self, entries: &[(&str, &[u8])]) -> Result<(), BarrierError> {
+        for (path, _) in entries {
+            check_path(path)?;
+        }
+        let term = self.claim(entries.len() as u64).await?;
         let mut stored = Vec::with_capacity(entries.len());
         for (path, value) in entries {
-            check_path(path)?;
-            stored.push((path.to_string(), self.encrypt(path, value)?));
+            let sealed = aead::seal(term.key(), term.term(), path, value)?;
+            stored.push((path.to_string(), sealed));
         }
         Ok(self.physical.put_many(stored).await?)
     }
@@ -148,15 +170,48 @@ impl Barrier {
     /// Add a term and make it the one new writes use; returns it. Merges the stored keyring
     /// first, so a node whose copy is stale cannot reuse a term another node already wrote.
     pub async fn rotate(&self, now_unix: i64) -> Result<KeyInfo, BarrierError> {
+        let info = self.rotate_from(None, now_unix).await?;
+        info.ok_or_else(|| BarrierError::Corrupt("rotation without a new term".into()))
+    }
+
+    /// Rotate only if `term` is still the newest (as stored, too); `None` if another rotation
+    /// got there first. For automatic rotation: many writes may find the same term due at
+    /// once, and only one new term must come of it.
+    pub async fn rotate_if_newest(
+        &self,
+        term: u32,
+        now_unix: i64,
+    ) -> Result<Option<KeyInfo>, BarrierError> {
+        self.rotate_from(Some(term), now_unix).await
+    }
+
+    async fn rotate_from(
+        &self,
+        expected: Option<u32>,
+        now_unix: i64,
+    ) -> Result<Option<KeyInfo>, BarrierError> {
         let _change = self.keyring_change.lock().await;
         let (epoch, open) = self.snapshot()?;
         let stored = self.load(&open.root).await?;
-        let keyring = open.keyring.merged(&stored)?.rotated(now_unix)?;
-        self.persist(&open.root, &keyring).await?;
+        let merged = open.keyring.merged(&stored)?;
+        if expected.is_some_and(|t| t != merged.active().term()) {
+            // Someone else rotated: learn their term, make none.
+            let root = open.root.duplicate();
+            self.install(
+                epoch,
+                Unsealed {
+                    root,
+                    keyring: merged,
+                },
+            )?;
+            return Ok(None);
+        }
+        let keyring = merged.rotated(now_unix)?;
+        self.persist(&open.root, &keyring, None).await?;
         let info = keyring.active().info();
         let root = open.root.duplicate();
         self.install(epoch, Unsealed { root, keyring })?;
-        Ok(info)
+        Ok(Some(info))
     }
 
     /// The newest term.
@@ -186,13 +241,55 @@ impl Barrier {
         self.install(epoch, Unsealed { root, keyring })
     }
 
-    /// Seal `plaintext` for `path` under the newest term (no I/O).
-    pub fn encrypt(&self, path: &str, plaintext: &[u8]) -> Result<Vec<u8>, BarrierError> {
-        let open = self.unsealed()?;
-        let term = open.keyring.active();
-        let stored = aead::seal(term.key(), term.term(), path, plaintext)?;
-        term.count_encryption();
-        Ok(stored)
+    /// Seal `plaintext` for `path` under the newest term. Counted: it may first write a new
+    /// encryption ceiling to `core/keyring` (once per block of encryptions).
+    pub async fn encrypt(&self, path: &str, plaintext: &[u8]) -> Result<Vec<u8>, BarrierError> {
+        let term = self.claim(1).await?;
+        aead::seal(term.key(), term.term(), path, plaintext)
+    }
+
+    /// Claim `n` encryptions under the newest term and return it once they are under the
+    /// persisted ceiling (reserving a block first if they are not).
+    async fn claim(&self, n: u64) -> Result<Arc<TermKey>, BarrierError> {
+        let term = self.unsealed()?.keyring.active().clone();
+        let count = term.counter().claim(n);
+        if claim_verdict(count, term.counter().ceiling(), self.reservation_block) == Claim::Covered
+        {
+            return Ok(term);
+        }
+        self.reserve(&term, count).await?;
+        Ok(term)
+    }
+
+    /// Persist a ceiling for `term` covering `count` (unless a concurrent reservation already
+    /// did), then record it in memory. Merges the stored keyring first, as a rotation does.
+    async fn reserve(&self, term: &Arc<TermKey>, count: u64) -> Result<(), BarrierError> {
+        let _change = self.keyring_change.lock().await;
+        // Cover every claim made so far, not only this one: they are waiting on this lock.
+        let count = count.max(term.counter().count());
+        let Claim::Reserve { ceiling } =
+            claim_verdict(count, term.counter().ceiling(), self.reservation_block)
+        else {
+            return Ok(());
+        };
+        let (epoch, open) = self.snapshot()?;
+        let stored = self.load(&open.root).await?;
+        let keyring = open.keyring.merged(&stored)?;
+        let n = term.term();
+        if keyring.term(n).is_none() {
+            // The stored keyring was replaced (a snapshot restore) and no longer has the term.
+            return Err(BarrierError::UnknownTerm(n));
+        }
+        self.persist(&open.root, &keyring, Some((n, ceiling)))
+            .await?;
+        term.counter().persisted(ceiling);
+        // The keyring in memory may hold another copy of the term (reloaded since this claim
+        // began); it learns the claims and the ceiling too.
+        if let Some(live) = keyring.term(n).filter(|live| !Arc::ptr_eq(live, term)) {
+            live.counter().absorb(ceiling);
+        }
+        let root = open.root.duplicate();
+        self.install(epoch, Unsealed { root, keyring })
     }
 
     /// Open bytes stored at `path` (no I/O). Fails on tampering, truncation, a different path,
@@ -247,9 +344,15 @@ impl Barrier {
         Ok(keyring)
     }
 
-    /// Seal `keyring` under `root` and write it to `core/keyring`.
-    async fn persist(&self, root: &RootKey, keyring: &Keyring) -> Result<(), BarrierError> {
-        let json = keyring.to_json(root)?;
+    /// Seal `keyring` under `root` and write it to `core/keyring`, with one term's ceiling
+    /// raised by `reserve` if given.
+    async fn persist(
+        &self,
+        root: &RootKey,
+        keyring: &Keyring,
+        reserve: Option<(u32, u64)>,
+    ) -> Result<(), BarrierError> {
+        let json = keyring.to_json(root, reserve)?;
         let stored = aead::seal(root.key(), 0, KEYRING_PATH, &json)?;
         self.physical.put(KEYRING_PATH, stored).await?;
         Ok(())
@@ -266,3 +369,6 @@ fn check_path(path: &str) -> Result<(), BarrierError> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod counting_tests;

@@ -4,11 +4,11 @@
 //! writes use. Old terms are never removed, so every value ever written stays readable. The
 //! keyring is persisted as JSON (keys in base64, plus the root key, as Vault does) sealed under
 //! the root key as term 0 in the format of `aead.rs`. Key bytes live in `Zeroizing` buffers and
-//! no type here prints them.
+//! no type here prints them. Each term's record also carries its persisted encryption ceiling
+//! (`encryptions_reserved`; the rule is in `counter.rs`).
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::aead::KEY_LEN;
+use crate::counter::TermCounter;
 use crate::error::BarrierError;
 use crate::random;
 use crate::root_key::RootKey;
@@ -31,7 +32,8 @@ pub struct KeyInfo {
     pub term: u32,
     /// When the term was installed, in unix seconds.
     pub install_time: i64,
-    /// Values this process has encrypted under the term (not persisted).
+    /// Values encrypted under the term, as far as this node knows: never fewer than the truth,
+    /// possibly more after a restart or leader change (see `counter.rs`).
     pub encryptions: u64,
 }
 
@@ -41,17 +43,21 @@ pub(crate) struct TermKey {
     term: u32,
     key: Zeroizing<[u8; KEY_LEN]>,
     install_time: i64,
-    encryptions: AtomicU64,
+    counter: TermCounter,
 }
 
 impl TermKey {
-    fn new(term: u32, key: Zeroizing<[u8; KEY_LEN]>, install_time: i64) -> Arc<TermKey> {
-        let encryptions = AtomicU64::new(0);
+    fn new(
+        term: u32,
+        key: Zeroizing<[u8; KEY_LEN]>,
+        install_time: i64,
+        ceiling: u64,
+    ) -> Arc<TermKey> {
         Arc::new(TermKey {
             term,
             key,
             install_time,
-            encryptions,
+            counter: TermCounter::loaded(ceiling),
         })
     }
 
@@ -65,18 +71,17 @@ impl TermKey {
         &self.key
     }
 
-    /// Count one encryption under this term.
-    pub(crate) fn count_encryption(&self) {
-        self.encryptions.fetch_add(1, Ordering::Relaxed);
+    /// The term's encryption count and persisted ceiling.
+    pub(crate) fn counter(&self) -> &TermCounter {
+        &self.counter
     }
 
     /// Public facts about the term.
     pub(crate) fn info(&self) -> KeyInfo {
-        let encryptions = self.encryptions.load(Ordering::Relaxed);
         KeyInfo {
             term: self.term,
             install_time: self.install_time,
-            encryptions,
+            encryptions: self.counter.count(),
         }
     }
 }
@@ -97,7 +102,7 @@ pub(crate) struct Keyring {
 impl Keyring {
     /// A keyring holding only a fresh term 1.
     pub(crate) fn first(now_unix: i64) -> Result<Keyring, BarrierError> {
-        let term = TermKey::new(1, random_key()?, now_unix);
+        let term = TermKey::new(1, random_key()?, now_unix, 0);
         Ok(Keyring {
             terms: BTreeMap::from([(1, term)]),
             active: 1,
@@ -123,7 +128,7 @@ impl Keyring {
             .checked_add(1)
             .ok_or_else(|| BarrierError::Corrupt("key term overflow".into()))?;
         let mut terms = self.terms.clone();
-        terms.insert(next, TermKey::new(next, random_key()?, now_unix));
+        terms.insert(next, TermKey::new(next, random_key()?, now_unix, 0));
         Ok(Keyring {
             terms,
             active: next,
@@ -131,7 +136,8 @@ impl Keyring {
     }
 
     /// The union of this keyring and `other` (e.g. just read from storage). A term present in
-    /// both must carry the same key; this side's entry (and its counter) is kept.
+    /// both must carry the same key; this side's entry is kept, its counter raised to what
+    /// `other` has persisted.
     pub(crate) fn merged(&self, other: &Keyring) -> Result<Keyring, BarrierError> {
         let mut terms = self.terms.clone();
         for (n, theirs) in &other.terms {
@@ -141,7 +147,7 @@ impl Keyring {
                         "two different keys for term {n}"
                     )));
                 }
-                Some(_) => {}
+                Some(ours) => ours.counter.absorb(theirs.counter.ceiling()),
                 None => {
                     terms.insert(*n, theirs.clone());
                 }
@@ -153,13 +159,25 @@ impl Keyring {
         })
     }
 
-    /// The JSON record of this keyring and `root`, in a zeroizing buffer.
-    pub(crate) fn to_json(&self, root: &RootKey) -> Result<Zeroizing<Vec<u8>>, BarrierError> {
+    /// The JSON record of this keyring and `root`, in a zeroizing buffer. `reserve` raises one
+    /// term's ceiling in the record (not yet in memory: that waits for the write to succeed).
+    pub(crate) fn to_json(
+        &self,
+        root: &RootKey,
+        reserve: Option<(u32, u64)>,
+    ) -> Result<Zeroizing<Vec<u8>>, BarrierError> {
         let record = KeyringRecord {
             version: RECORD_VERSION,
             root_key: BASE64.encode(root.as_bytes()),
             active_term: self.active,
-            terms: self.terms.values().map(|t| TermRecord::of(t)).collect(),
+            terms: self
+                .terms
+                .values()
+                .map(|t| {
+                    let raised = reserve.filter(|(n, _)| *n == t.term).map(|(_, c)| c);
+                    TermRecord::of(t, raised.unwrap_or(0))
+                })
+                .collect(),
         };
         // Sized up front so the buffer does not reallocate and leave key copies behind.
         let mut json = Zeroizing::new(Vec::with_capacity(256 + 128 * self.terms.len()));
@@ -183,7 +201,12 @@ impl Keyring {
         }
         let mut terms = BTreeMap::new();
         for t in &record.terms {
-            let entry = TermKey::new(t.term, decode_key(&t.key)?, t.install_time);
+            let entry = TermKey::new(
+                t.term,
+                decode_key(&t.key)?,
+                t.install_time,
+                t.encryptions_reserved,
+            );
             if t.term == 0 || terms.insert(t.term, entry).is_some() {
                 return Err(corrupt(format!("term {} is reserved or repeated", t.term)));
             }
@@ -245,14 +268,19 @@ struct TermRecord {
     term: u32,
     key: String,
     install_time: i64,
+    /// The encryption ceiling (`counter.rs`); absent in records written before it existed.
+    #[serde(default)]
+    encryptions_reserved: u64,
 }
 
 impl TermRecord {
-    fn of(t: &TermKey) -> TermRecord {
+    /// The record of `t`, its ceiling raised to at least `reserve`.
+    fn of(t: &TermKey, reserve: u64) -> TermRecord {
         TermRecord {
             term: t.term,
             key: BASE64.encode(&t.key[..]),
             install_time: t.install_time,
+            encryptions_reserved: t.counter.ceiling().max(reserve),
         }
     }
 }
@@ -268,7 +296,7 @@ mod tests {
     #[test]
     fn json_roundtrip_keeps_terms() {
         let ring = Keyring::first(100).unwrap().rotated(200).unwrap();
-        let back = Keyring::from_json(&ring.to_json(&root()).unwrap(), &root()).unwrap();
+        let back = Keyring::from_json(&ring.to_json(&root(), None).unwrap(), &root()).unwrap();
         assert_eq!(
             back.active().info(),
             KeyInfo {
@@ -282,8 +310,35 @@ mod tests {
     }
 
     #[test]
+    fn ceilings_roundtrip_and_old_records_read_as_zero() {
+        let ring = Keyring::first(1).unwrap().rotated(2).unwrap();
+        let json = ring.to_json(&root(), Some((1, 40))).unwrap();
+        // The reservation is in the record, not yet in memory.
+        assert_eq!(ring.term(1).unwrap().counter().ceiling(), 0);
+        let back = Keyring::from_json(&json, &root()).unwrap();
+        assert_eq!(back.term(1).unwrap().info().encryptions, 40);
+        assert_eq!(back.term(2).unwrap().info().encryptions, 0);
+        let text = String::from_utf8(json.to_vec()).unwrap();
+        let old = text.replace(",\"encryptions_reserved\":40", "");
+        assert_ne!(old, text);
+        let back = Keyring::from_json(old.as_bytes(), &root()).unwrap();
+        assert_eq!(back.term(1).unwrap().info().encryptions, 0);
+    }
+
+    #[test]
+    fn merge_raises_counts_to_the_stored_ceiling() {
+        let ours = Keyring::first(1).unwrap();
+        ours.active().counter().claim(5);
+        let stored =
+            Keyring::from_json(&ours.to_json(&root(), Some((1, 30))).unwrap(), &root()).unwrap();
+        let merged = ours.merged(&stored).unwrap();
+        assert_eq!(merged.active().info().encryptions, 30);
+        assert_eq!(ours.active().counter().ceiling(), 30);
+    }
+
+    #[test]
     fn record_for_another_root_is_corrupt() {
-        let json = Keyring::first(1).unwrap().to_json(&root()).unwrap();
+        let json = Keyring::first(1).unwrap().to_json(&root(), None).unwrap();
         let other = RootKey::from_bytes(&[4; KEY_LEN]).unwrap();
         assert!(matches!(
             Keyring::from_json(&json, &other),
@@ -297,7 +352,7 @@ mod tests {
             .unwrap()
             .rotated(2)
             .unwrap()
-            .to_json(&root())
+            .to_json(&root(), None)
             .unwrap();
         let text = String::from_utf8(json.to_vec()).unwrap();
         let bad = text.replace("\"active_term\":2", "\"active_term\":1");

@@ -6,7 +6,9 @@
 //! This crate owns:
 //! - the [`Physical`] trait (where bytes go) and [`MemPhysical`], an in-memory implementation;
 //! - the stored value format and AES-256-GCM with the full storage path as AAD (`aead.rs`);
-//! - the keyring of numbered *terms*, persisted at `core/keyring` under the [`RootKey`];
+//! - the keyring of numbered *terms*, persisted at `core/keyring` under the [`RootKey`], with
+//!   each term's encryption count kept so it never reads low (`counter.rs`);
+//! - [`rotation_due`], the verdict on when the newest term must be rotated;
 //! - the [`Barrier`]: seal/unseal, encrypted get/put/delete/list, rotation and keyring reload;
 //! - [`conformance`], the one suite every `Physical` implementation must pass.
 //!
@@ -21,18 +23,22 @@
 mod aead;
 mod barrier;
 pub mod conformance;
+mod counter;
 mod error;
 mod keyring;
 mod memory;
 mod physical;
 mod random;
 mod root_key;
+mod rotation;
 
 pub use aead::DecryptError;
 pub use barrier::{Barrier, KEYRING_PATH};
 pub use conformance::run_physical_suite;
+pub use counter::RESERVATION_BLOCK;
 pub use error::BarrierError;
 pub use keyring::KeyInfo;
 pub use memory::MemPhysical;
 pub use physical::{Physical, PhysicalError};
 pub use root_key::RootKey;
+pub use rotation::{rotation_due, RotationPolicy, RotationReason, MAX_OPERATIONS_DEFAULT};

@@ -22,6 +22,15 @@ impl ServerConfig {
         if let Some(addr) = &self.cluster_addr {
             url(addr, true).map_err(|e| invalid(format!("cluster_addr {addr:?}: {e}")))?;
         }
+        if let Some(min) = self.rotation_min_operations {
+            if !(1..=coffer_barrier::MAX_OPERATIONS_DEFAULT).contains(&min) {
+                return Err(invalid(format!(
+                    "{} must be a whole number from 1 to {}",
+                    crate::config::ROTATION_MIN_OPERATIONS_ENV,
+                    coffer_barrier::MAX_OPERATIONS_DEFAULT
+                )));
+            }
+        }
         if self.default_lease_ttl_secs > self.max_lease_ttl_secs {
             return Err(invalid(
                 "default_lease_ttl cannot be longer than max_lease_ttl",
@@ -254,6 +263,32 @@ mod tests {
             cfg.cluster_addr.as_deref(),
             Some("https://coffer-2.coffer-internal:8201"),
             "an empty VAULT_CLUSTER_ADDR does not hide COFFER_CLUSTER_ADDR"
+        );
+    }
+
+    #[test]
+    fn the_rotation_floor_comes_only_from_the_environment_and_is_bounded() {
+        let ok = "path = \"/d\"\nnode_id = \"a\"";
+        let with = |value: &str| {
+            let mut cfg = raft(ok, "").unwrap();
+            let value = value.to_string();
+            cfg.apply_env(|name| (name == "COFFER_ROTATION_MIN_OPERATIONS").then(|| value.clone()));
+            cfg
+        };
+        assert_eq!(raft(ok, "").unwrap().rotation_min_operations, None);
+        let cfg = with(" 20 ");
+        assert_eq!(cfg.rotation_min_operations, Some(20));
+        cfg.validate().unwrap();
+        assert_eq!(with("").rotation_min_operations, None);
+        for bad in ["0", "many", "-5", "3865470567"] {
+            let err = with(bad).validate().unwrap_err().to_string();
+            assert!(
+                err.contains("COFFER_ROTATION_MIN_OPERATIONS"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(
+            message(raft(ok, "rotation_min_operations = 5")).contains("rotation_min_operations")
         );
     }
 }

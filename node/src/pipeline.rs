@@ -47,45 +47,62 @@ impl Core {
         let target = Target::of(&active.mounts, &req.path);
         *mount = target.metrics_label(&req.path);
         let term = active.term;
+        // `sys/rotate` rotates by itself; `sys/rotate/config` only changes settings and must not
+        // rotate as a side effect (the next request applies them).
+        let rotation_check = !req.path.starts_with("sys/rotate");
         crate::physical::fenced(term, async move {
-            if let Target::Auth(routed) = &target {
-                if crate::auth::is_login(routed, &req) {
-                    return self.login(&active, routed, &req).await;
-                }
+            let result = self.serve(&active, &target, req).await;
+            if rotation_check {
+                crate::sys::auto_rotate::after_request(self, &active).await;
             }
-            // A refused request is audited too, with the error it gets (Vault does the same).
-            let caller = match self.authenticate(&active, &req).await {
-                Ok(caller) => caller,
-                Err(e) => return Err(active.audit.refused(&presented(&req), &req, e)),
-            };
-            let mut req = req;
-            if let Err(e) = self.authorize(&active, &target, &caller, &mut req).await {
-                return Err(active.audit.refused(&caller, &req, e));
-            }
-            // Audited before it runs (or spends a use of its token): if no enabled device can
-            // log it, it does not run.
-            active.audit.log_request(&caller, &req)?;
-            active.tokens.use_token(&caller).await?;
-            // Every answer, not only a read's, comes from what the request read (a KV delete of
-            // an already deleted version writes nothing and answers 204; a 404 is a read too),
-            // so a leader cut off from the others must not give one from stale data. A commit
-            // of the request's own, made after its reads, already proves that; otherwise a read
-            // index does, before the answer leaves. Operator endpoints (`sys/`) confirm first,
-            // since some act on leadership itself (step-down, seal).
-            let operator = req.path.starts_with("sys/");
-            if operator {
-                self.confirm_leadership().await?;
-            }
-            let mut result = self.dispatch(&active, &target, &caller, &req).await;
-            if !operator && !crate::physical::reads_vouched_for() {
-                if let Err(e) = self.confirm_leadership().await {
-                    result = Err(e);
-                }
-            }
-            active.audit.log_response(&caller, &req, &result)?;
             result
         })
         .await
+    }
+
+    /// Serve a routed request on the active state: login, or token → ACL → audit → handler.
+    async fn serve(
+        self: &Arc<Self>,
+        active: &Arc<ActiveState>,
+        target: &Target,
+        req: Request,
+    ) -> Result<Option<Response>, ApiError> {
+        if let Target::Auth(routed) = target {
+            if crate::auth::is_login(routed, &req) {
+                return self.login(active, routed, &req).await;
+            }
+        }
+        // A refused request is audited too, with the error it gets (Vault does the same).
+        let caller = match self.authenticate(active, &req).await {
+            Ok(caller) => caller,
+            Err(e) => return Err(active.audit.refused(&presented(&req), &req, e)),
+        };
+        let mut req = req;
+        if let Err(e) = self.authorize(active, target, &caller, &mut req).await {
+            return Err(active.audit.refused(&caller, &req, e));
+        }
+        // Audited before it runs (or spends a use of its token): if no enabled device can
+        // log it, it does not run.
+        active.audit.log_request(&caller, &req)?;
+        active.tokens.use_token(&caller).await?;
+        // Every answer, not only a read's, comes from what the request read (a KV delete of
+        // an already deleted version writes nothing and answers 204; a 404 is a read too),
+        // so a leader cut off from the others must not give one from stale data. A commit
+        // of the request's own, made after its reads, already proves that; otherwise a read
+        // index does, before the answer leaves. Operator endpoints (`sys/`) confirm first,
+        // since some act on leadership itself (step-down, seal).
+        let operator = req.path.starts_with("sys/");
+        if operator {
+            self.confirm_leadership().await?;
+        }
+        let mut result = self.dispatch(active, target, &caller, &req).await;
+        if !operator && !crate::physical::reads_vouched_for() {
+            if let Err(e) = self.confirm_leadership().await {
+                result = Err(e);
+            }
+        }
+        active.audit.log_response(&caller, &req, &result)?;
+        result
     }
 
     /// Confirm with a quorum that this node still leads (read index), so a leader cut off from

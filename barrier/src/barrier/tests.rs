@@ -197,7 +197,7 @@ async fn sealed_refuses_everything() {
     assert!(sealed(b.rotate(1).await.map(drop)));
     assert!(sealed(b.key_status().map(drop)));
     assert!(sealed(b.reload_keyring().await));
-    assert!(sealed(b.encrypt("k", b"v").map(drop)));
+    assert!(sealed(b.encrypt("k", b"v").await.map(drop)));
     assert!(sealed(b.decrypt("k", &[0; 40]).map(drop)));
     b.unseal(&root).await.unwrap();
     assert_eq!(b.get("k").await.unwrap().unwrap(), b"v");
@@ -307,7 +307,7 @@ async fn keyring_path_is_reserved() {
 #[tokio::test]
 async fn encrypt_decrypt_without_io() {
     let (_, b, _) = open_barrier().await;
-    let stored = b.encrypt("p/q", b"data").unwrap();
+    let stored = b.encrypt("p/q", b"data").await.unwrap();
     assert_eq!(stored.len(), 17 + 4 + 16);
     assert_eq!(b.decrypt("p/q", &stored).unwrap(), b"data");
     assert!(b.decrypt("p/r", &stored).is_err());

@@ -116,7 +116,16 @@ pub struct ServerConfig {
     pub log_level: String,
     pub log_format: String,
     pub service_registration: Option<KubernetesRegistration>,
+    /// The smallest `max_operations` `sys/rotate/config` accepts; `None`: Vault's 1,000,000.
+    /// Not a Vault setting: only the environment sets it (`COFFER_ROTATION_MIN_OPERATIONS`), an
+    /// operator's or test's knob to let the barrier key rotate after fewer encryptions. It can
+    /// only make rotation more frequent: the largest value (Vault's default) stays the bound.
+    pub rotation_min_operations: Option<u64>,
 }
+
+/// Lowers the smallest `max_operations` of `sys/rotate/config` (see
+/// [`ServerConfig::rotation_min_operations`]).
+pub const ROTATION_MIN_OPERATIONS_ENV: &str = "COFFER_ROTATION_MIN_OPERATIONS";
 
 /// Vault's default for both lease TTLs: 768h.
 pub const DEFAULT_LEASE_TTL_SECS: u64 = 768 * 3600;
@@ -137,6 +146,7 @@ impl Default for ServerConfig {
             log_level: "info".into(),
             log_format: "standard".into(),
             service_registration: None,
+            rotation_min_operations: None,
         }
     }
 }
@@ -176,7 +186,8 @@ impl ServerConfig {
 
     /// Vault's environment overrides, which win over the file: `VAULT_API_ADDR`,
     /// `VAULT_CLUSTER_ADDR` and, for raft storage, `VAULT_RAFT_NODE_ID` (each also as
-    /// `COFFER_*`). Empty values are ignored.
+    /// `COFFER_*`); and Coffer's own `COFFER_ROTATION_MIN_OPERATIONS` (a value that is not a
+    /// number reads as 0, which [`ServerConfig::validate`] refuses). Empty values are ignored.
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) {
         let get = |names: [&str; 2]| {
             names
@@ -193,6 +204,9 @@ impl ServerConfig {
             if let Some(id) = get(["VAULT_RAFT_NODE_ID", "COFFER_RAFT_NODE_ID"]) {
                 *node_id = id;
             }
+        }
+        if let Some(min) = env(ROTATION_MIN_OPERATIONS_ENV).filter(|v| !v.trim().is_empty()) {
+            self.rotation_min_operations = Some(min.trim().parse().unwrap_or(0));
         }
     }
 

@@ -26,6 +26,9 @@ pub struct ActiveState {
     /// never serves a mount table, token cache or KV version from an earlier leadership or from
     /// a state machine that has not caught up.
     pub term: u64,
+    /// `sys/rotate/config` as automatic rotation applies it; `None` until first read from
+    /// storage (`sys/auto_rotate.rs`), set again by every write of the settings.
+    pub rotation_policy: RwLock<Option<coffer_barrier::RotationPolicy>>,
 }
 
 /// The active state of one node, if any, and the lock its replacements take.
@@ -107,6 +110,7 @@ impl Core {
             ),
             active_since: crate::clock::unix_now(),
             term,
+            rotation_policy: RwLock::new(None),
         })
     }
 }

@@ -85,6 +85,7 @@ pub async fn issue(
     getrandom::fill(&mut secret).map_err(|e| JoinError::Internal(e.to_string()))?;
     let challenge = barrier
         .encrypt(&challenge_path(node_id), &secret)
+        .await
         .map_err(|e| JoinError::Internal(e.to_string()))?;
     // The joiner needs the seal type and share counts (to collect unseal keys); not the
     // operators' PGP keys, a rekey nonce or the backup flag.

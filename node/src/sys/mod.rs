@@ -4,6 +4,7 @@
 mod audit;
 mod capabilities;
 
+pub(crate) mod auto_rotate;
 mod keys;
 mod leases;
 mod mounts;
@@ -67,7 +68,7 @@ pub async fn handle(
             Ok(None)
         }
         "rotate" if rel == "rotate" && is_write(req) => keys::rotate(core).await,
-        "rotate" if rel == "rotate/config" => rotate_config::handle(core, req).await,
+        "rotate" if rel == "rotate/config" => rotate_config::handle(core, active, req).await,
         "key-status" if rel == "key-status" && req.operation == Operation::Read => {
             keys::key_status(core)
         }
