@@ -407,6 +407,58 @@ def test_unloggable_logins_and_refusals_fail_and_change_nothing(audited):
     assert len(leases.json()["data"]["keys"]) == 1
 
 
+
+def test_self_served_unwrap_and_key_ceremonies_are_audited_without_plain_values(audited):
+    node, root, log = audited
+    client = node.client(root)
+    start = len(lines(log))
+
+    # A wrapped answer, unwrapped with the wrapping token as its own client token (answered
+    # before the pipeline, so it used to leave no trace).
+    wrapped = http(node, "POST", "sys/wrapping/wrap", token=root,
+                   headers={"X-Vault-Wrap-TTL": "60s"}, json={"secret": "sealed-in-the-cubbyhole"})
+    assert wrapped.status_code == 200, wrapped.text
+    wrap_token = wrapped.json()["wrap_info"]["token"]
+    r = http(node, "POST", "sys/wrapping/unwrap", token=wrap_token)
+    assert r.status_code == 200 and r.json()["data"]["secret"] == "sealed-in-the-cubbyhole"
+
+    # The unauthenticated key ceremony: generate-root start and one (wrong) share.
+    attempt = http(node, "PUT", "sys/generate-root/attempt", json={})
+    assert attempt.status_code == 200, attempt.text
+    otp, nonce = attempt.json()["otp"], attempt.json()["nonce"]
+    update = http(node, "PUT", "sys/generate-root/update", json={"key": "not-a-real-share", "nonce": nonce})
+    assert update.status_code == 400, update.text
+    assert http(node, "DELETE", "sys/generate-root/attempt").status_code == 204
+
+    entries = lines(log)[start:]
+    raw = log.read_text()
+    for plain in ("sealed-in-the-cubbyhole", wrap_token, otp, "not-a-real-share"):
+        assert plain not in raw, plain
+    for path in ("sys/wrapping/unwrap", "sys/generate-root/attempt", "sys/generate-root/update"):
+        kinds = [e["type"] for e in entries if e["request"]["path"] == path]
+        assert "request" in kinds and "response" in kinds, (path, kinds)
+    hashed = client.sys.calculate_hash(path="file", input_to_hash=wrap_token)["data"]["hash"]
+    assert any(e["request"]["path"] == "sys/wrapping/unwrap" and e["auth"]["client_token"] == hashed
+               for e in entries)
+
+
+def test_an_unloggable_self_unwrap_fails_and_spends_nothing(audited):
+    node, root, log = audited
+    wrapped = http(node, "POST", "sys/wrapping/wrap", token=root,
+                   headers={"X-Vault-Wrap-TTL": "60s"}, json={"v": "kept"})
+    wrap_token = wrapped.json()["wrap_info"]["token"]
+    logdir = log.parent
+    shutil.rmtree(logdir)
+    logdir.write_text("now a file: nothing can be created under it")
+    assert_vault_error(http(node, "POST", "sys/wrapping/unwrap", token=wrap_token), 500)
+    assert_vault_error(http(node, "PUT", "sys/generate-root/attempt", json={}), 500)
+    logdir.unlink()
+    logdir.mkdir()
+    # Nothing changed: the single-use token still unwraps, and no attempt was started.
+    assert http(node, "GET", "sys/generate-root/attempt").json()["started"] is False
+    r = http(node, "POST", "sys/wrapping/unwrap", token=wrap_token)
+    assert r.status_code == 200 and r.json()["data"]["v"] == "kept", r.text
+
 # -------------------- Limits: request and entry size, slow clients --------------------
 
 MiB = 1 << 20

@@ -37,7 +37,7 @@ impl Core {
                 if !row.sealed_ok && self.is_sealed() {
                     return Err(ApiError::Sealed);
                 }
-                return crate::sys::handle_unauthenticated(self, &req, rel).await;
+                return self.serve_unauthenticated(&req, rel, row.unaudited).await;
             }
         }
         if !self.is_initialized().await? {
@@ -102,6 +102,26 @@ impl Core {
             }
         }
         active.audit.log_response(&caller, &req, &result)?;
+        result
+    }
+
+    /// An unauthenticated `sys/` path. Unless the table marks it `unaudited` (the status
+    /// endpoints), it is audited like any request while this node has an active state: logged
+    /// before it runs (if no device can log it, it does not run) and its answer after. A sealed
+    /// node has no audit devices open, so nothing is logged then, as in Vault.
+    async fn serve_unauthenticated(
+        self: &Arc<Self>,
+        req: &Request,
+        rel: &str,
+        unaudited: bool,
+    ) -> Result<Option<Response>, ApiError> {
+        let Some(active) = self.active.get().filter(|_| !unaudited) else {
+            return crate::sys::handle_unauthenticated(self, req, rel).await;
+        };
+        let anonymous = TokenEntry::default();
+        active.audit.log_request(&anonymous, req)?;
+        let result = crate::sys::handle_unauthenticated(self, req, rel).await;
+        active.audit.log_response(&anonymous, req, &result)?;
         result
     }
 

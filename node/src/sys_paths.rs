@@ -1,6 +1,6 @@
 //! What a special path is, in one table: which paths need no token, which a sealed node still
-//! answers, which every node answers itself instead of forwarding, which need `sudo`, and which
-//! take a raw (non-JSON) body. The pipeline, the HTTP parser, the cluster's forwarding and
+//! answers, which every node answers itself instead of forwarding, which need `sudo`, which
+//! take a raw (non-JSON) body, and which are not audited. The pipeline, the HTTP parser, the cluster's forwarding and
 //! response wrapping all read this table; none keeps a list of its own.
 //!
 //! Patterns follow Vault's `PathsSpecial`: a pattern is an exact path, or ends in `*` (a plain
@@ -30,6 +30,10 @@ pub struct SysPath {
     pub sudo: bool,
     /// A write's body is bytes, not a JSON object (snapshot restore).
     pub raw_body: bool,
+    /// Not audited: the status endpoints Vault also answers outside its audited request path
+    /// (init, seal-status, unseal, health, leader). Every other path is audited, the
+    /// unauthenticated key ceremonies and raft bootstrap calls included.
+    pub unaudited: bool,
 }
 
 const UNAUTH: u8 = 1;
@@ -37,6 +41,7 @@ const SEALED_OK: u8 = 2;
 const LOCAL: u8 = 4;
 const SUDO: u8 = 8;
 const RAW_BODY: u8 = 16;
+const UNAUDITED: u8 = 32;
 
 const fn p(pattern: &'static str, flags: u8) -> SysPath {
     SysPath {
@@ -46,18 +51,19 @@ const fn p(pattern: &'static str, flags: u8) -> SysPath {
         local: flags & LOCAL != 0,
         sudo: flags & SUDO != 0,
         raw_body: flags & RAW_BODY != 0,
+        unaudited: flags & UNAUDITED != 0,
     }
 }
 
 /// Every special path. A path in no row has none of the properties.
 pub static SYS_PATHS: &[SysPath] = &[
     // What probes, load balancers and operators ask one given node, sealed or not.
-    p("sys/init", UNAUTH | SEALED_OK | LOCAL),
-    p("sys/seal-status", UNAUTH | SEALED_OK | LOCAL),
-    p("sys/unseal", UNAUTH | SEALED_OK | LOCAL),
-    p("sys/health", UNAUTH | SEALED_OK | LOCAL),
+    p("sys/init", UNAUTH | SEALED_OK | LOCAL | UNAUDITED),
+    p("sys/seal-status", UNAUTH | SEALED_OK | LOCAL | UNAUDITED),
+    p("sys/unseal", UNAUTH | SEALED_OK | LOCAL | UNAUDITED),
+    p("sys/health", UNAUTH | SEALED_OK | LOCAL | UNAUDITED),
     p("sys/storage/raft/join", UNAUTH | SEALED_OK | LOCAL),
-    p("sys/leader", UNAUTH | LOCAL),
+    p("sys/leader", UNAUTH | LOCAL | UNAUDITED),
     p("sys/metrics", LOCAL),
     // Operator key ceremonies: no token (the key shares are the credential), unsealed only.
     p("sys/generate-root/attempt", UNAUTH),

@@ -198,6 +198,12 @@ fn table_invariants() {
         assert!(!row.sealed_ok || row.local, "{}", row.pattern);
         // No path is both open to anyone and root-protected.
         assert!(!(row.sudo && row.unauthenticated), "{}", row.pattern);
+        // Only status endpoints go unaudited: no path a token or key share acts through.
+        assert!(
+            !row.unaudited || (row.unauthenticated && row.local),
+            "{}",
+            row.pattern
+        );
         // Aliases are never rows of their own: they resolve to the current form.
         assert_eq!(canonical(row.pattern), row.pattern);
     }
@@ -214,4 +220,30 @@ fn table_invariants() {
             "sys/storage/raft/snapshot-force"
         ]
     );
+}
+
+#[test]
+fn the_key_ceremonies_and_raft_bootstrap_are_audited() {
+    for path in [
+        "sys/generate-root/attempt",
+        "sys/generate-root/update",
+        "sys/rekey/init",
+        "sys/rekey/update",
+        "sys/rekey-recovery-key/verify",
+        "sys/storage/raft/bootstrap/challenge",
+        "sys/storage/raft/bootstrap/answer",
+        "sys/storage/raft/join",
+        "sys/wrapping/lookup",
+    ] {
+        assert!(lookup(path).is_some_and(|r| !r.unaudited), "{path}");
+    }
+    for path in [
+        "sys/health",
+        "sys/seal-status",
+        "sys/init",
+        "sys/unseal",
+        "sys/leader",
+    ] {
+        assert!(lookup(path).is_some_and(|r| r.unaudited), "{path}");
+    }
 }

@@ -79,9 +79,9 @@ impl SecretEngine for Cubbyhole {
 mod tests {
     use super::*;
     use crate::mounts::MountEntry;
-    use crate::token::cubbyhole::destroy;
     use crate::request::Request;
     use crate::testkit::{mount_entry, unsealed_barrier};
+    use crate::token::cubbyhole::destroy;
     use coffer_barrier::MemPhysical;
     use std::sync::Arc;
 

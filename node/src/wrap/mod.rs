@@ -19,6 +19,7 @@ use crate::error::ApiError;
 use crate::pipeline::Answer;
 use crate::request::{Body, Request, Response};
 use crate::token::wrapping as store;
+use crate::token::TokenEntry;
 use std::sync::Arc;
 
 /// The wrapping endpoints a wrapping token may call with itself as the client token.
@@ -64,7 +65,7 @@ pub async fn serve(core: &Arc<Core>, req: Request) -> Answer {
         }
     };
     if let Some((which, token)) = self_served(&req) {
-        let result = serve_self(core, which, token).await;
+        let result = serve_self(core, &req, which, token).await;
         return Answer { mount, result };
     }
     let (request_id, path) = (req.id.clone(), req.path.clone());
@@ -108,8 +109,12 @@ fn wrappable(resp: &Response) -> bool {
     enveloped && resp.wrap_info.is_none()
 }
 
+/// Answer a self-served wrapping call, audited like any request: the request is logged before
+/// it runs (if no device can log it, the token is not spent) and its answer after, with the
+/// wrapping token as the caller (HMAC'd in the line, like every value).
 async fn serve_self(
     core: &Arc<Core>,
+    req: &Request,
     which: SelfServed,
     token: Option<String>,
 ) -> Result<Option<Response>, ApiError> {
@@ -120,16 +125,26 @@ async fn serve_self(
     let term = active.term;
     crate::physical::fenced(term, async move {
         core.confirm_leadership().await?;
-        let token = token.ok_or_else(store::invalid)?;
-        let resp = match which {
-            SelfServed::Lookup => store::lookup(&active.tokens, &token).await?,
-            SelfServed::Unwrap => store::unwrap(&active.tokens, &token).await?,
-            SelfServed::Rewrap => {
-                let max_ttl = core.config.max_lease_ttl_secs;
-                store::rewrap(&active.tokens, max_ttl, &token).await?
-            }
+        let caller = TokenEntry {
+            id: token.clone().unwrap_or_default(),
+            ..TokenEntry::default()
         };
-        Ok(Some(resp))
+        active.audit.log_request(&caller, req)?;
+        let result = async {
+            let token = token.ok_or_else(store::invalid)?;
+            let resp = match which {
+                SelfServed::Lookup => store::lookup(&active.tokens, &token).await?,
+                SelfServed::Unwrap => store::unwrap(&active.tokens, &token).await?,
+                SelfServed::Rewrap => {
+                    let max_ttl = core.config.max_lease_ttl_secs;
+                    store::rewrap(&active.tokens, max_ttl, &token).await?
+                }
+            };
+            Ok(Some(resp))
+        }
+        .await;
+        active.audit.log_response(&caller, req, &result)?;
+        result
     })
     .await
 }
