@@ -459,6 +459,37 @@ def test_an_unloggable_self_unwrap_fails_and_spends_nothing(audited):
     r = http(node, "POST", "sys/wrapping/unwrap", token=wrap_token)
     assert r.status_code == 200 and r.json()["data"]["v"] == "kept", r.text
 
+
+# -------------------- Races: concurrent table changes all persist --------------------
+
+def test_concurrent_enables_of_mounts_auth_methods_and_audit_devices_all_persist(unsealed, tmp_path):
+    node, root, _keys = unsealed
+
+    def run_all(calls):
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            answers = list(pool.map(lambda c: http(node, *c[:2], token=root, json=c[2]), calls))
+        for r in answers:
+            assert r.status_code == 204, r.text
+
+    run_all([("POST", f"sys/mounts/kv-{i}", {"type": "kv"}) for i in range(20)])
+    run_all([("POST", f"sys/auth/up-{i}", {"type": "userpass"}) for i in range(10)])
+    run_all([("PUT", f"sys/audit/file-{i}",
+              {"type": "file", "options": {"file_path": str(tmp_path / f"audit-{i}.log")}})
+             for i in range(5)])
+
+    mounts = http(node, "GET", "sys/mounts", token=root).json()["data"]
+    assert {f"kv-{i}/" for i in range(20)} <= set(mounts)
+    auths = http(node, "GET", "sys/auth", token=root).json()["data"]
+    assert {f"up-{i}/" for i in range(10)} <= set(auths)
+    audits = http(node, "GET", "sys/audit", token=root).json()["data"]
+    assert {f"file-{i}/" for i in range(5)} <= set(audits)
+
+    # And half of them disabled at once: the other half stays.
+    run_all([("DELETE", f"sys/mounts/kv-{i}", None) for i in range(0, 20, 2)])
+    mounts = set(http(node, "GET", "sys/mounts", token=root).json()["data"])
+    assert {f"kv-{i}/" for i in range(1, 20, 2)} <= mounts
+    assert not {f"kv-{i}/" for i in range(0, 20, 2)} & mounts
+
 # -------------------- Limits: request and entry size, slow clients --------------------
 
 MiB = 1 << 20

@@ -45,6 +45,9 @@ pub struct MountTable {
     secrets: RwLock<Vec<MountEntry>>,
     auth: RwLock<Vec<MountEntry>>,
     engines: RwLock<HashMap<String, Arc<dyn SecretEngine>>>,
+    /// Held across each change's read, persist and swap, so concurrent enables, disables,
+    /// tunes and remounts each see the one before (none is lost).
+    changes: tokio::sync::Mutex<()>,
 }
 
 /// A new engine for a mount type, if this build has one.
@@ -127,6 +130,7 @@ impl MountTable {
             secrets: RwLock::new(secrets),
             auth: RwLock::new(auth),
             engines: RwLock::new(HashMap::new()),
+            changes: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -195,6 +199,7 @@ impl MountTable {
         let mut entry = new_entry(&path, kind, description, prefix);
         entry.config = config;
         entry.options = options;
+        let _change = self.changes.lock().await;
         let mut entries = self.table(table).read().clone();
         if let Some(existing) = entries
             .iter()
@@ -221,6 +226,7 @@ impl MountTable {
         if builtin {
             return Err(ApiError::bad(format!("cannot unmount \"{path}\"")));
         }
+        let _change = self.changes.lock().await;
         let mut entries = self.table(table).read().clone();
         let Some(pos) = entries.iter().position(|e| e.path == path) else {
             return Ok(()); // Vault: disabling a mount that is not there succeeds.
@@ -246,6 +252,7 @@ impl MountTable {
         update: impl FnOnce(&mut MountEntry) -> Result<(), ApiError>,
     ) -> Result<(), ApiError> {
         let path = normalize_path(path);
+        let _change = self.changes.lock().await;
         let mut entries = self.table(table).read().clone();
         let entry = entries
             .iter_mut()
@@ -265,6 +272,7 @@ impl MountTable {
                 "cannot remount \"{from}\" to \"{to}\""
             )));
         }
+        let _change = self.changes.lock().await;
         let mut entries = self.table(table).read().clone();
         if entries
             .iter()

@@ -43,9 +43,17 @@ pub fn check_device(entry: &AuditDeviceEntry) -> Result<(), AuditError> {
 #[derive(Default)]
 pub struct AuditBroker {
     devices: Mutex<Vec<(AuditDeviceEntry, Arc<FileDevice>)>>,
+    /// Held across a change of the stored table (read, persist, reload), so concurrent
+    /// enables and disables each see the one before.
+    changes: tokio::sync::Mutex<()>,
 }
 
 impl AuditBroker {
+    /// Serialise a change of the audit table (held until the guard drops).
+    pub async fn change(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.changes.lock().await
+    }
+
     /// Open every device of `table`. A device whose file cannot be opened now is kept: it fails
     /// each write, and a request fails when no device can log it.
     pub fn open(table: &AuditTable) -> AuditBroker {
@@ -56,6 +64,7 @@ impl AuditBroker {
             .collect();
         AuditBroker {
             devices: Mutex::new(devices),
+            changes: tokio::sync::Mutex::new(()),
         }
     }
 

@@ -45,6 +45,7 @@ pub async fn handle(
         return Ok(Some(super::legacy(serde_json::Value::Object(listing))));
     }
     let path = crate::audit::table::normalize(path);
+    let _change = active.audit.change().await;
     let mut table = load(core).await?;
     match req.operation {
         Operation::Create | Operation::Update => {
