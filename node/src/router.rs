@@ -321,6 +321,57 @@ impl MountTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::{unsealed_barrier, YieldingPhysical};
+    use coffer_barrier::MemPhysical;
+
+    /// A root view over a store that yields at every call, so concurrent changes interleave.
+    async fn root() -> StorageView {
+        let physical = Arc::new(YieldingPhysical(Arc::new(MemPhysical::new())));
+        let root = StorageView::new(unsealed_barrier(physical).await, "");
+        MountTable::create_defaults(&root).await.unwrap();
+        root
+    }
+
+    #[tokio::test]
+    async fn concurrent_enables_and_disables_all_persist() {
+        let root = root().await;
+        let mounts = MountTable::load(root.clone()).await.unwrap();
+        let enable = |table: Table, path: String| {
+            let mounts = &mounts;
+            async move {
+                let config = MountConfig::default();
+                let kind = if table == Table::Auth {
+                    "userpass"
+                } else {
+                    "kv"
+                };
+                mounts
+                    .enable(table, &path, kind, "", config, BTreeMap::new())
+                    .await
+            }
+        };
+        let secrets = (0..20).map(|n| enable(Table::Secrets, format!("kv-{n}")));
+        let auth = (0..10).map(|n| enable(Table::Auth, format!("up-{n}")));
+        let results = futures::future::join_all(secrets.chain(auth)).await;
+        assert!(results.iter().all(Result::is_ok));
+        let paths: Vec<_> = (0..5).map(|n| format!("kv-{n}/")).collect();
+        let disables = paths.iter().map(|p| mounts.disable(Table::Secrets, p));
+        let results = futures::future::join_all(disables).await;
+        assert!(results.iter().all(Result::is_ok));
+
+        // What is stored, read back as a new active state would.
+        let reloaded = MountTable::load(root).await.unwrap();
+        let secrets = reloaded.entries(Table::Secrets);
+        let kv = secrets.iter().filter(|e| e.kind == "kv").count();
+        assert_eq!(kv, 15, "{secrets:?}");
+        assert!(reloaded.get(Table::Secrets, "kv-4").is_none());
+        assert!(reloaded.get(Table::Secrets, "kv-19").is_some());
+        assert_eq!(
+            reloaded.entries(Table::Auth).len(),
+            11,
+            "token/ and 10 more"
+        );
+    }
 
     #[test]
     fn normalizes_paths() {

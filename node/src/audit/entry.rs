@@ -71,6 +71,22 @@ pub fn request_line(entry: &AuditDeviceEntry, caller: &TokenEntry, req: &Request
     .to_string()
 }
 
+/// A response's `wrap_info` as Vault logs it: the wrapping token and the accessors hashed,
+/// where and when it was made in plain.
+fn wrap_info_block(h: &Hasher, info: &Value) -> Value {
+    let Value::Object(fields) = info else {
+        return h.value(info.clone()); // not Vault's shape: hash every string
+    };
+    let mut fields = fields.clone();
+    for key in ["token", "accessor", "wrapped_accessor"] {
+        if let Some(Value::String(s)) = fields.get(key) {
+            let hashed = h.text(s);
+            fields.insert(key.into(), hashed);
+        }
+    }
+    Value::Object(fields)
+}
+
 /// The line logged after: the response (its data and any token it hands out, hashed), or the
 /// error the client got.
 pub fn response_line(
@@ -93,6 +109,9 @@ pub fn response_line(
             }
             if let Some((_, raw)) = r.raw_body() {
                 out.insert("data".into(), h.value(raw.clone()));
+            }
+            if let Some(info) = &r.wrap_info {
+                out.insert("wrap_info".into(), wrap_info_block(&h, info));
             }
             if let Some(auth) = &r.auth {
                 out.insert(
@@ -118,4 +137,88 @@ pub fn response_line(
         }
     }
     Value::Object(line).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Operation;
+    use std::collections::BTreeMap;
+
+    fn device() -> AuditDeviceEntry {
+        let options = BTreeMap::from([("file_path".to_string(), "/dev/null".to_string())]);
+        AuditDeviceEntry::new("file/", "file", "", options, false).expect("a valid file device")
+    }
+
+    /// Both lines of `req` answered with `resp`, and the device's key.
+    fn logged(req: &Request, resp: Response) -> (String, Zeroizing<Vec<u8>>) {
+        let dev = device();
+        let caller = crate::token::TokenEntry::default();
+        let request = request_line(&dev, &caller, req);
+        let response = response_line(&dev, &caller, req, &Ok(Some(resp)));
+        (format!("{request}\n{response}"), dev.hmac_key())
+    }
+
+    const SHARE: &str = "5b3c1e0f9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a29180706f5e4d3c2b1a0f9e8";
+    const OTP: &str = "Zt6QhIIbmGH4hH1WmCzWXJmcNfuX8hp0UwRn";
+
+    #[test]
+    fn generate_root_key_shares_otps_and_tokens_are_hashed() {
+        let attempt = Request::new(Operation::Update, "sys/generate-root/attempt");
+        let answer = Response::raw(json!({"nonce": "n-1", "otp": OTP, "otp_length": 36}));
+        let (lines, key) = logged(&attempt, answer);
+        assert!(!lines.contains(OTP), "the OTP in plain: {lines}");
+        assert!(lines.contains(&hash_value(&key, OTP)));
+
+        let update = Request::new(Operation::Update, "sys/generate-root/update")
+            .with_data(json!({"key": SHARE, "nonce": "n-1", "otp": OTP}));
+        let encoded = "GhMGCg0MHBkbVhsvIDMqFh8KBS0xBAo8Az8K";
+        let answer = Response::raw(json!({"complete": true, "encoded_token": encoded}));
+        let (lines, key) = logged(&update, answer);
+        for secret in [SHARE, OTP, encoded] {
+            assert!(!lines.contains(secret), "{secret} in plain: {lines}");
+            assert!(lines.contains(&hash_value(&key, secret)), "{secret}");
+        }
+    }
+
+    #[test]
+    fn rekey_shares_old_and_new_are_hashed() {
+        let update = Request::new(Operation::Update, "sys/rekey/update")
+            .with_data(json!({"key": SHARE, "nonce": "n-2"}));
+        let new_shares = ["aa11bb22cc33", "dd44ee55ff66"];
+        let answer = Response::raw(json!({
+            "complete": true,
+            "keys": new_shares,
+            "keys_base64": ["qhG7Iswz", "3UTuVf9m"],
+        }));
+        let (lines, key) = logged(&update, answer);
+        for secret in [SHARE, new_shares[0], new_shares[1], "qhG7Iswz", "3UTuVf9m"] {
+            assert!(!lines.contains(secret), "{secret} in plain: {lines}");
+            assert!(lines.contains(&hash_value(&key, secret)), "{secret}");
+        }
+    }
+
+    #[test]
+    fn a_wrapping_token_in_wrap_info_is_hashed_and_its_metadata_is_not() {
+        let rewrap = Request::new(Operation::Update, "sys/wrapping/rewrap").with_token("hvs.old");
+        let info = json!({
+            "token": "hvs.new-wrapping-token",
+            "accessor": "acc-1",
+            "ttl": 60,
+            "creation_path": "secret/data/app",
+        });
+        let (lines, key) = logged(&rewrap, crate::token::wrapping::wrapped_response(info));
+        assert!(!lines.contains("hvs.new-wrapping-token"), "{lines}");
+        assert!(!lines.contains("hvs.old"), "{lines}");
+        let response: Value =
+            serde_json::from_str(lines.lines().nth(1).unwrap_or_default()).expect("a JSON line");
+        let logged_info = &response["response"]["wrap_info"];
+        assert_eq!(
+            logged_info["token"],
+            hash_value(&key, "hvs.new-wrapping-token")
+        );
+        assert_eq!(logged_info["accessor"], hash_value(&key, "acc-1"));
+        assert_eq!(logged_info["creation_path"], "secret/data/app");
+        assert_eq!(logged_info["ttl"], 60);
+    }
 }
