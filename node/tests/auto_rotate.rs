@@ -3,28 +3,12 @@
 //! settings write alone never does; disabled means never.
 #![cfg(not(madsim))]
 
-use axum::body::Body;
+mod common;
+
 use coffer_node::config::{ServerConfig, StorageConfig};
 use coffer_node::StorageHandle;
-use http_body_util::BodyExt;
-use serde_json::{json, Value};
-use tower::ServiceExt;
-
-async fn call(app: &axum::Router, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let req = http::Request::builder()
-        .method(method)
-        .uri(format!("/v1/{path}"))
-        .header("X-Vault-Token", "root")
-        .body(Body::from(body.map(|b| b.to_string()).unwrap_or_default()))
-        .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
+use common::call;
+use serde_json::json;
 
 /// A dev node whose `sys/rotate/config` accepts `max_operations` down to 10.
 async fn node() -> (coffer_node::ServerHandle, axum::Router) {

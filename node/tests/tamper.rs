@@ -2,30 +2,14 @@
 //! Runs a real node over RocksDB on disk and tampers with the bytes its state machine stored.
 #![cfg(not(madsim))]
 
-use axum::body::Body;
+mod common;
+
 use coffer_node::config::{ServerConfig, StorageConfig};
 use coffer_node::StorageHandle;
 use coffer_raft::{Engine, RocksEngine, Space, WriteBatch};
-use http_body_util::BodyExt;
-use serde_json::{json, Value};
+use common::call;
+use serde_json::json;
 use std::sync::Arc;
-use tower::ServiceExt;
-
-async fn call(app: &axum::Router, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let req = http::Request::builder()
-        .method(method)
-        .uri(format!("/v1/{path}"))
-        .header("X-Vault-Token", "root")
-        .body(Body::from(body.map(|b| b.to_string()).unwrap_or_default()))
-        .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn flipping_any_byte_of_a_stored_secret_fails_the_read() {
