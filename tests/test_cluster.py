@@ -72,6 +72,9 @@ def test_three_nodes_join_forward_and_survive_the_active_node_being_killed(clust
     servers = admin.sys.read_raft_config()["data"]["config"]["servers"]
     assert len(servers) == 3 and all(s["voter"] for s in servers), servers
     assert health(n2) == 429 and health(n3) == 429, "standbys answer 429"
+    # Every node names the active one in sys/leader (hvac's `is_self` checks rely on it).
+    views = [http(n, "GET", "sys/leader").json() for n in cluster]
+    assert [(v["is_self"], v["leader_address"]) for v in views] == [(True, n1.addr), (False, n1.addr), (False, n1.addr)]
 
     # Writes and reads sent to standbys are forwarded to the active node.
     standby = n2.client(root)
@@ -123,6 +126,7 @@ def test_three_nodes_join_forward_and_survive_the_active_node_being_killed(clust
     n1.start()
     unseal(n1, keys[:2])
     wait_until(lambda: health(n1) == 429, what="the old active node back as a standby")
+    assert http(n1, "GET", "sys/leader").json()["leader_address"] == active.addr
     got = n1.client(root).secrets.kv.v2.read_secret_version(path="after", mount_point="secret", raise_on_deleted_version=True)
     assert got["data"]["data"]["v"] == "x"
 

@@ -611,3 +611,62 @@ def test_a_48_mib_write_is_refused_quickly_and_the_cluster_keeps_its_leader(clus
     assert http(n2, "PUT", "cubbyhole/after", token=root, data=json.dumps({"v": "ok"})).status_code == 204
     assert http(n1, "GET", "cubbyhole/after", token=root).json()["data"] == {"v": "ok"}
     assert http(n1, "GET", "cubbyhole/big", token=root).status_code == 404
+
+
+def test_a_100_mb_snapshot_restores_on_three_nodes_without_a_leader_change_while_writes_go_on(cluster):  # noqa: F811
+    """The restore travels as many entries under max_entry_size and one small commit, so the
+    cluster keeps its leader and a writer on a standby (forwarded) is served the whole time."""
+    n1, n2, n3 = cluster
+    keys, root = form(cluster)
+    wait_until(lambda: health(n1) == 200 and health(n2) == 429 and health(n3) == 429, what="one active, two standbys")
+    for path in ("bulk", "live"):
+        assert http(n1, "POST", f"sys/mounts/{path}", token=root, data=json.dumps({"type": "kv"})).status_code == 204
+    chunk = 700_000
+    count = 150  # 105 MB of secrets
+    for i in range(count):
+        value = f"{i:06d}".encode() * (chunk // 6)
+        written = http(n1, "PUT", f"bulk/k{i}", token=root, data=b'{"v":"' + value + b'"}')
+        assert written.status_code == 204, written.text
+    saved = requests.get(f"{n1.addr}/v1/sys/storage/raft/snapshot", headers={"X-Vault-Token": root}, timeout=300)
+    assert saved.status_code == 200
+    archive = saved.content
+    assert len(archive) > 100 * 1000 * 1000, len(archive)
+    assert http(n1, "DELETE", "bulk/k7", token=root).status_code == 204
+    assert http(n1, "PUT", "bulk/after-save", token=root, data=json.dumps({"v": "x"})).status_code == 204
+
+    term = raft_term(n1, root)
+    leaders = [http(n, "GET", "sys/leader").json()["leader_address"] for n in cluster]
+    assert leaders == [n1.addr] * 3
+    statuses, done = [], False
+
+    def write_on():
+        i = 0
+        while not done:
+            started = time.monotonic()
+            answer = http(n2, "PUT", f"live/w{i}", token=root, data=json.dumps({"v": str(i)}))
+            statuses.append((answer.status_code, time.monotonic() - started))
+            i += 1
+
+    with ThreadPoolExecutor(1) as pool:
+        writer = pool.submit(write_on)
+        wait_until(lambda: len(statuses) >= 5, what="the writer under way")
+        started = time.monotonic()
+        restored = requests.post(
+            f"{n1.addr}/v1/sys/storage/raft/snapshot", headers={"X-Vault-Token": root}, data=archive, timeout=600
+        )
+        took = time.monotonic() - started
+        during = len(statuses)
+        wait_until(lambda: len(statuses) >= during + 5, what="writes after the restore")
+        done = True
+        writer.result()
+    assert restored.status_code == 204, restored.text
+
+    assert raft_term(n1, root) == term, "no election"
+    assert [http(n, "GET", "sys/leader").json()["leader_address"] for n in cluster] == leaders
+    assert all(code == 204 for code, _ in statuses), sorted({code for code, _ in statuses})
+    slowest = max(seconds for _, seconds in statuses)
+    print(f"restore of {len(archive)} archive bytes took {took:.1f} s; {len(statuses)} writes, slowest {slowest:.2f} s")
+    assert http(n1, "GET", "bulk/k7", token=root).json()["data"]["v"].startswith("000007")
+    assert http(n2, "GET", "bulk/after-save", token=root).status_code == 404
+    listed = http(n3, "LIST", "bulk", token=root).json()["data"]["keys"]
+    assert len(listed) == count

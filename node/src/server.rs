@@ -131,15 +131,8 @@ async fn open_storage(
     let observed = metrics.clone();
     raft.stats()
         .observe_apply(Box::new(move |took, _| observed.observe_apply(took)));
-    let max_entry_size = match &config.storage {
-        StorageConfig::Raft {
-            max_entry_size: Some(max),
-            ..
-        } => *max,
-        _ => crate::config::DEFAULT_MAX_ENTRY_SIZE,
-    };
-    let physical =
-        RaftPhysical::new(raft.clone(), metrics.clone()).with_max_entry_size(max_entry_size);
+    let physical = RaftPhysical::new(raft.clone(), metrics.clone())
+        .with_max_entry_size(config.max_entry_size());
     Ok((Arc::new(physical), Some(raft), "raft"))
 }
 

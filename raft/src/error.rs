@@ -28,6 +28,10 @@ pub enum RaftError {
     /// changed nothing (the writer's view of the data belonged to an earlier leadership).
     #[error("the leadership changed while the request ran; nothing was written")]
     FencedOut,
+    /// A snapshot restore's commit found its staged pairs incomplete (another restore committed
+    /// or it was aborted meanwhile): the data is unchanged.
+    #[error("the restore was interrupted (another restore ran meanwhile); nothing was replaced")]
+    RestoreIncomplete,
     /// Leadership could not be confirmed by a quorum.
     #[error("no quorum: {0}")]
     NoQuorum(String),

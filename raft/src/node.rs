@@ -14,10 +14,12 @@ use crate::engine::{Engine, Space};
 use crate::error::{from_initialize, from_read, from_write, RaftError};
 use crate::list::immediate_children;
 use crate::network::UnreachableNetwork;
+use crate::store::restore::DATA_END;
 use crate::store::{LogStore, StateMachine, Storage};
 use crate::types::{ClusterNode, Command, SnapshotData, TypeConfig};
 
 mod cluster;
+mod restore;
 
 pub use cluster::{ClusterMember, PeerHealth};
 
@@ -274,6 +276,7 @@ impl RaftHandle {
     pub async fn write(&self, cmd: Command) -> Result<(), RaftError> {
         match self.inner.raft.client_write(cmd).await {
             Ok(reply) if reply.data.fenced_out => Err(RaftError::FencedOut),
+            Ok(reply) if reply.data.restore_incomplete => Err(RaftError::RestoreIncomplete),
             Ok(_) => Ok(()),
             Err(e) => Err(self.not_initialized_or(from_write(e))),
         }
@@ -297,10 +300,14 @@ impl RaftHandle {
     /// Vault-style LIST of `prefix` in this node's applied state: immediate children, folders
     /// with a trailing `/`, sorted and deduplicated.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, RaftError> {
-        let pairs = self
-            .inner
-            .engine
-            .scan_prefix(Space::Data, prefix.as_bytes())?;
+        // A non-empty UTF-8 prefix ends below `DATA_END`; the empty one must stop there.
+        let pairs = match prefix {
+            "" => self.inner.engine.scan(Space::Data, b"", Some(DATA_END))?,
+            _ => self
+                .inner
+                .engine
+                .scan_prefix(Space::Data, prefix.as_bytes())?,
+        };
         let keys = pairs.iter().map(|(k, _)| String::from_utf8_lossy(k));
         Ok(immediate_children(prefix, keys))
     }
@@ -309,7 +316,7 @@ impl RaftHandle {
     /// bytes (no leadership check; call [`RaftHandle::ensure_linearizable`] first). For a
     /// snapshot save.
     pub async fn export_data(&self) -> Result<Vec<(String, Vec<u8>)>, RaftError> {
-        let pairs = self.inner.engine.scan(Space::Data, b"", None)?;
+        let pairs = self.inner.engine.scan(Space::Data, b"", Some(DATA_END))?;
         pairs
             .into_iter()
             .map(|(k, v)| match String::from_utf8(k) {

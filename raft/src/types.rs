@@ -35,11 +35,36 @@ pub enum Command {
     },
     /// Several commands applied atomically, in order.
     Batch(Vec<Command>),
-    /// Replace the whole data space with `pairs` (a snapshot restore), atomically.
+    /// Replace the whole data space with `pairs`, atomically, in one entry. Written by earlier
+    /// versions (logs may still hold it); restores now travel as [`Command::StageRestore`]
+    /// chunks and one [`Command::CommitRestore`], so no entry outgrows the entry limit.
     Restore {
         /// Storage paths and their stored bytes.
         #[serde(with = "b64_pairs")]
         pairs: Vec<(String, Vec<u8>)>,
+    },
+    /// Add `pairs` to the staging area of restore `id`: blind puts beside the data, invisible to
+    /// reads until the restore commits (see [`crate::store`]'s restore module).
+    StageRestore {
+        /// The restore these pairs belong to.
+        id: u64,
+        /// Storage paths and their stored bytes.
+        #[serde(with = "b64_pairs")]
+        pairs: Vec<(String, Vec<u8>)>,
+    },
+    /// If restore `id` staged exactly `pairs` pairs, replace the whole data space with them;
+    /// either way, empty every staging area. Takes effect only as a whole entry (alone or
+    /// fenced), never inside a [`Command::Batch`].
+    CommitRestore {
+        /// The restore to commit.
+        id: u64,
+        /// How many distinct pairs it staged.
+        pairs: u64,
+    },
+    /// Drop what restore `id` staged.
+    AbortRestore {
+        /// The restore to drop.
+        id: u64,
     },
     /// `cmd`, applied only if its entry was proposed in Raft term `term`; otherwise a no-op on
     /// every node (the check reads only the entry, so all nodes agree). The node tags a request's
@@ -67,6 +92,13 @@ impl fmt::Display for Command {
             Command::Delete { key } => write!(f, "delete {key}"),
             Command::Batch(cmds) => write!(f, "batch of {}", cmds.len()),
             Command::Restore { pairs } => write!(f, "restore of {} pairs", pairs.len()),
+            Command::StageRestore { id, pairs } => {
+                write!(f, "stage {} pairs for restore {id:016x}", pairs.len())
+            }
+            Command::CommitRestore { id, pairs } => {
+                write!(f, "commit restore {id:016x} of {pairs} pairs")
+            }
+            Command::AbortRestore { id } => write!(f, "abort restore {id:016x}"),
             Command::Fenced { term, cmd } => write!(f, "{cmd} (term {term} only)"),
         }
     }
@@ -77,6 +109,10 @@ impl fmt::Display for Command {
 pub struct Applied {
     /// A [`Command::Fenced`] whose entry belongs to another term: nothing changed.
     pub fenced_out: bool,
+    /// A [`Command::CommitRestore`] that found fewer (or other) pairs staged than it expected
+    /// (another restore's commit or an abort emptied them): the data space is unchanged.
+    #[serde(default)]
+    pub restore_incomplete: bool,
 }
 
 openraft::declare_raft_types!(

@@ -152,6 +152,18 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// The largest replicated entry, in bytes of paths and values: raft storage's
+    /// `max_entry_size`, else Vault's default (for other storage too, where it bounds nothing).
+    pub fn max_entry_size(&self) -> u64 {
+        match &self.storage {
+            StorageConfig::Raft {
+                max_entry_size: Some(max),
+                ..
+            } => *max,
+            _ => DEFAULT_MAX_ENTRY_SIZE,
+        }
+    }
+
     /// The cluster port to bind: the first listener's `cluster_address`, else its port + 1.
     pub fn cluster_bind_addr(&self) -> Option<String> {
         let listener = self.listeners.first()?;

@@ -19,9 +19,11 @@
 //!
 //! Restore takes the archive as the request body, as Vault's does (the HTTP layer keeps the raw
 //! body for these two paths), checks magic, header, pair count and checksum (and, except on
-//! `snapshot-force`, that the header's `cluster_id` is this cluster's), then replicates one
-//! `Command::Restore` that replaces the whole data space atomically, and reloads the keyring and
-//! the active state. A bad archive is refused with 400 before anything changes.
+//! `snapshot-force`, that the header's `cluster_id` is this cluster's), then hands the pairs to
+//! [`RaftHandle::restore`]: staged in entries no larger than `max_entry_size`, then swapped in
+//! atomically by one small commit, so a restore of any size never stalls replication. Then it
+//! reloads the keyring and the active state. A bad archive is refused with 400 before anything
+//! changes.
 
 use super::is_write;
 use crate::core::Core;
@@ -29,7 +31,7 @@ use crate::error::ApiError;
 use crate::request::{Operation, Request, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use coffer_raft::{Command, RaftHandle};
+use coffer_raft::RaftHandle;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -177,7 +179,7 @@ async fn restore(
         ));
     }
     let count = pairs.len();
-    raft.write(Command::Restore { pairs })
+    raft.restore(pairs, core.config.max_entry_size())
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     tracing::info!(

@@ -143,7 +143,18 @@ pub async fn leader(core: &Arc<Core>, req: &Request) -> Result<Option<Response>,
     if req.operation != Operation::Read {
         return Err(ApiError::UnsupportedOperation);
     }
-    let api_addr = core.config.api_addr.clone().unwrap_or_default();
+    // The active node names itself; a standby names the Raft leader it follows (Vault: the
+    // holder of the HA lock), or nothing while there is none.
+    let (leader_address, leader_cluster_address) = match core.storage.raft.as_ref() {
+        Some(raft) if !core.is_active() => raft
+            .leader()
+            .map(|(_, node)| (node.api_addr, node.cluster_addr))
+            .unwrap_or_default(),
+        _ => (
+            core.config.api_addr.clone().unwrap_or_default(),
+            core.config.cluster_addr.clone().unwrap_or_default(),
+        ),
+    };
     let active_time = core
         .active()
         .map(|a| a.active_since)
@@ -167,8 +178,8 @@ pub async fn leader(core: &Arc<Core>, req: &Request) -> Result<Option<Response>,
         "ha_enabled": core.storage.raft.is_some(),
         "is_self": core.is_active(),
         "active_time": active_time,
-        "leader_address": api_addr,
-        "leader_cluster_address": core.config.cluster_addr.clone().unwrap_or_default(),
+        "leader_address": leader_address,
+        "leader_cluster_address": leader_cluster_address,
         "performance_standby": false,
         "performance_standby_last_remote_wal": 0,
         "raft_committed_index": committed,

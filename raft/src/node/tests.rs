@@ -242,3 +242,43 @@ fn same_seed_gives_the_same_run() {
     assert_eq!(runs[0], runs[1]);
     assert_ne!(runs[0].0[0], runs[0].0[1], "draws are random, not constant");
 }
+
+#[tokio::test]
+async fn restore_travels_in_entries_under_the_limit_and_swaps_in_whole() {
+    let engine = Arc::new(MemEngine::new());
+    let raft = start_leader(config(1), engine.clone()).await;
+    raft.write(put("old/a", "gone")).await.unwrap();
+    let before = raft.metrics().last_log_index.unwrap_or(0);
+    // 40 pairs of 100 bytes, at most 1000 bytes per entry: 4 chunks and a commit; the
+    // duplicate path counts once, with its later value.
+    let mut pairs: Vec<(String, Vec<u8>)> = (0..40)
+        .map(|i| (format!("new/{i:02}"), vec![b'v'; 94]))
+        .collect();
+    pairs.push(("new/00".into(), b"later".to_vec()));
+    raft.restore(pairs, 1000).await.unwrap();
+    let entries = raft.metrics().last_log_index.unwrap_or(0) - before;
+    assert_eq!(entries, 4 + 1, "chunks and one commit");
+
+    assert_eq!(raft.get("old/a").await.unwrap(), None);
+    assert_eq!(raft.get("new/00").await.unwrap(), Some(b"later".to_vec()));
+    assert_eq!(raft.list("").await.unwrap(), vec!["new/".to_string()]);
+    assert_eq!(raft.export_data().await.unwrap().len(), 40);
+    let everything = engine.scan(Space::Data, b"", None).unwrap();
+    assert_eq!(everything.len(), 40, "no staging left behind");
+
+    // A restore whose staging another commit emptied changes nothing and says so.
+    raft.write(Command::StageRestore {
+        id: 7,
+        pairs: vec![("other".into(), b"x".to_vec())],
+    })
+    .await
+    .unwrap();
+    raft.write(Command::AbortRestore { id: 7 }).await.unwrap();
+    let refused = raft.write(Command::CommitRestore { id: 7, pairs: 1 }).await;
+    assert!(
+        matches!(refused, Err(RaftError::RestoreIncomplete)),
+        "{refused:?}"
+    );
+    assert_eq!(raft.export_data().await.unwrap().len(), 40);
+    raft.shutdown().await.unwrap();
+}

@@ -8,6 +8,7 @@
 
 mod flush;
 mod log;
+pub mod restore;
 pub mod snapshot;
 mod state_machine;
 
@@ -53,6 +54,9 @@ pub(crate) fn log_key(index: u64) -> [u8; 8] {
 #[derive(Clone)]
 pub(crate) struct Storage {
     engine: Arc<dyn Engine>,
+    /// Held while the current snapshot's metadata is read and replaced, so a snapshot build
+    /// cannot put back an older record over the one a restore commit just wrote.
+    snapshot_meta: Arc<std::sync::Mutex<()>>,
     _lease: Arc<()>,
 }
 
@@ -72,6 +76,7 @@ impl Storage {
     pub(crate) fn new(engine: Arc<dyn Engine>, lease: Arc<()>) -> Self {
         Storage {
             engine,
+            snapshot_meta: Arc::default(),
             _lease: lease,
         }
     }
@@ -84,6 +89,15 @@ impl Storage {
     pub(crate) fn meta<T: DeserializeOwned>(&self, key: &[u8]) -> io::Result<Option<T>> {
         let bytes = self.engine.get(Space::Meta, key).map_err(io_err)?;
         bytes.map(|b| from_json(&b)).transpose()
+    }
+
+    /// Hold this while reading and then writing the current snapshot's metadata. Never held
+    /// across an await.
+    pub(crate) fn snapshot_meta_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The guarded data is `()`: a panic elsewhere cannot have left it half-changed.
+        self.snapshot_meta
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Write without waiting for durability (the engine keeps write order; see `Engine`).

@@ -9,6 +9,10 @@
 //! state as applying them once, and a follower that installs the snapshot replays exactly those.
 //! What it saves: no copy of the whole data space is written (synced) into the engine at every
 //! snapshot, and the state machine worker no longer stops applying while one is captured.
+//!
+//! The one command that reads the state, a restore commit, records its own log id as the
+//! current snapshot's in the batch that applies it, so snapshot bytes that show its effect never
+//! come with an applied index below it (see [`super::restore`]).
 
 use std::io;
 
@@ -16,11 +20,13 @@ use futures::{Stream, StreamExt};
 use openraft::storage::{EntryResponder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
 
-use super::{io_err, keys, snapshot, to_json, Storage};
+use super::{io_err, keys, restore, snapshot, to_json, Storage};
 use crate::engine::{Pair, Space, WriteBatch};
+use crate::runtime::CofferRuntime;
 use crate::types::{
     Applied, Command, LogId, Snapshot, SnapshotData, SnapshotMeta, StoredMembership, TypeConfig,
 };
+use openraft::AsyncRuntime as _;
 
 /// The replicated key/value state. Cloning shares the same engine.
 #[derive(Clone)]
@@ -54,7 +60,8 @@ impl StateMachine {
         })
     }
 
-    /// The snapshot bytes: every pair of `Space::Data` now (one consistent scan).
+    /// The snapshot bytes: every pair of `Space::Data` now (one consistent scan), staged
+    /// restore chunks included.
     fn data_now(&self) -> io::Result<SnapshotData> {
         let pairs: Vec<Pair> = self
             .storage
@@ -62,6 +69,40 @@ impl StateMachine {
             .scan(Space::Data, b"", None)
             .map_err(io_err)?;
         Ok(snapshot::encode(&pairs))
+    }
+
+    /// Apply the commit of restore `id` (entry `log_id`) in its own batch, off the async worker
+    /// (it may move a whole data space), recording `log_id` as applied and as the current
+    /// snapshot's. The engine must already hold every earlier entry. Returns whether the data
+    /// was replaced.
+    async fn commit_restore(&self, log_id: LogId, id: u64, pairs: u64) -> io::Result<bool> {
+        let last_membership: StoredMembership =
+            self.storage.meta(keys::MEMBERSHIP)?.unwrap_or_default();
+        let storage = self.storage.clone();
+        CofferRuntime::spawn_blocking(move || {
+            let mut batch = WriteBatch::new();
+            let complete = restore::add_commit(storage.engine(), &mut batch, id, pairs)?;
+            batch.put(Space::Meta, keys::APPLIED, to_json(&log_id)?);
+            let meta = SnapshotMeta {
+                last_log_id: Some(log_id),
+                last_membership,
+            };
+            add_snapshot(&mut batch, &meta)?;
+            let _meta = storage.snapshot_meta_lock();
+            storage.write(batch)?;
+            Ok(complete)
+        })
+        .await?
+    }
+}
+
+/// `cmd` without its fences, or `None` when a fence of another term than `entry_term` keeps
+/// it out.
+fn unfence(cmd: Command, entry_term: u64) -> Option<Command> {
+    match cmd {
+        Command::Fenced { term, cmd } if term == entry_term => unfence(*cmd, entry_term),
+        Command::Fenced { .. } => None,
+        cmd => Some(cmd),
     }
 }
 
@@ -87,6 +128,13 @@ fn add_command(batch: &mut WriteBatch, cmd: Command, entry_term: u64) -> bool {
             for (key, value) in pairs {
                 batch.put(Space::Data, key, value);
             }
+        }
+        Command::StageRestore { id, pairs } => restore::add_stage(batch, id, pairs),
+        Command::AbortRestore { id } => restore::add_abort(batch, id),
+        // A commit reads the state, so it is applied only as a whole entry (see `apply`);
+        // inside a batch it changes nothing.
+        Command::CommitRestore { id, .. } => {
+            tracing::warn!(restore = id, "a restore commit inside a batch is ignored");
         }
     }
     true
@@ -126,9 +174,22 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let mut applied = Applied::default();
             match entry.payload {
                 EntryPayload::Blank => {}
-                EntryPayload::Normal(cmd) => {
-                    applied.fenced_out = !add_command(&mut batch, cmd, entry.log_id.leader_id.term);
-                }
+                EntryPayload::Normal(cmd) => match unfence(cmd, entry.log_id.leader_id.term) {
+                    None => applied.fenced_out = true,
+                    Some(Command::CommitRestore { id, pairs }) => {
+                        // The commit reads the staging: write what came before it first.
+                        if let Some(before) = last_applied {
+                            batch.put(Space::Meta, keys::APPLIED, to_json(&before)?);
+                            self.storage.write(std::mem::take(&mut batch))?;
+                        }
+                        let complete = self.commit_restore(entry.log_id, id, pairs).await?;
+                        applied.restore_incomplete = !complete;
+                    }
+                    Some(cmd) => {
+                        applied.fenced_out =
+                            !add_command(&mut batch, cmd, entry.log_id.leader_id.term);
+                    }
+                },
                 EntryPayload::Membership(m) => {
                     let stored = StoredMembership::new(Some(entry.log_id), m);
                     batch.put(Space::Meta, keys::MEMBERSHIP, to_json(&stored)?);
@@ -180,17 +241,27 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             to_json(&meta.last_membership)?,
         );
         add_snapshot(&mut batch, meta)?;
-        self.storage.write_synced(batch).await
+        {
+            let _meta = self.storage.snapshot_meta_lock();
+            self.storage.write(batch)?;
+        }
+        self.storage.sync().await
     }
 
+    /// The current snapshot's metadata with the data as it is now. The metadata is read again
+    /// after the data: if a restore commit replaced both in between, the pair would not match
+    /// (data after the commit, applied index before it), so it is read again.
     async fn get_current_snapshot(&mut self) -> io::Result<Option<Snapshot>> {
-        let Some(meta) = self.storage.meta::<SnapshotMeta>(keys::SNAPSHOT_META)? else {
-            return Ok(None);
-        };
-        Ok(Some(Snapshot {
-            meta,
-            snapshot: self.data_now()?,
-        }))
+        loop {
+            let Some(meta) = self.storage.meta::<SnapshotMeta>(keys::SNAPSHOT_META)? else {
+                return Ok(None);
+            };
+            let snapshot = self.data_now()?;
+            let after: Option<SnapshotMeta> = self.storage.meta(keys::SNAPSHOT_META)?;
+            if after.is_some_and(|after| after.last_log_id == meta.last_log_id) {
+                return Ok(Some(Snapshot { meta, snapshot }));
+            }
+        }
     }
 }
 
@@ -206,12 +277,21 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             .captured
             .take()
             .ok_or_else(|| io::Error::other("snapshot builder used twice"))??;
-        // An installed snapshot may have overtaken this build; never replace it by an older one.
-        let current: Option<SnapshotMeta> = self.storage.meta(keys::SNAPSHOT_META)?;
-        if current.is_none_or(|c| c.last_log_id <= meta.last_log_id) {
-            let mut batch = WriteBatch::new();
-            add_snapshot(&mut batch, &meta)?;
-            self.storage.write_synced(batch).await?;
+        // An installed snapshot or a restore commit may have overtaken this build; never
+        // replace its record by an older one.
+        let replaced = {
+            let _meta = self.storage.snapshot_meta_lock();
+            let current: Option<SnapshotMeta> = self.storage.meta(keys::SNAPSHOT_META)?;
+            let older = current.is_none_or(|c| c.last_log_id <= meta.last_log_id);
+            if older {
+                let mut batch = WriteBatch::new();
+                add_snapshot(&mut batch, &meta)?;
+                self.storage.write(batch)?;
+            }
+            older
+        };
+        if replaced {
+            self.storage.sync().await?;
         }
         Ok(Snapshot {
             meta,
