@@ -63,14 +63,16 @@ else
   deterministic=0
 fi
 
-violations=0 lost=0 inconclusive=0 failed=0
+violations=0 lost=0 inconclusive=0 snapshots=0 failed=0
 for seed in $(seq "$from" $((from + seeds - 1))); do
   log="$logs/seed-$seed.log"
   line=$(grep -m1 '^CHAOS ' "$log" || true)
   v=$(echo "$line" | grep -Eo 'violations [0-9]+' | awk '{print $2}')
   l=$(echo "$line" | grep -Eo 'lost writes [0-9]+' | awk '{print $3}')
   i=$(echo "$line" | grep -Eo 'inconclusive [0-9]+' | awk '{print $2}')
+  s=$(echo "$line" | grep -Eo 'snapshots installed [0-9]+' | awk '{print $3}')
   violations=$((violations + ${v:-0})) lost=$((lost + ${l:-0})) inconclusive=$((inconclusive + ${i:-0}))
+  snapshots=$((snapshots + ${s:-0}))
   if ! grep -q '^test result: ok' "$log"; then
     failed=$((failed + 1))
     echo
@@ -83,5 +85,5 @@ for seed in $(seq "$from" $((from + seeds - 1))); do
 done
 [ "$deterministic" -eq 1 ] || failed=$((failed + 1))
 echo
-echo "seeds $seeds, violations $violations, lost writes $lost, inconclusive $inconclusive, failed $failed"
+echo "seeds $seeds, violations $violations, lost writes $lost, inconclusive $inconclusive, snapshots installed $snapshots, failed $failed"
 [ "$failed" -eq 0 ]

@@ -63,6 +63,8 @@ pub struct NodeGauges {
     pub raft_purged_index: u64,
     /// New leaders this node has seen (a counter kept by the Raft instance).
     pub raft_leader_changes: u64,
+    /// Snapshots this node installed from a leader (it had fallen behind the leader's log).
+    pub raft_snapshots_installed: u64,
 }
 
 impl Metrics {
@@ -110,7 +112,7 @@ impl Metrics {
     }
 
     /// The counters, by name.
-    fn counters(&self, g: &NodeGauges) -> [(&'static str, u64); 3] {
+    fn counters(&self, g: &NodeGauges) -> [(&'static str, u64); 4] {
         [
             (
                 "coffer_forwarded_requests_total",
@@ -121,6 +123,10 @@ impl Metrics {
                 self.takeovers.load(Ordering::Relaxed),
             ),
             ("coffer_raft_leader_changes_total", g.raft_leader_changes),
+            (
+                "coffer_raft_snapshots_installed_total",
+                g.raft_snapshots_installed,
+            ),
         ]
     }
 
@@ -234,6 +240,7 @@ mod tests {
             raft_snapshot_index: 0,
             raft_purged_index: 0,
             raft_leader_changes: 4,
+            raft_snapshots_installed: 2,
         }
     }
 
@@ -251,6 +258,7 @@ mod tests {
         assert!(text.contains("coffer_raft_commit_seconds_bucket{le=\"0.0025\"} 1"));
         assert!(text.contains("coffer_core_takeovers_total 1"));
         assert!(text.contains("coffer_raft_leader_changes_total 4"));
+        assert!(text.contains("coffer_raft_snapshots_installed_total 2"));
         assert!(text.contains("coffer_raft_committed_index 10"));
         assert!(text.contains("coffer_raft_apply_seconds_count{} 0"));
         assert!(text.contains("coffer_forwarded_requests_total 1"));

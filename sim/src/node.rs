@@ -35,12 +35,27 @@ pub struct Reply {
     pub body: Value,
 }
 
+/// Entries between snapshots in the simulation (Vault's default is 8192).
+pub const SNAPSHOT_THRESHOLD: u64 = 40;
+/// Entries kept behind a snapshot in the simulation (Vault's default is 10240).
+pub const TRAILING_LOGS: u64 = 5;
+
 /// A Coffer node on its own simulated host.
 pub struct SimNode {
     pub name: String,
     pub raft_id: u64,
     pub ip: IpAddr,
     id: NodeId,
+    /// Snapshots installed by this node's earlier incarnations (each restart starts a new
+    /// Raft instance with its own counters).
+    past_snapshots_installed: std::sync::atomic::AtomicU64,
+}
+
+fn snapshots_installed(core: &Core) -> u64 {
+    core.storage
+        .raft
+        .as_ref()
+        .map_or(0, |r| r.stats().snapshots_installed())
 }
 
 fn config(name: &str, raft_id: u64, ip: IpAddr, kms: Option<SocketAddr>) -> ServerConfig {
@@ -55,8 +70,10 @@ fn config(name: &str, raft_id: u64, ip: IpAddr, kms: Option<SocketAddr>) -> Serv
             path: format!("/sim/{name}").into(),
             node_id: raft_id.to_string(),
             retry_join: Vec::new(),
-            snapshot_threshold: None,
-            trailing_logs: None,
+            // Low, so every seed builds, purges and installs snapshots: a follower that was down
+            // for a few hundred entries catches up by snapshot.
+            snapshot_threshold: Some(SNAPSHOT_THRESHOLD),
+            trailing_logs: Some(TRAILING_LOGS),
             max_entry_size: None,
         },
         listeners: vec![ListenerConfig {
@@ -114,12 +131,13 @@ impl SimNode {
             raft_id,
             ip,
             id: handle.id(),
+            past_snapshots_installed: Default::default(),
         }
     }
 
     /// Kill the node: its tasks stop, unsynced engine writes are lost.
     pub fn kill(&self) {
-        apps().lock().remove(&self.name);
+        self.retire();
         coffer_raft::MemEngine::crash(self.raft_id);
         Handle::current().kill(self.id);
     }
@@ -130,10 +148,30 @@ impl SimNode {
     /// socket guards do not release them; only `kill` resets the node's network), so the new
     /// incarnation could not bind its listener or cluster port: kill first, always.
     pub fn restart(&self) {
-        apps().lock().remove(&self.name);
+        self.retire();
         coffer_raft::MemEngine::crash(self.raft_id);
         Handle::current().kill(self.id);
         Handle::current().restart(self.id);
+    }
+
+    /// Forget the running incarnation, keeping its counters.
+    fn retire(&self) {
+        if let Some(old) = apps().lock().remove(&self.name) {
+            let installed = snapshots_installed(&old.core);
+            self.past_snapshots_installed
+                .fetch_add(installed, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Snapshots this node installed from a leader, over all its incarnations.
+    pub fn snapshots_installed(&self) -> u64 {
+        let now = apps()
+            .lock()
+            .get(&self.name)
+            .map_or(0, |r| snapshots_installed(&r.core));
+        now + self
+            .past_snapshots_installed
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Wait until the node's app is up.

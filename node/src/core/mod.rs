@@ -105,6 +105,11 @@ impl Core {
                 .raft
                 .as_ref()
                 .map_or(0, |r| r.stats().leader_changes()),
+            raft_snapshots_installed: self
+                .storage
+                .raft
+                .as_ref()
+                .map_or(0, |r| r.stats().snapshots_installed()),
         }
     }
 

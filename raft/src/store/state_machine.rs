@@ -38,6 +38,7 @@ pub struct StateMachine {
 /// Builds one snapshot's metadata from the applied state read when it was created.
 pub struct SnapshotBuilder {
     storage: Storage,
+    stats: std::sync::Arc<crate::RaftStats>,
     captured: Option<io::Result<SnapshotMeta>>,
 }
 
@@ -215,6 +216,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn get_snapshot_builder(&mut self) -> SnapshotBuilder {
         SnapshotBuilder {
             storage: self.storage.clone(),
+            stats: self.stats.clone(),
             captured: Some(self.capture()),
         }
     }
@@ -245,7 +247,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let _meta = self.storage.snapshot_meta_lock();
             self.storage.write(batch)?;
         }
-        self.storage.sync().await
+        self.storage.sync().await?;
+        self.stats.snapshot_installed();
+        Ok(())
     }
 
     /// The current snapshot's metadata with the data as it is now. The metadata is read again
@@ -292,6 +296,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         };
         if replaced {
             self.storage.sync().await?;
+            self.stats.snapshot_built();
         }
         Ok(Snapshot {
             meta,

@@ -24,6 +24,8 @@ pub struct Report {
     pub lost_writes: usize,
     /// Whether the linearizability search ran out of budget on some key (no verdict there).
     pub inconclusive: usize,
+    /// Snapshots the nodes installed from a leader (all incarnations), after healing.
+    pub snapshots_installed: u64,
     pub event_hash: u64,
     /// The whole event log, kept only when something broke.
     pub event_log: Option<String>,
@@ -34,7 +36,7 @@ impl fmt::Display for Report {
         write!(
             f,
             "ops {} acknowledged {} unknown {} faults {} violations {} lost writes {} \
-             inconclusive {} event-log hash {:016x}",
+             inconclusive {} snapshots installed {} event-log hash {:016x}",
             self.ops,
             self.acknowledged,
             self.unknown,
@@ -42,6 +44,7 @@ impl fmt::Display for Report {
             self.violations.len(),
             self.lost_writes,
             self.inconclusive,
+            self.snapshots_installed,
             self.event_hash
         )
     }
@@ -119,6 +122,7 @@ pub async fn check(
         }
     }
     log.record(format!("checked: {} violations", report.violations.len()));
+    report.snapshots_installed = cluster.nodes.iter().map(|n| n.snapshots_installed()).sum();
     report.event_hash = log.hash();
     // Kept when something broke, or when asked for (`COFFER_SIM_EVENTS=1`, to study a seed).
     if !report.violations.is_empty() || std::env::var_os("COFFER_SIM_EVENTS").is_some() {
