@@ -1,27 +1,12 @@
-//! Command-line grammar, with Vault's command and flag names. Vault's flags take one dash
-//! (`-format=json`); `normalize_args` turns them into clap's two-dash form first.
+//! Command-line grammar, with Vault's command and flag names. Vault's flags follow Go's `flag`
+//! package (`-format=json`, `-nonce N`, `--init=true`); `normalize_args` (see `grammar.rs`) turns
+//! them into clap's form first.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
-/// Rewrite `-flag[=v]` to `--flag[=v]`; leaves `-`, `-h`, `--x` and `k=-v` alone.
+/// Rewrite Vault-style arguments into what clap parses (`grammar::normalize` on this CLI).
 pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut positional_only = false;
-    for arg in args {
-        if arg == "--" {
-            positional_only = true;
-        }
-        let single_dash_long = arg.starts_with('-')
-            && !arg.starts_with("--")
-            && arg.len() > 2
-            && !arg[1..2].chars().all(|c| c.is_ascii_digit());
-        if single_dash_long && !positional_only {
-            out.push(format!("-{arg}"));
-        } else {
-            out.push(arg);
-        }
-    }
-    out
+    super::grammar::normalize(&Cli::command(), args)
 }
 
 #[derive(Parser, Debug)]
@@ -43,6 +28,12 @@ pub struct Cli {
     /// Wrap the answer in a single-use token with this TTL (VAULT_WRAP_TTL): `60s`, `5m`, seconds.
     #[arg(long = "wrap-ttl", global = true)]
     pub wrap_ttl: Option<String>,
+    /// Do not verify the server's TLS certificate (VAULT_SKIP_VERIFY).
+    #[arg(long = "tls-skip-verify", global = true)]
+    pub tls_skip_verify: bool,
+    /// PEM file of the CA that signed the server's certificate (VAULT_CACERT).
+    #[arg(long = "ca-cert", global = true)]
+    pub ca_cert: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -139,14 +130,7 @@ pub struct ServerArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Operator {
-    Init {
-        #[arg(long = "key-shares", default_value_t = 5)]
-        key_shares: u8,
-        #[arg(long = "key-threshold", default_value_t = 3)]
-        key_threshold: u8,
-        #[arg(long)]
-        status: bool,
-    },
+    Init(InitArgs),
     Unseal {
         key: Option<String>,
         #[arg(long)]
@@ -202,7 +186,27 @@ pub enum SnapshotCmd {
 }
 
 #[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Unseal key shares (Shamir seal only; an auto seal keeps the key itself).
+    #[arg(long = "key-shares", short = 'n', default_value_t = 5)]
+    pub key_shares: u8,
+    /// Unseal key shares needed to unseal (Shamir seal only).
+    #[arg(long = "key-threshold", short = 't', default_value_t = 3)]
+    pub key_threshold: u8,
+    /// Recovery key shares (auto seal only).
+    #[arg(long = "recovery-shares", default_value_t = 5)]
+    pub recovery_shares: u8,
+    /// Recovery key shares needed to authorise generate-root and rekey (auto seal only).
+    #[arg(long = "recovery-threshold", default_value_t = 3)]
+    pub recovery_threshold: u8,
+    /// Exit 0 when initialised, 2 when not, 1 on error.
+    #[arg(long)]
+    pub status: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct RekeyArgs {
+    /// A current key share; `-` reads stdin; absent, it is asked for.
     pub key: Option<String>,
     #[arg(long)]
     pub init: bool,
@@ -210,18 +214,24 @@ pub struct RekeyArgs {
     pub cancel: bool,
     #[arg(long)]
     pub status: bool,
+    /// With -init: require the new shares to be verified; otherwise act on the verification.
     #[arg(long)]
     pub verify: bool,
     #[arg(long)]
     pub nonce: Option<String>,
-    #[arg(long = "key-shares", default_value_t = 5)]
+    #[arg(long = "key-shares", short = 'n', default_value_t = 5)]
     pub key_shares: u8,
-    #[arg(long = "key-threshold", default_value_t = 3)]
+    #[arg(long = "key-threshold", short = 't', default_value_t = 3)]
     pub key_threshold: u8,
+    /// `barrier` (the unseal key, default) or `recovery` (the recovery key of an auto seal).
+    #[arg(long, default_value = "barrier")]
+    pub target: String,
 }
 
 #[derive(Args, Debug)]
 pub struct GenerateRootArgs {
+    /// A key share (the recovery key's with an auto seal); `-` reads stdin; absent, it is
+    /// asked for.
     pub key: Option<String>,
     #[arg(long)]
     pub init: bool,
@@ -412,12 +422,8 @@ mod tests {
         let cli = Cli::try_parse_from(args).unwrap();
         assert_eq!(cli.format.as_deref(), Some("json"));
         match cli.command {
-            Some(Command::Operator(Operator::Init {
-                key_shares,
-                key_threshold,
-                ..
-            })) => {
-                assert_eq!((key_shares, key_threshold), (5, 3));
+            Some(Command::Operator(Operator::Init(a))) => {
+                assert_eq!((a.key_shares, a.key_threshold), (5, 3));
             }
             other => panic!("parsed {other:?}"),
         }
@@ -463,11 +469,5 @@ mod tests {
             Cli::try_parse_from(args).unwrap().command,
             Some(Command::Auth(AuthCmd::Tune { .. }))
         ));
-    }
-
-    #[test]
-    fn values_with_dashes_are_untouched() {
-        let args = normalize_args(["kv", "put", "a", "x=-1", "-", "-h"].map(String::from));
-        assert_eq!(args, vec!["kv", "put", "a", "x=-1", "-", "-h"]);
     }
 }

@@ -51,12 +51,25 @@ pub fn token_file() -> Option<std::path::PathBuf> {
     std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".vault-token"))
 }
 
-fn tls_config() -> Result<ureq::tls::TlsConfig, ClientError> {
+/// TLS choices from the command line (`-tls-skip-verify`, `-ca-cert`); the `VAULT_*` variables
+/// fill what the flags leave unset.
+#[derive(Debug, Default, Clone)]
+pub struct TlsFlags {
+    pub skip_verify: bool,
+    pub ca_cert: Option<String>,
+}
+
+fn tls_config(flags: &TlsFlags) -> Result<ureq::tls::TlsConfig, ClientError> {
     use ureq::tls::{Certificate, RootCerts, TlsConfig};
-    let skip = env(&["VAULT_SKIP_VERIFY", "COFFER_SKIP_VERIFY"])
-        .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "TRUE" | "True"));
+    let skip = flags.skip_verify
+        || env(&["VAULT_SKIP_VERIFY", "COFFER_SKIP_VERIFY"])
+            .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "TRUE" | "True"));
     let mut builder = TlsConfig::builder().disable_verification(skip);
-    if let Some(path) = env(&["VAULT_CACERT", "COFFER_CACERT"]) {
+    if let Some(path) = flags
+        .ca_cert
+        .clone()
+        .or_else(|| env(&["VAULT_CACERT", "COFFER_CACERT"]))
+    {
         let pem = std::fs::read(&path)
             .map_err(|e| ClientError::Usage(format!("reading VAULT_CACERT {path}: {e}")))?;
         let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
@@ -72,7 +85,7 @@ fn tls_config() -> Result<ureq::tls::TlsConfig, ClientError> {
 
 impl Client {
     /// A client from the `-address` flag (or `VAULT_ADDR`), and `VAULT_TOKEN` or the token file.
-    pub fn from_env(address: Option<&str>) -> Result<Client, ClientError> {
+    pub fn from_env(address: Option<&str>, tls: &TlsFlags) -> Result<Client, ClientError> {
         let address = address
             .map(str::to_string)
             .or_else(|| env(&["VAULT_ADDR", "COFFER_ADDR"]))
@@ -86,7 +99,7 @@ impl Client {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
-            .tls_config(tls_config()?)
+            .tls_config(tls_config(tls)?)
             .build();
         Ok(Client {
             agent: config.into(),

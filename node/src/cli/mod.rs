@@ -2,8 +2,11 @@
 
 pub mod args;
 mod audit;
+mod ceremony;
 mod client;
 mod commands;
+mod grammar;
+mod init;
 mod kv;
 mod login;
 mod operator;
@@ -57,23 +60,34 @@ pub fn main() -> i32 {
             println!("{}", version_line());
             0
         }
-        other => match run_client(other, cli.address.as_deref(), cli.wrap_ttl, format) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("{e}");
-                2
+        other => {
+            let tls = client::TlsFlags {
+                skip_verify: cli.tls_skip_verify,
+                ca_cert: cli.ca_cert,
+            };
+            match run_client(other, cli.address.as_deref(), &tls, cli.wrap_ttl, format) {
+                Ok(code) => code,
+                Err(e @ ClientError::Usage(_)) => {
+                    eprintln!("{e}");
+                    1
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    2
+                }
             }
-        },
+        }
     }
 }
 
 fn run_client(
     command: Command,
     address: Option<&str>,
+    tls: &client::TlsFlags,
     wrap_ttl: Option<String>,
     format: Format,
 ) -> Result<i32, ClientError> {
-    let mut client = Client::from_env(address)?;
+    let mut client = Client::from_env(address, tls)?;
     if let Some(ttl) = wrap_ttl.or_else(|| std::env::var("VAULT_WRAP_TTL").ok()) {
         client.set_wrap_ttl(ttl);
     }

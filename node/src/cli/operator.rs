@@ -1,50 +1,14 @@
-//! `operator init|unseal|seal|rotate|key-status|rekey|generate-root`.
+//! `operator unseal|seal|rotate|key-status|raft|members|step-down`; `init.rs` has `init`,
+//! `ceremony.rs` has `rekey` and `generate-root`.
 
-use super::args::{GenerateRootArgs, Operator, RaftCmd, RekeyArgs, SnapshotCmd};
+use super::args::{Operator, RaftCmd, SnapshotCmd};
 use super::client::{Client, ClientError};
 use super::output::{self, cell, Format};
 use serde_json::{json, Value};
 
 pub fn run(client: &Client, op: Operator, format: Format) -> Result<i32, ClientError> {
     match op {
-        Operator::Init {
-            key_shares,
-            key_threshold,
-            status,
-        } => {
-            if status {
-                let r = client.read("sys/init")?;
-                return Ok(if r.body["initialized"] == true { 0 } else { 2 });
-            }
-            let body = json!({ "secret_shares": key_shares, "secret_threshold": key_threshold });
-            let reply = client.write("sys/init", &body)?;
-            let b = &reply.body;
-            if format == Format::Json {
-                output::json(&json!({
-                    "unseal_keys_b64": b["keys_base64"],
-                    "unseal_keys_hex": b["keys"],
-                    "unseal_shares": key_shares,
-                    "unseal_threshold": key_threshold,
-                    "recovery_keys_b64": [],
-                    "recovery_keys_hex": [],
-                    "recovery_keys_shares": 0,
-                    "recovery_keys_threshold": 0,
-                    "root_token": b["root_token"],
-                }));
-            } else {
-                for (i, k) in b["keys_base64"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                {
-                    println!("Unseal Key {}: {}", i + 1, cell(k));
-                }
-                println!("\nInitial Root Token: {}\n", cell(&b["root_token"]));
-                println!("Coffer initialized with {key_shares} key shares and a key threshold of {key_threshold}.");
-            }
-            Ok(0)
-        }
+        Operator::Init(a) => super::init::run(client, a, format),
         Operator::Unseal {
             key,
             reset,
@@ -100,7 +64,7 @@ pub fn run(client: &Client, op: Operator, format: Format) -> Result<i32, ClientE
             }
             Ok(0)
         }
-        Operator::Rekey(a) => rekey(client, a, format),
+        Operator::Rekey(a) => super::ceremony::rekey(client, a, format),
         Operator::Raft(cmd) => raft(client, cmd, format),
         Operator::Members => {
             let reply = client.read("sys/ha-status")?;
@@ -141,104 +105,8 @@ pub fn run(client: &Client, op: Operator, format: Format) -> Result<i32, ClientE
             println!("Success! Stepped down: {}", client.address());
             Ok(0)
         }
-        Operator::GenerateRoot(a) => generate_root(client, a, format),
+        Operator::GenerateRoot(a) => super::ceremony::generate_root(client, a, format),
     }
-}
-
-fn show(format: Format, body: &Value) {
-    if format == Format::Json {
-        return output::json(body);
-    }
-    let mut rows = Vec::new();
-    if let Some(m) = body.as_object() {
-        for (k, v) in m {
-            rows.push((k.clone(), cell(v)));
-        }
-    }
-    output::table(&rows, ("Key", "Value"));
-}
-
-fn rekey(client: &Client, a: RekeyArgs, format: Format) -> Result<i32, ClientError> {
-    let base = if a.verify {
-        "sys/rekey/verify"
-    } else {
-        "sys/rekey/init"
-    };
-    let reply = if a.cancel {
-        client.delete(base)?;
-        println!("Success! Canceled rekeying (if it was started)");
-        return Ok(0);
-    } else if a.status {
-        client.read(base)?
-    } else if a.init {
-        let body = json!({ "secret_shares": a.key_shares, "secret_threshold": a.key_threshold,
-                           "require_verification": false });
-        client.write("sys/rekey/init", &body)?
-    } else {
-        let key = a
-            .key
-            .ok_or_else(|| ClientError::Usage("a key share is required".into()))?;
-        let nonce = a
-            .nonce
-            .ok_or_else(|| ClientError::Usage("-nonce is required".into()))?;
-        let path = if a.verify {
-            "sys/rekey/verify"
-        } else {
-            "sys/rekey/update"
-        };
-        client.write(path, &json!({ "key": key, "nonce": nonce }))?
-    };
-    show(format, &reply.body);
-    Ok(0)
-}
-
-fn generate_root(client: &Client, a: GenerateRootArgs, format: Format) -> Result<i32, ClientError> {
-    if let Some(encoded) = a.decode {
-        let otp = a
-            .otp
-            .ok_or_else(|| ClientError::Usage("-otp is required with -decode".into()))?;
-        let token = coffer_seal::decode_token(&encoded, &otp)
-            .map_err(|e| ClientError::Usage(e.to_string()))?;
-        if format == Format::Json {
-            output::json(&json!({ "token": token }));
-        } else {
-            println!("{token}");
-        }
-        return Ok(0);
-    }
-    if a.generate_otp {
-        println!(
-            "{}",
-            coffer_seal::rng::random_base62(coffer_seal::generate_root::OTP_LENGTH)
-        );
-        return Ok(0);
-    }
-    let reply = if a.cancel {
-        client.delete("sys/generate-root/attempt")?;
-        println!("Success! Root token generation canceled (if it was started)");
-        return Ok(0);
-    } else if a.status {
-        client.read("sys/generate-root/attempt")?
-    } else if a.init {
-        let body = match a.otp {
-            Some(otp) => json!({ "otp": otp }),
-            None => json!({}),
-        };
-        client.write("sys/generate-root/attempt", &body)?
-    } else {
-        let key = a
-            .key
-            .ok_or_else(|| ClientError::Usage("a key share is required".into()))?;
-        let nonce = a
-            .nonce
-            .ok_or_else(|| ClientError::Usage("-nonce is required".into()))?;
-        client.write(
-            "sys/generate-root/update",
-            &json!({ "key": key, "nonce": nonce }),
-        )?
-    };
-    show(format, &reply.body);
-    Ok(0)
 }
 
 fn raft(client: &Client, cmd: RaftCmd, format: Format) -> Result<i32, ClientError> {

@@ -40,6 +40,9 @@ where
     result
 }
 
+/// Vault's words when combined shares are not the recovery key.
+const RECOVERY_KEY_MISMATCH: &str = "recovery key does not match submitted values";
+
 fn seal_err(e: SealError) -> ApiError {
     ApiError::bad(e.to_string())
 }
@@ -190,7 +193,9 @@ async fn rekey_step(
     if target == Target::Recovery {
         if !core.is_authorising_key(&current).await? {
             op.reject_current_key();
-            return Err(ApiError::bad("invalid key"));
+            return Err(ApiError::bad(format!(
+                "recovery key verification failed: {RECOVERY_KEY_MISMATCH}"
+            )));
         }
         let output = op.generate().map_err(seal_err)?;
         if let Some(new_key) = &output.new_key {
@@ -398,7 +403,12 @@ async fn generate_root_step(
     };
     if !core.is_authorising_key(&combined).await? {
         attempt.reject_key();
-        return Err(ApiError::bad("invalid key"));
+        let message = if core.storage.auto_seal.is_some() {
+            RECOVERY_KEY_MISMATCH
+        } else {
+            "invalid key"
+        };
+        return Err(ApiError::bad(message));
     }
     let active = core.active()?;
     let token = active.tokens.create_root_token().await?;
