@@ -19,6 +19,7 @@ from conftest import COFFER_BIN, Node, init_and_unseal
 CHART = Path(__file__).resolve().parent.parent / "helm" / "coffer"
 KUBERNETES_VERSION = "1.32.0"
 NAMESPACE = "vault"
+CLUSTER_SCOPED = {"ClusterRoleBinding"}
 RELEASE = "coffer"
 
 VALUES_SETS = {
@@ -127,14 +128,17 @@ def test_every_rendered_object_is_valid_kubernetes_1_32(chart, values_set):
     kinds = sorted(o["kind"] for o in objects(rendered))
     assert kinds == sorted([
         "ConfigMap", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "Service", "Service",
-        "Service", "ServiceAccount", "StatefulSet", "Pod",
+        "Service", "ServiceAccount", "StatefulSet", "Pod", "ClusterRoleBinding",
     ]), kinds
     for obj in objects(rendered):
         try:
             kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
         except kubernetes_validate.ValidationError as e:
             pytest.fail(f"{obj['kind']}/{obj['metadata']['name']} is not valid {KUBERNETES_VERSION}: {e}")
-        assert obj["metadata"]["namespace"] == NAMESPACE, obj["metadata"]
+        if obj["kind"] in CLUSTER_SCOPED:
+            assert "namespace" not in obj["metadata"], obj["metadata"]
+        else:
+            assert obj["metadata"]["namespace"] == NAMESPACE, obj["metadata"]
     assert "coffer operator init" in rendered["NOTES"]
     report = helm.lint(CHART, VALUES_SETS[values_set], strict=True, kube_version="v1.32.0")
     problems = [m for m in report["messages"] if m["severity"] >= 2] + report["errors"]
@@ -172,11 +176,13 @@ def test_services_select_on_the_labels_the_server_sets(chart):
     assert {p["port"] for p in internal["ports"]} == {8200, 8201}
     assert internal["selector"] == selector
     client = one(rendered, "Service", RELEASE)["spec"]
-    assert client["selector"] == selector and client.get("publishNotReadyAddresses") is not True
+    # Sealed pods pass readiness (they must not block rollouts): the label keeps them out.
+    assert client["selector"] == {**selector, "coffer-sealed": "false"}
+    assert client.get("publishNotReadyAddresses") is not True
     active = one(rendered, "Service", f"{RELEASE}-active")["spec"]["selector"]
     standby = one(rendered, "Service", f"{RELEASE}-standby")["spec"]["selector"]
     assert active == {**selector, "coffer-active": "true"}
-    assert standby == {**selector, "coffer-active": "false"}
+    assert standby == {**selector, "coffer-active": "false", "coffer-sealed": "false"}
     assert "service_registration \"kubernetes\" {}" in server_hcl(rendered)
 
     role = one(rendered, "Role")
@@ -193,6 +199,7 @@ def test_services_select_on_the_labels_the_server_sets(chart):
     assert f"{RELEASE}-active" not in names and f"{RELEASE}-standby" not in names
     assert not [o for o in objects(bare) if o["kind"] in ("Role", "RoleBinding")]
     assert "service_registration" not in server_hcl(bare)
+    assert one(bare, "Service", RELEASE)["spec"]["selector"] == selector, "nothing would set coffer-sealed"
 
 
 def test_pods_run_unprivileged_on_a_read_only_root(chart):
@@ -229,12 +236,16 @@ def test_each_pod_gets_its_identity_from_the_downward_api(chart):
     assert order.index("POD_NAME") < order.index("VAULT_RAFT_NODE_ID")
 
 
-def test_probes_keep_sealed_pods_alive_but_out_of_service(chart):
+def test_probes_never_let_a_sealed_pod_block_a_rollout(chart):
     rendered = render(chart, {})
     c = container(rendered)
-    assert c["readinessProbe"]["httpGet"]["path"] == "/v1/sys/health?standbyok=true"
+    assert c["readinessProbe"]["httpGet"]["path"] == "/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204"
     live = c["livenessProbe"]["httpGet"]["path"]
     assert "sealedcode=204" in live and "uninitcode=204" in live and "standbyok=true" in live
+    internal = one(rendered, "Service", f"{RELEASE}-internal")["spec"]
+    assert internal["publishNotReadyAddresses"] is True
+    strict = render(chart, {"server": {"readinessProbe": {"enabled": True, "path": "/v1/sys/health?standbyok=true"}}})
+    assert container(strict)["readinessProbe"]["httpGet"]["path"] == "/v1/sys/health?standbyok=true"
     tls = render(chart, VALUES_SETS["tls"])
     assert container(tls)["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
     assert container(tls)["livenessProbe"]["httpGet"]["scheme"] == "HTTPS"
@@ -242,7 +253,8 @@ def test_probes_keep_sealed_pods_alive_but_out_of_service(chart):
 
 def test_probes_and_helm_test_answer_as_the_chart_expects(chart, tmp_path):
     """The rendered probe paths and the `helm test` pod's command against a real server: ready
-    only when unsealed, alive always; the test passes only when unsealed."""
+    and alive whatever the seal (an OnDelete upgrade with a sealed pod waits for nothing); the
+    test passes only when unsealed."""
     rendered = render(chart, {})
     c = container(rendered)
     ready, live = c["readinessProbe"]["httpGet"]["path"], c["livenessProbe"]["httpGet"]["path"]
@@ -257,15 +269,44 @@ def test_probes_and_helm_test_answer_as_the_chart_expects(chart, tmp_path):
 
     try:
         probe = lambda path: requests.get(node.addr + path, timeout=5).status_code  # noqa: E731
-        assert (probe(ready), probe(live)) == (501, 204), "uninitialised: not ready, alive"
+        assert (probe(ready), probe(live)) == (204, 204), "uninitialised: ready, alive"
         root, keys = init_and_unseal(node)
         assert (probe(ready), probe(live)) == (200, 200), "active: ready, alive"
         assert helm_test() == 0
         node.client(root).sys.seal()
-        assert (probe(ready), probe(live)) == (503, 204), "sealed: not ready, alive"
+        assert (probe(ready), probe(live)) == (204, 204), "sealed: ready, alive"
         assert helm_test() == 2, "helm test fails on a sealed node"
     finally:
         node.stop()
+
+
+def test_auth_delegator_binds_the_service_account_and_mounts_its_token(chart):
+    rendered = render(chart, {})
+    sa = one(rendered, "ServiceAccount")["metadata"]["name"]
+    binding = one(rendered, "ClusterRoleBinding")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                  "name": "system:auth-delegator"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa, "namespace": NAMESPACE}]
+    assert NAMESPACE in binding["metadata"]["name"], "cluster-wide: two namespaces' releases must not collide"
+    pod = one(rendered, "StatefulSet")["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == sa and pod["automountServiceAccountToken"] is True
+
+    # The token stays mounted for auth alone, and for service registration alone.
+    auth_only = render(chart, {"server": {"serviceRegistration": {"enabled": False}}})
+    assert one(auth_only, "StatefulSet")["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+    assert one(auth_only, "ClusterRoleBinding")
+    off = {"server": {"authDelegator": {"enabled": False}}}
+    registration_only = render(chart, off)
+    assert not [o for o in objects(registration_only) if o["kind"] == "ClusterRoleBinding"]
+    assert one(registration_only, "StatefulSet")["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+    neither = render(chart, {"server": {"authDelegator": {"enabled": False}, "serviceRegistration": {"enabled": False}}})
+    assert one(neither, "StatefulSet")["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
+    assert not [o for o in objects(neither) if o["kind"].endswith(("Role", "RoleBinding"))]
+
+    # An existing service account (not created by the chart) is the one bound.
+    byo = render(chart, {"server": {"serviceAccount": {"create": False, "name": "platform-vault"}}})
+    assert one(byo, "ClusterRoleBinding")["subjects"][0]["name"] == "platform-vault"
+    assert "auth/kubernetes/config" in rendered["NOTES"]
 
 
 def test_seal_stanzas_and_tls_render_into_the_config(chart):
@@ -305,6 +346,9 @@ def test_seal_stanzas_and_tls_render_into_the_config(chart):
         ({"server": {"tls": {"enabled": True}}}, "secretName"),
         ({"server": {"updateStrategyType": "Sometimes"}}, "updateStrategyType"),
         ({"server": {"replica": 3}}, "replica"),
+        ({"server": {"authDelegator": {"enabled": "yes"}}}, "/server/authDelegator/enabled"),
+        ({"server": {"authDelegator": {"enable": True}}}, "enable"),
+        ({"server": {"readinessProbe": {"enabled": True, "path": "v1/sys/health"}}}, "/server/readinessProbe/path"),
     ],
 )
 def test_bad_values_are_refused_by_the_schema(chart, values, complaint):

@@ -1,14 +1,15 @@
 //! `auth/<mount>/config`: where the cluster's API server is, the CA that verifies it, and the
 //! JWT that authorises TokenReview calls. A write replaces the whole config, as in Vault.
+//! Unless `disable_local_ca_jwt` is set, a missing CA or reviewer JWT is the pod's own (read
+//! afresh at each login, see `local.rs`); with it set, the CA must be configured and a missing
+//! reviewer JWT is the one under review.
 
+use super::local::{LocalAccount, LocalFileError};
 use crate::error::ApiError;
 use crate::fields::Fields;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-
-/// Where a pod finds its own service account token and the cluster CA.
-pub const LOCAL_JWT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
-pub const LOCAL_CA_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+use zeroize::Zeroizing;
 
 /// The stored config (`config`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -22,8 +23,12 @@ pub struct KubeConfig {
 }
 
 impl KubeConfig {
-    /// The config a write describes; nothing is kept from an earlier one.
-    pub fn from_write(data: &Map<String, Value>) -> Result<KubeConfig, ApiError> {
+    /// The config a write describes; nothing is kept from an earlier one. Without a configured
+    /// CA, the pod's own must exist now (Vault refuses the write with the file's error).
+    pub fn from_write(
+        data: &Map<String, Value>,
+        local: &LocalAccount,
+    ) -> Result<KubeConfig, ApiError> {
         let f = Fields(data);
         let host = f.str_opt("kubernetes_host")?.unwrap_or_default();
         let host = host.trim().trim_end_matches('/').to_string();
@@ -47,7 +52,7 @@ impl KubeConfig {
                 "pem_keys are not supported by this server: service account tokens are verified by the cluster's TokenReview API",
             ));
         }
-        Ok(KubeConfig {
+        let config = KubeConfig {
             kubernetes_host: host,
             kubernetes_ca_cert: ca,
             token_reviewer_jwt: f
@@ -58,7 +63,16 @@ impl KubeConfig {
             issuer: f.str_opt("issuer")?.unwrap_or_default(),
             disable_iss_validation: f.bool_or("disable_iss_validation", true)?,
             disable_local_ca_jwt: f.bool_or("disable_local_ca_jwt", false)?,
-        })
+        };
+        if config.kubernetes_ca_cert.trim().is_empty() {
+            if config.disable_local_ca_jwt {
+                return Err(ApiError::bad(
+                    "kubernetes_ca_cert must be given when disable_local_ca_jwt is true",
+                ));
+            }
+            local.ca_pem().map_err(|e| ApiError::bad(e.to_string()))?;
+        }
+        Ok(config)
     }
 
     /// The `data` of a config read; the reviewer JWT is never shown, only whether it is set.
@@ -79,53 +93,80 @@ impl KubeConfig {
         }
     }
 
-    /// The CA to verify the API server with: the configured one, else (unless disabled) the
-    /// pod's own.
-    pub fn ca_pem(&self) -> Option<String> {
-        if !self.kubernetes_ca_cert.trim().is_empty() {
-            return Some(self.kubernetes_ca_cert.clone());
-        }
-        self.local_file(LOCAL_CA_PATH)
+    /// What a TokenReview call needs, as things stand at this login.
+    ///
+    /// The CA: the configured one, else (unless disabled) the pod's own, which must exist.
+    /// The bearer: the reviewer JWT, else (unless disabled) the pod's own token, else the JWT
+    /// under review itself (the cluster then lets each account review itself).
+    pub fn reviewing(
+        &self,
+        login_jwt: &str,
+        local: &LocalAccount,
+    ) -> Result<Reviewing, LocalFileError> {
+        let use_local = !self.disable_local_ca_jwt;
+        let ca_pem = if !self.kubernetes_ca_cert.trim().is_empty() {
+            Some(self.kubernetes_ca_cert.clone())
+        } else if use_local {
+            Some(local.ca_pem()?)
+        } else {
+            None
+        };
+        let bearer = if !self.token_reviewer_jwt.is_empty() {
+            Zeroizing::new(self.token_reviewer_jwt.clone())
+        } else {
+            use_local
+                .then(|| local.token())
+                .flatten()
+                .unwrap_or_else(|| Zeroizing::new(login_jwt.to_string()))
+        };
+        Ok(Reviewing { bearer, ca_pem })
     }
+}
 
-    /// The bearer of TokenReview calls: the reviewer JWT, else (unless disabled) the pod's own
-    /// token, else the JWT under review itself (the cluster then lets each account review itself).
-    pub fn reviewer_jwt(&self, login_jwt: &str) -> String {
-        if !self.token_reviewer_jwt.is_empty() {
-            return self.token_reviewer_jwt.clone();
-        }
-        self.local_file(LOCAL_JWT_PATH)
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| login_jwt.to_string())
-    }
-
-    fn local_file(&self, path: &str) -> Option<String> {
-        if self.disable_local_ca_jwt {
-            return None;
-        }
-        std::fs::read_to_string(path).ok()
-    }
+/// The bearer token and CA of one TokenReview call.
+pub struct Reviewing {
+    pub bearer: Zeroizing<String>,
+    pub ca_pem: Option<String>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn write(v: Value) -> Result<KubeConfig, ApiError> {
-        KubeConfig::from_write(v.as_object().unwrap())
+    /// A service account directory holding `files` (name, contents).
+    fn account(name: &str, files: &[(&str, &str)]) -> LocalAccount {
+        let d =
+            std::env::temp_dir().join(format!("coffer-k8s-config-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        for (file, text) in files {
+            std::fs::write(d.join(file), text).unwrap();
+        }
+        LocalAccount::at(d)
+    }
+
+    const PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+    fn write(v: Value, local: &LocalAccount) -> Result<KubeConfig, ApiError> {
+        KubeConfig::from_write(v.as_object().unwrap(), local)
     }
 
     #[test]
     fn a_write_needs_a_host_and_hides_the_reviewer_jwt_on_read() {
-        assert!(write(json!({})).is_err());
-        assert!(write(json!({"kubernetes_host": "10.0.0.1"})).is_err());
-        assert!(
-            write(json!({"kubernetes_host": "https://k", "kubernetes_ca_cert": "junk"})).is_err()
-        );
-        assert!(write(json!({"kubernetes_host": "https://k", "pem_keys": ["x"]})).is_err());
-        let c = write(json!({"kubernetes_host": "https://k:6443/", "token_reviewer_jwt": "r.j.t"}))
-            .unwrap();
+        let none = account("none", &[]);
+        assert!(write(json!({}), &none).is_err());
+        assert!(write(json!({"kubernetes_host": "10.0.0.1"}), &none).is_err());
+        let junk = json!({"kubernetes_host": "https://k", "kubernetes_ca_cert": "junk"});
+        assert!(write(junk, &none).is_err());
+        let pem_keys =
+            json!({"kubernetes_host": "https://k", "kubernetes_ca_cert": PEM, "pem_keys": ["x"]});
+        assert!(write(pem_keys, &none).is_err());
+        let c = write(
+            json!({"kubernetes_host": "https://k:6443/", "kubernetes_ca_cert": PEM,
+                   "token_reviewer_jwt": "r.j.t"}),
+            &none,
+        )
+        .unwrap();
         assert_eq!(c.kubernetes_host, "https://k:6443");
         assert!(c.disable_iss_validation);
         let shown = c.read_json();
@@ -134,13 +175,68 @@ mod tests {
     }
 
     #[test]
-    fn without_a_reviewer_jwt_the_login_jwt_reviews_itself() {
-        let c =
-            write(json!({"kubernetes_host": "https://k", "disable_local_ca_jwt": true})).unwrap();
-        assert_eq!(c.reviewer_jwt("login.jwt.x"), "login.jwt.x");
-        assert_eq!(c.ca_pem(), None);
-        let c =
-            write(json!({"kubernetes_host": "https://k", "token_reviewer_jwt": "rev"})).unwrap();
-        assert_eq!(c.reviewer_jwt("login.jwt.x"), "rev");
+    fn without_a_configured_ca_one_must_exist_as_vault_requires() {
+        let none = account("no-ca", &[]);
+        let err = write(json!({"kubernetes_host": "https://k"}), &none).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("ca.crt: no such file or directory"),
+            "{err}"
+        );
+        let err = write(
+            json!({"kubernetes_host": "https://k", "disable_local_ca_jwt": true}),
+            &account("local-ca", &[("ca.crt", PEM)]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "kubernetes_ca_cert must be given when disable_local_ca_jwt is true"
+        );
+        let local = account("local-ok", &[("ca.crt", PEM)]);
+        let c = write(json!({"kubernetes_host": "https://k"}), &local).unwrap();
+        assert_eq!(
+            c.kubernetes_ca_cert, "",
+            "the local CA is read at each login, not stored"
+        );
+    }
+
+    #[test]
+    fn the_pods_own_token_and_ca_review_unless_disabled() {
+        let local = account("own", &[("ca.crt", PEM), ("token", "own.jwt\n")]);
+        let c = write(json!({"kubernetes_host": "https://k"}), &local).unwrap();
+        let r = c.reviewing("login.jwt.x", &local).unwrap();
+        assert_eq!(
+            (r.bearer.as_str(), r.ca_pem.as_deref()),
+            ("own.jwt", Some(PEM))
+        );
+
+        let configured = json!({"kubernetes_host": "https://k", "token_reviewer_jwt": "rev",
+                                "kubernetes_ca_cert": "-----BEGIN CERTIFICATE-----\nX\n"});
+        let c = write(configured, &local).unwrap();
+        let r = c.reviewing("login.jwt.x", &local).unwrap();
+        assert_eq!(r.bearer.as_str(), "rev");
+        assert_ne!(r.ca_pem.as_deref(), Some(PEM));
+
+        let disabled = json!({"kubernetes_host": "https://k", "kubernetes_ca_cert": PEM,
+                              "disable_local_ca_jwt": true});
+        let c = write(disabled, &local).unwrap();
+        let r = c.reviewing("login.jwt.x", &local).unwrap();
+        assert_eq!(
+            r.bearer.as_str(),
+            "login.jwt.x",
+            "the JWT under review reviews itself"
+        );
+
+        // No local token: the JWT under review; the local CA gone after the write: an error.
+        let ca_only = account("ca-only", &[("ca.crt", PEM)]);
+        let c = write(json!({"kubernetes_host": "https://k"}), &ca_only).unwrap();
+        assert_eq!(
+            c.reviewing("login.jwt.x", &ca_only)
+                .unwrap()
+                .bearer
+                .as_str(),
+            "login.jwt.x"
+        );
+        assert!(c.reviewing("login.jwt.x", &account("gone", &[])).is_err());
     }
 }

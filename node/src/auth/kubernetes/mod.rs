@@ -2,11 +2,14 @@
 //! `{role, jwt}`. A login reads the service account the JWT claims to be (unverified), checks it
 //! against the role's bound names and namespaces (and audience, issuer, expiry), then asks the
 //! cluster's TokenReview API whether the JWT is valid and must hear back the same account.
+//! In a pod, the review is authorised by the pod's own service account (`local.rs`) unless a
+//! `token_reviewer_jwt` is configured.
 //!
 //! Storage: `config` → [`config::KubeConfig`]; `role/<name>` → [`role::KubeRole`].
 
 pub mod config;
 pub mod jwt;
+pub mod local;
 pub mod review;
 pub mod role;
 
@@ -17,6 +20,7 @@ use crate::fields::Fields;
 use crate::request::Operation;
 use async_trait::async_trait;
 use config::KubeConfig;
+use local::LocalAccount;
 use role::KubeRole;
 use std::collections::BTreeMap;
 
@@ -66,7 +70,7 @@ async fn config_op(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
             None => Err(ApiError::NotFound(String::new())),
         },
         Operation::Create | Operation::Update => {
-            let config = KubeConfig::from_write(&areq.req.data)?;
+            let config = KubeConfig::from_write(&areq.req.data, &LocalAccount::from_env())?;
             areq.storage.put_json(CONFIG_KEY, &config).await?;
             Ok(no_content())
         }
@@ -166,10 +170,17 @@ async fn login(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
     } else {
         vec![role.audience.clone()]
     };
-    let reviewer = config.reviewer_jwt(&token);
-    let ca = config.ca_pem();
-    let reviewed = review::review(&config.kubernetes_host, ca.as_deref(), &reviewer, &token, &audiences)
-        .await
+    let reviewing = config
+        .reviewing(&token, &LocalAccount::from_env())
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let reviewed = review::review(
+        &config.kubernetes_host,
+        reviewing.ca_pem.as_deref(),
+        &reviewing.bearer,
+        &token,
+        &audiences,
+    )
+    .await
         .map_err(|e| {
             tracing::info!(role = %role_name, reason = %e, "kubernetes login refused by the TokenReview");
             ApiError::PermissionDenied

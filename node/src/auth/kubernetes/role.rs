@@ -1,5 +1,6 @@
-//! A Kubernetes auth role: which service accounts (names and namespaces, `*` globs) may log in,
-//! the audience their tokens must carry, and the token fields of their logins.
+//! A Kubernetes auth role: which service accounts (names and namespaces, `*` globs; a lone `*`
+//! is any, and both may be `*`) may log in, the audience their tokens must carry, and the token
+//! fields of their logins.
 
 use crate::auth::{glob, token_params::TokenParams};
 use crate::error::ApiError;
@@ -78,14 +79,15 @@ impl KubeRole {
         }
         if next.bound_service_account_namespaces.is_empty() {
             return Err(ApiError::bad(
-                "\"bound_service_account_namespaces\" can not be empty",
+                "\"bound_service_account_namespaces\" can not be empty if \"bound_service_account_namespace_selector\" is not set",
             ));
         }
-        let star = |l: &[String]| l.len() == 1 && l[0] == "*";
-        if star(&next.bound_service_account_names) && star(&next.bound_service_account_namespaces) {
-            return Err(ApiError::bad(
-                "service_account_names and service_account_namespaces can not both be \"*\"",
-            ));
+        // `*` alone means any; mixed with other values it is refused. Names and namespaces may
+        // both be `*` (Vault has allowed that since 2019: the TokenReview still decides).
+        let mixed = |l: &[String]| l.len() > 1 && l.iter().any(|v| v == "*");
+        if mixed(&next.bound_service_account_names) || mixed(&next.bound_service_account_namespaces)
+        {
+            return Err(ApiError::bad("can not mix \"*\" with values"));
         }
         *self = next;
         Ok(())
@@ -150,12 +152,24 @@ mod tests {
     }
 
     #[test]
-    fn names_and_namespaces_are_required_and_not_both_stars() {
+    fn names_and_namespaces_are_required_and_a_star_stands_alone() {
         assert!(role(json!({"bound_service_account_names": "a"})).is_err());
         assert!(role(json!({"bound_service_account_namespaces": "a"})).is_err());
-        assert!(role(json!({"bound_service_account_names": "*",
+        let both = role(json!({"bound_service_account_names": "*",
             "bound_service_account_namespaces": "*"}))
-        .is_err());
+        .unwrap();
+        assert_eq!(both.check_bound("any-ns", "any-name"), Ok(()));
+        for mixed in [
+            json!({"bound_service_account_names": ["*", "web"],
+                   "bound_service_account_namespaces": "a"}),
+            json!({"bound_service_account_names": "web",
+                   "bound_service_account_namespaces": ["prod", "*"]}),
+        ] {
+            assert_eq!(
+                role(mixed).unwrap_err().to_string(),
+                "can not mix \"*\" with values"
+            );
+        }
         assert!(role(json!({"bound_service_account_names": "*",
             "bound_service_account_namespaces": "prod-*"}))
         .is_ok());
