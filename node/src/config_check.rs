@@ -51,8 +51,11 @@ impl ServerConfig {
                 self.log_format
             )));
         }
-        if let Some((kind, fields)) = &self.seal {
+        for (kind, fields) in self.seal.iter().chain(&self.other_seal) {
             crate::auto_unseal::check_stanza(kind, fields).map_err(|e| invalid(e.to_string()))?;
+        }
+        if let (Some(first), Some(other)) = (&self.seal, &self.other_seal) {
+            crate::auto_unseal::check_pair(first, other).map_err(|e| invalid(e.to_string()))?;
         }
         Ok(())
     }

@@ -7,6 +7,9 @@
 //! - auto → Shamir (the stanza marked `disabled = "true"`): the disabled seal unwraps the root
 //!   key, the operator's recovery shares must rebuild the stored recovery key, and that key
 //!   becomes the unseal key (same shares), wrapping the root key from now on.
+//! - auto → auto (two stanzas: the old one disabled, the new one enabled, of another type): the
+//!   disabled seal unwraps the root key, the operator's recovery shares must rebuild the stored
+//!   recovery key, and the new seal wraps the root key; the recovery key stays as it is.
 //!
 //! Risk: the records change in several writes; a crash between them leaves a node that needs
 //! its records repaired by hand (the root key is never lost: every step keeps it wrapped by a
@@ -27,6 +30,11 @@ pub enum Migration {
     ToAuto(Arc<dyn Seal>),
     /// Away from the disabled auto seal, to Shamir.
     ToShamir(Arc<dyn Seal>),
+    /// From the disabled auto seal (`old`) to the enabled one (`new`).
+    Between {
+        old: Arc<dyn Seal>,
+        new: Arc<dyn Seal>,
+    },
 }
 
 impl Core {
@@ -42,6 +50,14 @@ impl Core {
                 }
                 (None, Some(old)) if config.type_ == old.seal_type() => {
                     Some(Migration::ToShamir(old.clone()))
+                }
+                (Some(new), Some(old))
+                    if config.type_ == old.seal_type() && new.seal_type() != old.seal_type() =>
+                {
+                    Some(Migration::Between {
+                        old: old.clone(),
+                        new: new.clone(),
+                    })
                 }
                 _ => None,
             },
@@ -70,7 +86,9 @@ impl Core {
         };
         let threshold = match &migration {
             Migration::ToAuto(_) => self.seal_config_required().await?,
-            Migration::ToShamir(_) => self.recovery_config_required().await?,
+            Migration::ToShamir(_) | Migration::Between { .. } => {
+                self.recovery_config_required().await?
+            }
         }
         .secret_threshold;
         let part = decode_key(key).map_err(|e| ApiError::bad(e.to_string()))?;
@@ -90,6 +108,10 @@ impl Core {
             match migration {
                 Migration::ToAuto(seal) => self.migrate_to_auto(&key, seal.as_ref()).await?,
                 Migration::ToShamir(old) => self.migrate_to_shamir(&key, old.as_ref()).await?,
+                Migration::Between { old, new } => {
+                    self.migrate_between(&key, old.as_ref(), new.as_ref())
+                        .await?
+                }
             }
         }
         drop(guard);
@@ -126,12 +148,13 @@ impl Core {
         self.post_unseal().await
     }
 
-    async fn migrate_to_shamir(
-        self: &Arc<Self>,
+    /// Unwrap the root key with the disabled seal, unseal the barrier with it, and check that
+    /// `recovery_key` is the stored recovery key (else seal again: "invalid key").
+    async fn open_with_disabled(
+        &self,
         recovery_key: &[u8],
         old: &dyn Seal,
-    ) -> Result<(), ApiError> {
-        let recovery = self.recovery_config_required().await?;
+    ) -> Result<coffer_barrier::RootKey, ApiError> {
         let wrapped = self.records().wrapped_root_key().await?;
         let root = old.unwrap(&wrapped).await.map_err(|e| {
             ApiError::Unavailable(format!("the disabled seal cannot unwrap the root key: {e}"))
@@ -151,6 +174,16 @@ impl Core {
             self.storage.barrier.seal();
             return Err(ApiError::bad("invalid key"));
         }
+        Ok(root)
+    }
+
+    async fn migrate_to_shamir(
+        self: &Arc<Self>,
+        recovery_key: &[u8],
+        old: &dyn Seal,
+    ) -> Result<(), ApiError> {
+        let recovery = self.recovery_config_required().await?;
+        let root = self.open_with_disabled(recovery_key, old).await?;
         let shamir = ShamirSeal::new(recovery_key).map_err(ApiError::internal)?;
         let rewrapped = shamir
             .wrap(root.as_bytes())
@@ -164,6 +197,34 @@ impl Core {
         self.view("").delete(RECOVERY_KEY_PATH).await?;
         self.records().delete_recovery_config().await?;
         tracing::info!(from = old.seal_type(), "seal migrated to shamir");
+        self.post_unseal().await
+    }
+
+    async fn migrate_between(
+        self: &Arc<Self>,
+        recovery_key: &[u8],
+        old: &dyn Seal,
+        new: &dyn Seal,
+    ) -> Result<(), ApiError> {
+        let mut config = self.seal_config_required().await?;
+        let root = self.open_with_disabled(recovery_key, old).await?;
+        let rewrapped = match new.wrap(root.as_bytes()).await {
+            Ok(blob) => blob,
+            Err(e) => {
+                self.storage.barrier.seal();
+                return Err(ApiError::Unavailable(format!(
+                    "cannot wrap the root key: {e}"
+                )));
+            }
+        };
+        self.records().put_wrapped_root_key(rewrapped).await?;
+        config.type_ = new.seal_type().to_string();
+        self.records().put_seal_config(&config).await?;
+        tracing::info!(
+            from = old.seal_type(),
+            to = new.seal_type(),
+            "seal migrated"
+        );
         self.post_unseal().await
     }
 }
