@@ -11,6 +11,13 @@
 //!   disabled seal unwraps the root key, the operator's recovery shares must rebuild the stored
 //!   recovery key, and the new seal wraps the root key; the recovery key stays as it is.
 //!
+//! The records can only be written by a Raft leader that a quorum confirms, so a node that is
+//! not one refuses the shares before they count (rather than unsealing half-way). Sealed nodes
+//! of a multi-node cluster cannot reach each other (the cluster port opens at unseal, with the
+//! certificate kept behind the barrier), so today a migration runs on a one-voter cluster;
+//! Vault's procedure (standbys unseal with the old seal, the next active node migrates) is not
+//! built yet.
+//!
 //! Risk: the records change in several writes; a crash between them leaves a node that needs
 //! its records repaired by hand (the root key is never lost: every step keeps it wrapped by a
 //! key the operator holds or the KMS holds).
@@ -84,6 +91,16 @@ impl Core {
         let Some(migration) = self.migration().await? else {
             return Err(ApiError::bad("no seal migration is pending"));
         };
+        // The migration rewrites the seal records, which only the Raft leader can write; the
+        // other nodes follow the replicated records by themselves. Refused before the share
+        // counts, so the operator types it again on the leader.
+        if let Some(raft) = &self.storage.raft {
+            if !raft.is_leader() || raft.ensure_linearizable().await.is_err() {
+                return Err(ApiError::bad(
+                    "seal migration needs this node to lead the Raft cluster, confirmed by a quorum",
+                ));
+            }
+        }
         let threshold = match &migration {
             Migration::ToAuto(_) => self.seal_config_required().await?,
             Migration::ToShamir(_) | Migration::Between { .. } => {
@@ -105,13 +122,19 @@ impl Core {
         };
         if let Some(key) = combined {
             let key = Zeroizing::new(key.to_vec());
-            match migration {
-                Migration::ToAuto(seal) => self.migrate_to_auto(&key, seal.as_ref()).await?,
-                Migration::ToShamir(old) => self.migrate_to_shamir(&key, old.as_ref()).await?,
+            let done = match migration {
+                Migration::ToAuto(seal) => self.migrate_to_auto(&key, seal.as_ref()).await,
+                Migration::ToShamir(old) => self.migrate_to_shamir(&key, old.as_ref()).await,
                 Migration::Between { old, new } => {
-                    self.migrate_between(&key, old.as_ref(), new.as_ref())
-                        .await?
+                    self.migrate_between(&key, old.as_ref(), new.as_ref()).await
                 }
+            };
+            if let Err(e) = done {
+                // Leadership lost mid-way or a seal failed: nothing is served from a half
+                // migration; the operator starts it again with the shares.
+                self.active.set(None);
+                self.storage.barrier.seal();
+                return Err(e);
             }
         }
         drop(guard);

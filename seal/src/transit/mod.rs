@@ -17,6 +17,8 @@
 //! simulation (under madsim the remote key service is `simkms`).
 
 mod client;
+#[cfg(test)]
+mod conformance_tests;
 pub mod wire;
 
 use std::sync::Arc;
