@@ -1,4 +1,4 @@
-//! Auto-unseal: a `seal "awskms"` or `seal "pkcs11"` stanza wraps the root key
+//! Auto-unseal: a `seal "awskms"`, `seal "pkcs11"` or `seal "transit"` stanza wraps the root key
 //! with a key the node can use by itself, so it unseals at start with nobody typing shares, and
 //! `sys/init` hands out recovery keys instead of unseal keys.
 //!
@@ -35,22 +35,60 @@ fn text(fields: &Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
-/// The seals of the config's `seal` stanza.
-pub fn from_config(seal: Option<&(String, Map<String, Value>)>) -> Result<Seals, SealStanzaError> {
-    let Some((kind, fields)) = seal else {
+/// The seals of the config's `seal` stanzas: one, or two during a migration (Vault's rule: one
+/// of them `disabled = "true"`, the old seal; the other the new one).
+pub fn from_config(
+    seal: Option<&(String, Map<String, Value>)>,
+    other: Option<&(String, Map<String, Value>)>,
+) -> Result<Seals, SealStanzaError> {
+    let Some(first) = seal else {
         return Ok(Seals::default());
     };
-    let built = build(kind, fields)?;
-    if text(fields, "disabled").is_some_and(|d| d == "true") {
-        return Ok(Seals {
-            active: None,
-            disabled: built,
-        });
-    }
+    let (old, new) = match other {
+        None if is_disabled(&first.1) => (Some(first), None),
+        None => (None, Some(first)),
+        Some(other) if check_pair(first, other)? => (Some(first), Some(other)),
+        Some(other) => (Some(other), Some(first)),
+    };
+    let build = |stanza: Option<&(String, Map<String, Value>)>| match stanza {
+        Some((kind, fields)) => build(kind, fields),
+        None => Ok(None),
+    };
     Ok(Seals {
-        active: built,
-        disabled: None,
+        active: build(new)?,
+        disabled: build(old)?,
     })
+}
+
+/// With two seal stanzas exactly one is `disabled = "true"` (the old seal of a migration);
+/// whether it is the first.
+pub fn check_pair(
+    (_, first): &(String, Map<String, Value>),
+    (other_kind, other): &(String, Map<String, Value>),
+) -> Result<bool, SealStanzaError> {
+    match (is_disabled(first), is_disabled(other)) {
+        (true, false) => Ok(true),
+        (false, true) => Ok(false),
+        _ => Err(stanza_error(
+            other_kind,
+            "with two seal blocks exactly one must be disabled = \"true\" (the old seal)".into(),
+        )),
+    }
+}
+
+fn is_disabled(fields: &Map<String, Value>) -> bool {
+    text(fields, "disabled").is_some_and(|d| d == "true")
+}
+
+/// A boolean field: `true`/`false`, or the strings `"true"`/`"false"` (absent: `None`).
+#[cfg(not(madsim))]
+fn boolean(fields: &Map<String, Value>, key: &str) -> Result<Option<bool>, String> {
+    match fields.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) if s == "true" || s == "false" => Ok(Some(s == "true")),
+        Some(_) => Err(format!("{key} must be \"true\" or \"false\"")),
+    }
 }
 
 /// What a seal stanza asks for: its fields checked, nothing connected yet.
@@ -60,6 +98,8 @@ enum SealSpec {
     AwsKms(coffer_seal::AwsKmsConfig),
     #[cfg(not(madsim))]
     Pkcs11(coffer_seal::Pkcs11Config),
+    #[cfg(not(madsim))]
+    Transit(coffer_seal::TransitConfig),
     /// The simulated KMS on its own simulated host.
     #[cfg(madsim)]
     SimKms(std::net::SocketAddr),
@@ -91,6 +131,10 @@ pub fn check_stanza(kind: &str, fields: &Map<String, Value>) -> Result<(), SealS
             }
             Ok(())
         }
+        #[cfg(not(madsim))]
+        SealSpec::Transit(cfg) => coffer_seal::TransitSeal::new(&cfg)
+            .map(drop)
+            .map_err(|e| stanza_error(kind, e.to_string())),
     }
 }
 
@@ -119,6 +163,13 @@ fn build(
         SealSpec::Pkcs11(cfg) => {
             let seal = coffer_seal::Pkcs11Seal::new(&cfg)
                 .map_err(|e| stanza_error(kind, e.to_string()))?;
+            Ok(Some(Arc::new(seal)))
+        }
+        #[cfg(not(madsim))]
+        SealSpec::Transit(cfg) => {
+            let seal = coffer_seal::TransitSeal::new(&cfg)
+                .map_err(|e| stanza_error(kind, e.to_string()))?;
+            seal.spawn_renewal();
             Ok(Some(Arc::new(seal)))
         }
         #[cfg(madsim)]
@@ -183,6 +234,20 @@ fn spec(kind: &str, fields: &Map<String, Value>) -> Result<SealSpec, SealStanzaE
                 rsa_oaep,
             }))
         }
+        #[cfg(not(madsim))]
+        "transit" => Ok(SealSpec::Transit(coffer_seal::TransitConfig {
+            address: text(fields, "address"),
+            token: text(fields, "token"),
+            key_name: text(fields, "key_name"),
+            mount_path: text(fields, "mount_path"),
+            namespace: text(fields, "namespace"),
+            disable_renewal: boolean(fields, "disable_renewal").map_err(err)?,
+            tls_ca_cert: text(fields, "tls_ca_cert"),
+            tls_client_cert: text(fields, "tls_client_cert"),
+            tls_client_key: text(fields, "tls_client_key"),
+            tls_server_name: text(fields, "tls_server_name"),
+            tls_skip_verify: boolean(fields, "tls_skip_verify").map_err(err)?,
+        })),
         #[cfg(madsim)]
         "simkms" => {
             let address = text(fields, "address")
@@ -310,22 +375,22 @@ mod tests {
 
     #[test]
     fn stanzas_choose_the_seal() {
-        assert!(from_config(None).unwrap().active.is_none());
+        assert!(from_config(None, None).unwrap().active.is_none());
         // Under simulation there is no awskms; a disabled shamir stanza is plain Shamir too.
         let kind = if cfg!(madsim) { "shamir" } else { "awskms" };
         let disabled = stanza(
             kind,
             json!({"kms_key_id": "k", "access_key": "a", "secret_key": "s", "disabled": "true"}),
         );
-        let seals = from_config(Some(&disabled)).unwrap();
+        let seals = from_config(Some(&disabled), None).unwrap();
         assert!(seals.active.is_none(), "a disabled stanza is Shamir");
         assert_eq!(
             seals.disabled.is_some(),
             cfg!(not(madsim)),
             "kept for the migration"
         );
-        let unknown = stanza("transit", json!({}));
-        let err = from_config(Some(&unknown)).err().unwrap();
+        let unknown = stanza("gcpckms", json!({}));
+        let err = from_config(Some(&unknown), None).err().unwrap();
         assert!(err.to_string().contains("not supported"), "{err}");
         #[cfg(not(madsim))]
         {
@@ -333,13 +398,62 @@ mod tests {
                 "awskms",
                 json!({"kms_key_id": "k", "access_key": "a", "secret_key": "s", "region": "eu-west-1"}),
             );
-            let seal = from_config(Some(&kms)).unwrap().active.unwrap();
+            let seal = from_config(Some(&kms), None).unwrap().active.unwrap();
             assert_eq!(seal.seal_type(), "awskms");
             assert!(seal.is_recovery());
             let no_key = stanza("awskms", json!({"access_key": "a", "secret_key": "s"}));
             if std::env::var("VAULT_AWSKMS_SEAL_KEY_ID").is_err() {
-                assert!(from_config(Some(&no_key)).is_err());
+                assert!(from_config(Some(&no_key), None).is_err());
             }
         }
+    }
+
+    #[cfg(not(madsim))]
+    #[test]
+    fn a_transit_stanza_reads_vault_s_fields() {
+        let transit = stanza(
+            "transit",
+            json!({"address": "http://127.0.0.1:8200", "token": "t", "key_name": "k",
+                   "mount_path": "transit/", "disable_renewal": "true", "tls_skip_verify": false}),
+        );
+        check_stanza(&transit.0, &transit.1).unwrap();
+        let seal = from_config(Some(&transit), None).unwrap().active.unwrap();
+        assert_eq!(seal.seal_type(), "transit");
+        assert!(seal.is_recovery());
+        let SealSpec::Transit(cfg) = spec(&transit.0, &transit.1).unwrap() else {
+            unreachable!("a transit stanza")
+        };
+        assert_eq!(cfg.disable_renewal, Some(true));
+        assert_eq!(cfg.tls_skip_verify, Some(false));
+        assert_eq!(cfg.mount_path.as_deref(), Some("transit/"));
+        let bad = stanza("transit", json!({"disable_renewal": "sometimes"}));
+        let err = check_stanza(&bad.0, &bad.1).err().unwrap();
+        assert!(err.to_string().contains("disable_renewal"), "{err}");
+    }
+
+    #[cfg(not(madsim))]
+    #[test]
+    fn two_stanzas_need_exactly_one_disabled() {
+        let kms = |disabled: &str| {
+            stanza(
+                "awskms",
+                json!({"kms_key_id": "k", "access_key": "a", "secret_key": "s", "disabled": disabled}),
+            )
+        };
+        let transit = |disabled: &str| {
+            stanza(
+                "transit",
+                json!({"address": "http://127.0.0.1:1", "token": "t", "key_name": "k",
+                       "mount_path": "transit", "disabled": disabled}),
+            )
+        };
+        let seals = from_config(Some(&transit("true")), Some(&kms("false"))).unwrap();
+        assert_eq!(seals.active.unwrap().seal_type(), "awskms");
+        assert_eq!(seals.disabled.unwrap().seal_type(), "transit");
+        let seals = from_config(Some(&transit("false")), Some(&kms("true"))).unwrap();
+        assert_eq!(seals.active.unwrap().seal_type(), "transit");
+        assert_eq!(seals.disabled.unwrap().seal_type(), "awskms");
+        assert!(from_config(Some(&transit("false")), Some(&kms("false"))).is_err());
+        assert!(from_config(Some(&transit("true")), Some(&kms("true"))).is_err());
     }
 }

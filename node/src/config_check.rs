@@ -51,8 +51,11 @@ impl ServerConfig {
                 self.log_format
             )));
         }
-        if let Some((kind, fields)) = &self.seal {
+        for (kind, fields) in self.seal.iter().chain(&self.other_seal) {
             crate::auto_unseal::check_stanza(kind, fields).map_err(|e| invalid(e.to_string()))?;
+        }
+        if let (Some(first), Some(other)) = (&self.seal, &self.other_seal) {
+            crate::auto_unseal::check_pair(first, other).map_err(|e| invalid(e.to_string()))?;
         }
         Ok(())
     }
@@ -224,7 +227,13 @@ mod tests {
             "service_registration \"kubernetes\" { bogus = 1 }"
         ))
         .contains("bogus"));
-        assert!(message(raft(ok, "seal \"transit\" {}")).contains("not supported"));
+        assert!(message(raft(ok, "seal \"gcpckms\" {}")).contains("not supported"));
+        let transit = "seal \"transit\" {\n address = \"http://u:8200\"\n token = \"t\"\n mount_path = \"transit\"\n}";
+        if cfg!(not(madsim)) && std::env::var("VAULT_TRANSIT_SEAL_KEY_NAME").is_err() {
+            assert!(message(raft(ok, transit)).contains("key_name is required"));
+        }
+        let two = "seal \"shamir\" {}\nseal \"shamir\" {}";
+        assert!(message(raft(ok, two)).contains("exactly one must be disabled"));
         assert!(message(raft(ok, "seal \"shamir\" { disabled = \"maybe\" }")).contains("disabled"));
         let bad_port = ServerConfig::parse(
             "storage \"inmem\" {}\nlistener \"tcp\" {\n address = \"0.0.0.0:http\"\n tls_disable = 1\n}",

@@ -7,6 +7,16 @@
 //! - auto → Shamir (the stanza marked `disabled = "true"`): the disabled seal unwraps the root
 //!   key, the operator's recovery shares must rebuild the stored recovery key, and that key
 //!   becomes the unseal key (same shares), wrapping the root key from now on.
+//! - auto → auto (two stanzas: the old one disabled, the new one enabled, of another type): the
+//!   disabled seal unwraps the root key, the operator's recovery shares must rebuild the stored
+//!   recovery key, and the new seal wraps the root key; the recovery key stays as it is.
+//!
+//! The records can only be written by a Raft leader that a quorum confirms, so a node that is
+//! not one refuses the shares before they count (rather than unsealing half-way). Sealed nodes
+//! of a multi-node cluster cannot reach each other (the cluster port opens at unseal, with the
+//! certificate kept behind the barrier), so today a migration runs on a one-voter cluster;
+//! Vault's procedure (standbys unseal with the old seal, the next active node migrates) is not
+//! built yet.
 //!
 //! Risk: the records change in several writes; a crash between them leaves a node that needs
 //! its records repaired by hand (the root key is never lost: every step keeps it wrapped by a
@@ -27,6 +37,11 @@ pub enum Migration {
     ToAuto(Arc<dyn Seal>),
     /// Away from the disabled auto seal, to Shamir.
     ToShamir(Arc<dyn Seal>),
+    /// From the disabled auto seal (`old`) to the enabled one (`new`).
+    Between {
+        old: Arc<dyn Seal>,
+        new: Arc<dyn Seal>,
+    },
 }
 
 impl Core {
@@ -42,6 +57,14 @@ impl Core {
                 }
                 (None, Some(old)) if config.type_ == old.seal_type() => {
                     Some(Migration::ToShamir(old.clone()))
+                }
+                (Some(new), Some(old))
+                    if config.type_ == old.seal_type() && new.seal_type() != old.seal_type() =>
+                {
+                    Some(Migration::Between {
+                        old: old.clone(),
+                        new: new.clone(),
+                    })
                 }
                 _ => None,
             },
@@ -68,9 +91,21 @@ impl Core {
         let Some(migration) = self.migration().await? else {
             return Err(ApiError::bad("no seal migration is pending"));
         };
+        // The migration rewrites the seal records, which only the Raft leader can write; the
+        // other nodes follow the replicated records by themselves. Refused before the share
+        // counts, so the operator types it again on the leader.
+        if let Some(raft) = &self.storage.raft {
+            if !raft.is_leader() || raft.ensure_linearizable().await.is_err() {
+                return Err(ApiError::bad(
+                    "seal migration needs this node to lead the Raft cluster, confirmed by a quorum",
+                ));
+            }
+        }
         let threshold = match &migration {
             Migration::ToAuto(_) => self.seal_config_required().await?,
-            Migration::ToShamir(_) => self.recovery_config_required().await?,
+            Migration::ToShamir(_) | Migration::Between { .. } => {
+                self.recovery_config_required().await?
+            }
         }
         .secret_threshold;
         let part = decode_key(key).map_err(|e| ApiError::bad(e.to_string()))?;
@@ -87,9 +122,19 @@ impl Core {
         };
         if let Some(key) = combined {
             let key = Zeroizing::new(key.to_vec());
-            match migration {
-                Migration::ToAuto(seal) => self.migrate_to_auto(&key, seal.as_ref()).await?,
-                Migration::ToShamir(old) => self.migrate_to_shamir(&key, old.as_ref()).await?,
+            let done = match migration {
+                Migration::ToAuto(seal) => self.migrate_to_auto(&key, seal.as_ref()).await,
+                Migration::ToShamir(old) => self.migrate_to_shamir(&key, old.as_ref()).await,
+                Migration::Between { old, new } => {
+                    self.migrate_between(&key, old.as_ref(), new.as_ref()).await
+                }
+            };
+            if let Err(e) = done {
+                // Leadership lost mid-way or a seal failed: nothing is served from a half
+                // migration; the operator starts it again with the shares.
+                self.active.set(None);
+                self.storage.barrier.seal();
+                return Err(e);
             }
         }
         drop(guard);
@@ -126,12 +171,13 @@ impl Core {
         self.post_unseal().await
     }
 
-    async fn migrate_to_shamir(
-        self: &Arc<Self>,
+    /// Unwrap the root key with the disabled seal, unseal the barrier with it, and check that
+    /// `recovery_key` is the stored recovery key (else seal again: "invalid key").
+    async fn open_with_disabled(
+        &self,
         recovery_key: &[u8],
         old: &dyn Seal,
-    ) -> Result<(), ApiError> {
-        let recovery = self.recovery_config_required().await?;
+    ) -> Result<coffer_barrier::RootKey, ApiError> {
         let wrapped = self.records().wrapped_root_key().await?;
         let root = old.unwrap(&wrapped).await.map_err(|e| {
             ApiError::Unavailable(format!("the disabled seal cannot unwrap the root key: {e}"))
@@ -151,6 +197,16 @@ impl Core {
             self.storage.barrier.seal();
             return Err(ApiError::bad("invalid key"));
         }
+        Ok(root)
+    }
+
+    async fn migrate_to_shamir(
+        self: &Arc<Self>,
+        recovery_key: &[u8],
+        old: &dyn Seal,
+    ) -> Result<(), ApiError> {
+        let recovery = self.recovery_config_required().await?;
+        let root = self.open_with_disabled(recovery_key, old).await?;
         let shamir = ShamirSeal::new(recovery_key).map_err(ApiError::internal)?;
         let rewrapped = shamir
             .wrap(root.as_bytes())
@@ -164,6 +220,34 @@ impl Core {
         self.view("").delete(RECOVERY_KEY_PATH).await?;
         self.records().delete_recovery_config().await?;
         tracing::info!(from = old.seal_type(), "seal migrated to shamir");
+        self.post_unseal().await
+    }
+
+    async fn migrate_between(
+        self: &Arc<Self>,
+        recovery_key: &[u8],
+        old: &dyn Seal,
+        new: &dyn Seal,
+    ) -> Result<(), ApiError> {
+        let mut config = self.seal_config_required().await?;
+        let root = self.open_with_disabled(recovery_key, old).await?;
+        let rewrapped = match new.wrap(root.as_bytes()).await {
+            Ok(blob) => blob,
+            Err(e) => {
+                self.storage.barrier.seal();
+                return Err(ApiError::Unavailable(format!(
+                    "cannot wrap the root key: {e}"
+                )));
+            }
+        };
+        self.records().put_wrapped_root_key(rewrapped).await?;
+        config.type_ = new.seal_type().to_string();
+        self.records().put_seal_config(&config).await?;
+        tracing::info!(
+            from = old.seal_type(),
+            to = new.seal_type(),
+            "seal migrated"
+        );
         self.post_unseal().await
     }
 }

@@ -143,7 +143,7 @@ pub async fn start(
 ) -> Result<ServerHandle, StartError> {
     let metrics = Arc::new(crate::metrics::Metrics::default());
     let (physical, raft, storage_type) = open_storage(&config, &storage, &metrics).await?;
-    let seals = crate::auto_unseal::from_config(config.seal.as_ref())
+    let seals = crate::auto_unseal::from_config(config.seal.as_ref(), config.other_seal.as_ref())
         .map_err(|e| StartError::Seal(e.to_string()))?;
     let storage = crate::core::NodeStorage::new(physical, raft, storage_type, metrics, seals);
     let core = Core::new(config, storage);

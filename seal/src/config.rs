@@ -12,11 +12,13 @@ pub const SEAL_TYPE_SHAMIR: &str = "shamir";
 pub const SEAL_TYPE_AWSKMS: &str = "awskms";
 /// See [`SEAL_TYPE_SHAMIR`].
 pub const SEAL_TYPE_PKCS11: &str = "pkcs11";
+/// See [`SEAL_TYPE_SHAMIR`].
+pub const SEAL_TYPE_TRANSIT: &str = "transit";
 
 /// The seal (or recovery) configuration, stored unencrypted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealConfig {
-    /// "shamir", "awskms" or "pkcs11".
+    /// "shamir", "awskms", "pkcs11" or "transit".
     #[serde(rename = "type")]
     pub type_: String,
     /// Number of key shares handed out (n).

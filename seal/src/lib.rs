@@ -5,7 +5,8 @@
 //! the rekey and generate-root state machines as plain data ([`rekey`],
 //! [`generate_root`]), the [`Seal`] trait that wraps the root key with its
 //! Shamir implementation and the shared conformance suite ([`seal`]), the
-//! plain `core/seal-config` record ([`config`]), the simulated KMS of the
+//! plain `core/seal-config` record ([`config`]), the transit seal that asks
+//! another cluster's transit engine ([`transit`]), the simulated KMS of the
 //! madsim build ([`simkms`]), and the crate's one source
 //! of randomness ([`rng`], getrandom 0.3 so madsim can make it
 //! deterministic).
@@ -34,6 +35,8 @@ pub mod seal;
 pub mod shamir;
 #[cfg(madsim)]
 pub mod simkms;
+#[cfg(not(madsim))]
+pub mod transit;
 
 #[cfg(not(madsim))]
 pub use awskms::{AwsKmsConfig, AwsKmsSeal};
@@ -47,3 +50,5 @@ pub use rekey::{RekeyConfig, RekeyOperation, RekeyOutput};
 pub use seal::{seal_conformance_suite, Seal, ShamirSeal};
 #[cfg(madsim)]
 pub use simkms::{SimKmsFaults, SimKmsSeal, SimKmsServer};
+#[cfg(not(madsim))]
+pub use transit::{TransitConfig, TransitSeal};

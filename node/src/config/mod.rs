@@ -104,6 +104,9 @@ pub struct ServerConfig {
     pub listeners: Vec<ListenerConfig>,
     /// The raw `seal` block (type and fields), used by auto-unseal.
     pub seal: Option<(String, Map<String, Value>)>,
+    /// A second `seal` block: Vault allows two during a seal migration, one of them
+    /// `disabled = "true"` (the old seal) and the other enabled (the new one).
+    pub other_seal: Option<(String, Map<String, Value>)>,
     pub api_addr: Option<String>,
     pub cluster_addr: Option<String>,
     pub cluster_name: Option<String>,
@@ -136,6 +139,7 @@ impl Default for ServerConfig {
             storage: StorageConfig::Inmem,
             listeners: vec![ListenerConfig::default()],
             seal: None,
+            other_seal: None,
             api_addr: None,
             cluster_addr: None,
             cluster_name: None,
@@ -246,7 +250,7 @@ fn from_object(top: Map<String, Value>) -> Result<ServerConfig, ConfigError> {
         match key.as_str() {
             "storage" | "backend" | "ha_storage" => storage = Some(parse_storage(&value)?),
             "listener" => cfg.listeners = parse_listeners(&value)?,
-            "seal" => cfg.seal = Some(first_labelled_block(&value, "seal")?),
+            "seal" => (cfg.seal, cfg.other_seal) = seal_blocks::parse(&value)?,
             "api_addr" => cfg.api_addr = Some(string(&value, &key)?),
             "cluster_addr" => cfg.cluster_addr = Some(string(&value, &key)?),
             "cluster_name" => cfg.cluster_name = Some(string(&value, &key)?),
@@ -498,110 +502,7 @@ fn duration(v: &Value, key: &str) -> Result<u64, ConfigError> {
 
 #[cfg(test)]
 mod fuzz_tests;
+mod seal_blocks;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_vault_style_hcl() {
-        let cfg = ServerConfig::parse(
-            r#"
-            storage "raft" {
-              path    = "/var/lib/coffer"
-              node_id = "node-1"
-              retry_join { leader_api_addr = "http://coffer-0.coffer-internal:8200" }
-              retry_join { leader_api_addr = "http://coffer-1.coffer-internal:8200" }
-            }
-            listener "tcp" {
-              address     = "0.0.0.0:8200"
-              tls_disable = "true"
-            }
-            api_addr = "http://127.0.0.1:8200"
-            ui = true
-            default_lease_ttl = "1h"
-            "#,
-        )
-        .unwrap();
-        match &cfg.storage {
-            StorageConfig::Raft {
-                path,
-                node_id,
-                retry_join,
-                ..
-            } => {
-                assert_eq!(path, &PathBuf::from("/var/lib/coffer"));
-                assert_eq!(node_id, "node-1");
-                assert_eq!(retry_join.len(), 2);
-            }
-            other => panic!("unexpected storage {other:?}"),
-        }
-        assert_eq!(cfg.listeners.len(), 1);
-        assert!(cfg.listeners[0].tls_disable);
-        assert_eq!(cfg.default_lease_ttl_secs, 3600);
-        assert!(cfg.ui);
-    }
-
-    #[test]
-    fn parses_request_and_entry_limits() {
-        let cfg = ServerConfig::parse(
-            r#"
-            storage "raft" {
-              path           = "/d"
-              max_entry_size = "2097152"
-            }
-            listener "tcp" {
-              tls_disable              = true
-              max_request_size         = 1048576
-              http_read_header_timeout = "1s"
-            }
-            listener "tcp" {
-              tls_disable      = true
-              max_request_size = -1
-            }
-            "#,
-        )
-        .unwrap();
-        let StorageConfig::Raft { max_entry_size, .. } = &cfg.storage else {
-            panic!("raft storage expected");
-        };
-        assert_eq!(*max_entry_size, Some(2 << 20));
-        let (a, b) = (&cfg.listeners[0].limits, &cfg.listeners[1].limits);
-        assert_eq!(a.max_request_size, Some(1 << 20));
-        assert_eq!(a.read_header_timeout, std::time::Duration::from_secs(1));
-        assert_eq!(b.max_request_size, None);
-        assert_eq!(
-            b.read_header_timeout,
-            ListenerLimits::default().read_header_timeout
-        );
-    }
-
-    #[test]
-    fn parses_json_and_legacy_backend_key() {
-        let cfg = ServerConfig::parse(
-            r#"{"backend": {"inmem": {}}, "listener": [{"tcp": {"address": "127.0.0.1:1", "tls_disable": 1}}]}"#,
-        )
-        .unwrap();
-        assert_eq!(cfg.storage, StorageConfig::Inmem);
-        assert_eq!(cfg.listeners[0].address, "127.0.0.1:1");
-    }
-
-    #[test]
-    fn rejects_missing_storage_unknown_keys_and_tls_without_files() {
-        assert!(ServerConfig::parse(r#"listener "tcp" { tls_disable = true }"#).is_err());
-        assert!(ServerConfig::parse(
-            r#"storage "inmem" {}
-               listener "tcp" { tls_disable = true }
-               bogus = 1"#
-        )
-        .is_err());
-        assert!(ServerConfig::parse(
-            r#"storage "inmem" {}
-               listener "tcp" { address = "127.0.0.1:1" }"#
-        )
-        .is_err());
-        assert!(
-            ServerConfig::parse(r#"storage "consul" {} listener "tcp" {tls_disable = 1}"#).is_err()
-        );
-    }
-}
+mod tests;
