@@ -61,9 +61,10 @@ def kms(tmp_path):
         proc.wait(timeout=10)
 
 
-def kms_node(tmp_path, kms, name="kms1"):
+def awskms_stanza(kms) -> str:
+    """A `seal "awskms"` block for the moto KMS of the `kms` fixture, with its test credentials."""
     _, endpoint, key_id = kms
-    seal = f'''
+    return f'''
 seal "awskms" {{
   region     = "us-east-1"
   kms_key_id = "{key_id}"
@@ -72,7 +73,10 @@ seal "awskms" {{
   secret_key = "test"
 }}
 '''
-    return Node(tmp_path, name, extra_config=seal)
+
+
+def kms_node(tmp_path, kms, name="kms1"):
+    return Node(tmp_path, name, extra_config=awskms_stanza(kms))
 
 
 def read(client, path):

@@ -9,25 +9,12 @@ import subprocess
 import pytest
 
 from conftest import COFFER_BIN, Node, cli
-from test_awskms import health, kms, wait_until  # noqa: F401  (kms is a fixture)
-
-
-def seal_stanza(kms):
-    _, endpoint, key_id = kms
-    return f'''
-seal "awskms" {{
-  region     = "us-east-1"
-  kms_key_id = "{key_id}"
-  endpoint   = "{endpoint}"
-  access_key = "test"
-  secret_key = "test"
-}}
-'''
+from test_awskms import awskms_stanza, health, kms, wait_until  # noqa: F401  (kms is a fixture)
 
 
 @pytest.fixture
 def kms_cluster(tmp_path, kms):
-    seal = seal_stanza(kms)
+    seal = awskms_stanza(kms)
     n1 = Node(tmp_path, "r1", extra_config=seal).start()
     n2 = Node(tmp_path, "r2", extra_config=seal).start()
     n3 = Node(tmp_path, "r3", extra_config=seal, retry_join=[n1.addr]).start()
@@ -164,7 +151,7 @@ def test_recovery_keys_from_init_generate_a_root_token_and_are_rekeyed_through_t
 def test_hvac_decode_helper_argv_works_with_one_or_two_dashes(tmp_path, kms):
     """hvac's helper passes `-address URL -tls-skip-verify -decode X -otp Y` (space-separated values,
     a bare boolean); harnesses built on it write the same with `--`."""
-    n1 = Node(tmp_path, "h1", extra_config=seal_stanza(kms)).start()
+    n1 = Node(tmp_path, "h1", extra_config=awskms_stanza(kms)).start()
     try:
         hvac_helper_round_trip(n1)
     finally:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from conftest import COFFER_BIN, Node, cli, free_port
-from test_awskms import health, kms, read, wait_until  # noqa: F401  (kms is a fixture)
+from test_awskms import awskms_stanza, health, kms, read, wait_until  # noqa: F401  (kms is a fixture)
 
 KEY = "autounseal"
 POLICY = f'''
@@ -188,19 +188,10 @@ def test_the_seal_token_is_renewed_unless_renewal_is_disabled(tmp_path, unsealer
 
 
 def test_seal_migrations_shamir_transit_awskms_shamir_keep_every_secret(tmp_path, unsealer, kms):
-    _, endpoint, key_id = kms
     node = Node(tmp_path, "mig").start()
     shamir_config = node.config.read_text()
     transit = transit_stanza(unsealer, unsealer.token())
-    awskms = f'''
-seal "awskms" {{
-  kms_key_id = "{key_id}"
-  endpoint   = "{endpoint}"
-  access_key = "test"
-  secret_key = "test"
-  region     = "us-east-1"
-}}
-'''
+    awskms = awskms_stanza(kms)
 
     def disabled(stanza):
         return stanza.replace("{\n", '{\n  disabled = "true"\n', 1)
