@@ -74,6 +74,11 @@ type OpenraftError<E> = openraft::errors::RaftError<TypeConfig, E>;
 type OpenraftForward = openraft::errors::ForwardToLeader<TypeConfig>;
 
 fn forward(f: OpenraftForward) -> RaftError {
+    // A leader whose quorum acks are older than its lease refuses writes until the next round
+    // of acks: it is still the leader, so forwarding would be wrong; the caller retries.
+    if f.reason == openraft::errors::ForwardReason::LeaseExpired {
+        return RaftError::NoQuorum("the leader has no quorum ack within its lease".into());
+    }
     RaftError::ForwardToLeader {
         leader_id: f.leader_id,
         leader_addr: f.leader_node.map(|n| n.api_addr),

@@ -63,45 +63,12 @@ async fn standbys_forward_and_a_new_active_node_keeps_every_write() {
         .await,
         "no survivor became active"
     );
-    // A standby forwards once it has heard from the new leader: until then it answers 503,
-    // as Vault's standbys do while they know no active node.
-    let active = survivors.iter().find(|n| n.is_active()).expect("active");
-    let active_addr = format!("http://{}:8200", active.ip);
-    for n in survivors {
-        let mut knows = false;
-        for _ in 0..100 {
-            let leader = n.call("GET", "sys/leader", None, None).await;
-            if leader.body["leader_address"] == active_addr.as_str() {
-                knows = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(
-            knows,
-            "{} never named {} as the leader",
-            n.name, active.name
-        );
-    }
-    // Every acknowledged write is read back. Right after a failover the new leader can still
-    // lose an election it did not expect (seeds 23, 39, 40, 50 show it: a 503 "not the leader"
-    // from the node that is active); a client retries, and so does this check, within a bound.
     for i in acknowledged {
-        let via = &survivors[i % 2];
-        let mut read = None;
-        for _ in 0..100 {
-            let r = via
-                .call("GET", &format!("secret/data/k{i}"), Some(&root), None)
-                .await;
-            if r.status == 200 {
-                read = Some(r);
-                break;
-            }
-            assert_eq!(r.status, 503, "read {i} via {}: {:?}", via.name, r.body);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let read = read.unwrap_or_else(|| panic!("read {i} via {} never answered", via.name));
-        assert_eq!(read.body["data"]["data"]["v"], i);
+        let r = survivors[i % 2]
+            .call("GET", &format!("secret/data/k{i}"), Some(&root), None)
+            .await;
+        assert_eq!(r.status, 200, "read {i} after failover: {:?}", r.body);
+        assert_eq!(r.body["data"]["data"]["v"], i);
     }
     let w = survivors[0]
         .call(

@@ -72,6 +72,11 @@ impl Core {
         if let Some(state) = self.active.get().filter(|s| s.term == term) {
             return Ok(state);
         }
+        // A leader fresh from its election has no quorum ack yet, so its lease is not valid and
+        // it refuses writes: a read index collects a round of acks first.
+        raft.ensure_linearizable()
+            .await
+            .map_err(|e| ApiError::Unavailable(e.to_string()))?;
         // Everything committed before is applied here once an entry of this term is: a read
         // index alone is not enough for a leader that resumed its term after a restart.
         raft.commit_noop()
