@@ -58,6 +58,17 @@ seeds_run=$(echo "$summary" | grep -Eo '^seeds [0-9]+' | awk '{print $2}')
 if [ -z "$summary" ]; then failed=$((failed + 1)); else
   passed=$((passed + seeds_run - seeds_failed)); failed=$((failed + seeds_failed)); fi
 
+step "mutation gate (sim/run.sh --mutants: each planted bug must fail the chaos checkers)"
+# One more simulation build (--cfg coffer_mutants, its own target dir); each caught mutant
+# counts as a pass, each missed one as a failure.
+sim/run.sh --mutants 2>&1 | tee "$LOG_DIR/mutants.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+summary=$(grep -E '^mutants [0-9]+, caught' "$LOG_DIR/mutants.log" | tail -1)
+if [ -z "$summary" ]; then failed=$((failed + 1)); else
+  caught=$(echo "$summary" | grep -Eo 'caught [0-9]+' | awk '{print $2}')
+  missed=$(echo "$summary" | grep -Eo 'missed [0-9]+' | awk '{print $2}')
+  passed=$((passed + caught)); failed=$((failed + missed)); fi
+
 step "black-box tests (pytest + hvac against target/debug/coffer)"
 cargo build -p coffer-node --bin coffer || status=1
 export COFFER_BIN="$CARGO_TARGET_DIR/debug/coffer"

@@ -2,6 +2,7 @@
 # The chaos simulation over many seeds: one seed per process, in parallel over the cores.
 #
 #   sim/run.sh [--seeds N] [--from S] [--jobs J]
+#   sim/run.sh --mutants [--budget N] [--jobs J]
 #
 # Seeds S..S+N-1 (default 1..200); even seeds run a 3-node cluster, odd seeds 5 nodes. Prints
 # a progress line per seed, then the determinism check (seed S in two processes must print the
@@ -9,29 +10,99 @@
 #   seeds N, violations V, lost writes L, inconclusive I, failed F
 # A failing seed prints the command that replays it and the tail of its event log (the whole
 # log is in the file named). Exit status 0 only when every seed passed and the hashes agree.
+#
+# --mutants is the mutation gate: it proves the checkers can fail. It builds the chaos test once
+# more with `--cfg coffer_mutants` (into "$COFFER_SIM_TARGET_DIR-mutants", so the plain
+# simulation build is untouched), then for each planted bug (switched on by COFFER_MUTANT=<name>;
+# see raft/src/mutant.rs) runs seeds 1..N (default 30), J at a time, until one fails with a
+# checker violation. One line per mutant, then a summary:
+#   mutant <name>: caught by seed S (<first violation>)   or   mutant <name>: NOT caught in N seeds
+#   mutants M, caught C, missed X
+# Only a VIOLATION the checkers report counts: a seed that panics elsewhere (the cluster never
+# forms, a harness assertion) or times out catches nothing. Exit status 0 only when all are caught.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-seeds=200 from=1 jobs=$(nproc)
+# The planted bugs of the mutation gate (each named where it is planted: grep the name).
+# Two more are planted but not gated, because the chaos run cannot catch them yet (issue 20):
+# read_without_read_index and fence_ignored; try them with COFFER_MUTANTS="<names>".
+# shellcheck disable=SC2206 # the names are split on blanks
+MUTANTS=(${COFFER_MUTANTS:-sm_skip_entry snapshot_drops_last_pair kv_cas_ignored kv_delete_ignored
+  write_acked_before_commit barrier_plaintext})
+
+seeds=200 from=1 jobs=$(nproc) mutants=0 budget=30
 while [ $# -gt 0 ]; do
   case "$1" in
     --seeds) seeds=$2; shift 2 ;;
     --from) from=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    *) echo "usage: sim/run.sh [--seeds N] [--from S] [--jobs J]" >&2; exit 2 ;;
+    --mutants) mutants=1; shift ;;
+    --budget) budget=$2; shift 2 ;;
+    *) echo "usage: sim/run.sh [--seeds N] [--from S] [--jobs J] | --mutants [--budget N] [--jobs J]" >&2
+       exit 2 ;;
   esac
 done
 
-export RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR="$COFFER_SIM_TARGET_DIR"
-bin=$(cargo test -q --profile sim -p coffer-sim --test chaos --no-run --message-format=json 2>/dev/null |
-  python3 -c 'import json,sys
+# Build the chaos test with RUSTFLAGS=$1 into $2; prints the test binary's path.
+build_chaos() {
+  RUSTFLAGS=$1 CARGO_TARGET_DIR=$2 \
+    cargo test -q --profile sim -p coffer-sim --test chaos --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "chaos" and m.get("executable"):
-        print(m["executable"])')
+        print(m["executable"])'
+}
+
+if [ "$mutants" -eq 1 ]; then
+  flags="--cfg madsim --cfg coffer_mutants" dir="$COFFER_SIM_TARGET_DIR-mutants"
+  bin=$(build_chaos "$flags" "$dir")
+  if [ -z "$bin" ]; then
+    RUSTFLAGS=$flags CARGO_TARGET_DIR=$dir cargo test --profile sim -p coffer-sim --test chaos --no-run
+    echo "mutants ${#MUTANTS[@]}, caught 0, missed ${#MUTANTS[@]} (the mutant build failed)"
+    exit 1
+  fi
+  logs=$(mktemp -d "${TMPDIR:-/tmp}/coffer-mutants.XXXXXX")
+  export bin logs
+  one_mutant_seed() { # mutant seed; the output stays in $logs/<mutant>-<seed>.log
+    COFFER_MUTANT=$1 MADSIM_TEST_SEED=$2 timeout 600 "$bin" --exact chaos_seed --nocapture \
+      >"$logs/$1-$2.log" 2>&1
+  }
+  export -f one_mutant_seed
+  echo "mutants: ${#MUTANTS[@]} planted bugs, seeds 1..$budget each, $jobs at a time, logs in $logs"
+  caught=0 missed=0
+  for m in "${MUTANTS[@]}"; do
+    found="" crashed=0 seed=1
+    while [ -z "$found" ] && [ "$seed" -le "$budget" ]; do
+      last=$((seed + jobs - 1)); [ "$last" -le "$budget" ] || last=$budget
+      seq "$seed" "$last" | xargs -P "$jobs" -I{} bash -c "one_mutant_seed $m {}"
+      for s in $(seq "$seed" "$last"); do
+        v=$(grep -m1 '^VIOLATION ' "$logs/$m-$s.log" | cut -c11-)
+        if [ -n "$v" ]; then found=$s kind=$v; break; fi
+        grep -q '^test result: ok' "$logs/$m-$s.log" || crashed=$((crashed + 1))
+      done
+      seed=$((last + 1))
+    done
+    note=""; [ "$crashed" -eq 0 ] || note=", $crashed seeds crashed without a violation"
+    if [ -n "$found" ]; then
+      caught=$((caught + 1))
+      kind=${kind%% on key*}
+      echo "mutant $m: caught by seed $found (${kind:0:70}$note)"
+    else
+      missed=$((missed + 1))
+      echo "mutant $m: NOT caught in $budget seeds$note"
+    fi
+  done
+  echo "mutants ${#MUTANTS[@]}, caught $caught, missed $missed"
+  [ "$missed" -eq 0 ]
+  exit
+fi
+
+bin=$(build_chaos "--cfg madsim" "$COFFER_SIM_TARGET_DIR")
 if [ -z "$bin" ]; then
-  cargo test --profile sim -p coffer-sim --test chaos --no-run
+  RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR="$COFFER_SIM_TARGET_DIR" \
+    cargo test --profile sim -p coffer-sim --test chaos --no-run
   echo "seeds 0, violations 0, lost writes 0, inconclusive 0, failed 1 (the simulation did not build)"
   exit 1
 fi

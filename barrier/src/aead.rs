@@ -63,6 +63,8 @@ pub(crate) fn term_of(stored: &[u8]) -> Result<u32, DecryptError> {
     Ok(u32::from_be_bytes(term))
 }
 
+use crate::mutant::mutant;
+
 /// Encrypt `plaintext` for `path` under `key`, labelled with `term`.
 pub(crate) fn seal(
     key: &[u8; KEY_LEN],
@@ -77,6 +79,10 @@ pub(crate) fn seal(
     out.push(VERSION_AES_GCM);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(plaintext);
+    if mutant("barrier_plaintext") {
+        out.extend_from_slice(&[0; TAG_LEN]);
+        return Ok(out);
+    }
     let tag = Aes256Gcm::new(key.into())
         .encrypt_in_place_detached(
             Nonce::from_slice(&nonce),
@@ -108,6 +114,9 @@ pub(crate) fn open(
     let nonce = Nonce::from_slice(&stored[TERM_LEN + VERSION_LEN..HEADER_LEN]);
     let (body, tag) = stored[HEADER_LEN..].split_at(stored.len() - OVERHEAD);
     let mut plaintext = body.to_vec();
+    if mutant("barrier_plaintext") {
+        return Ok(plaintext);
+    }
     Aes256Gcm::new(key.into())
         .decrypt_in_place_detached(nonce, path.as_bytes(), &mut plaintext, Tag::from_slice(tag))
         .map_err(|_| DecryptError::Authentication)?;

@@ -27,6 +27,7 @@ mod counter;
 mod error;
 mod keyring;
 mod memory;
+mod mutant;
 mod physical;
 mod random;
 mod root_key;

@@ -45,6 +45,12 @@ impl RaftPhysical {
     }
 
     async fn write(&self, cmd: Command) -> Result<(), PhysicalError> {
+        if coffer_raft::mutant::mutant("write_acked_before_commit") && is_logical(&cmd) {
+            // The planted bug: a mount's write is answered before Raft commits it.
+            let raft = self.raft.clone();
+            tokio::spawn(async move { raft.write(cmd).await });
+            return Ok(());
+        }
         let fenced = FENCE.try_with(|fence| (fence.term, fence.write_proposed()));
         let (cmd, proposal) = match fenced {
             Ok((term, proposal)) => {
@@ -63,6 +69,16 @@ impl RaftPhysical {
             let _ = FENCE.try_with(|fence| fence.committed(tick));
         }
         result
+    }
+}
+
+/// Whether `cmd` writes only under `logical/` (the mounts' data): where the
+/// `write_acked_before_commit` mutant strikes, leaving the core's own records alone.
+fn is_logical(cmd: &Command) -> bool {
+    match cmd {
+        Command::Put { key, .. } | Command::Delete { key } => key.starts_with("logical/"),
+        Command::Batch(cmds) => !cmds.is_empty() && cmds.iter().all(is_logical),
+        _ => false,
     }
 }
 

@@ -27,6 +27,7 @@
 pub mod engine;
 mod error;
 mod list;
+pub mod mutant;
 pub mod network;
 mod node;
 pub mod runtime;

@@ -22,6 +22,7 @@ use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
 
 use super::{io_err, keys, restore, snapshot, to_json, Storage};
 use crate::engine::{Pair, Space, WriteBatch};
+use crate::mutant::mutant;
 use crate::runtime::CofferRuntime;
 use crate::types::{
     Applied, Command, LogId, Snapshot, SnapshotData, SnapshotMeta, StoredMembership, TypeConfig,
@@ -101,7 +102,9 @@ impl StateMachine {
 /// it out.
 fn unfence(cmd: Command, entry_term: u64) -> Option<Command> {
     match cmd {
-        Command::Fenced { term, cmd } if term == entry_term => unfence(*cmd, entry_term),
+        Command::Fenced { term, cmd } if term == entry_term || mutant("fence_ignored") => {
+            unfence(*cmd, entry_term)
+        }
         Command::Fenced { .. } => None,
         cmd => Some(cmd),
     }
@@ -112,7 +115,7 @@ fn unfence(cmd: Command, entry_term: u64) -> Option<Command> {
 fn add_command(batch: &mut WriteBatch, cmd: Command, entry_term: u64) -> bool {
     match cmd {
         Command::Fenced { term, cmd } => {
-            if term != entry_term {
+            if term != entry_term && !mutant("fence_ignored") {
                 return false;
             }
             return add_command(batch, *cmd, entry_term);
@@ -175,6 +178,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let mut applied = Applied::default();
             match entry.payload {
                 EntryPayload::Blank => {}
+                EntryPayload::Normal(_)
+                    if mutant("sm_skip_entry") && entry.log_id.index().is_multiple_of(50) => {}
                 EntryPayload::Normal(cmd) => match unfence(cmd, entry.log_id.leader_id.term) {
                     None => applied.fenced_out = true,
                     Some(Command::CommitRestore { id, pairs }) => {
@@ -227,7 +232,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         meta: &SnapshotMeta,
         data: SnapshotData,
     ) -> io::Result<()> {
-        let pairs = snapshot::decode(&data)?;
+        let mut pairs = snapshot::decode(&data)?;
+        if mutant("snapshot_drops_last_pair") {
+            pairs.pop();
+        }
         let mut batch = WriteBatch::new();
         batch.delete_range(Space::Data, Vec::new(), None);
         for (key, value) in pairs {

@@ -200,7 +200,7 @@ pub(super) async fn delete_latest(
     let now = clock::now();
     let current = meta.current_version;
     match meta.versions.get_mut(&current) {
-        Some(vm) if !is_gone(vm, now) => {
+        Some(vm) if !is_gone(vm, now) && !coffer_raft::mutant::mutant("kv_delete_ignored") => {
             vm.deletion_time = clock::rfc3339(now);
             vm.deleted = true;
         }
