@@ -81,9 +81,9 @@ pub async fn check(
         ViolationKind::SearchBudgetExceeded | ViolationKind::TooManyOps => {
             report.inconclusive += 1;
             log.record(format!("inconclusive: {v}"));
-            report
-                .violations
-                .push(format!("inconclusive (no verdict, so nothing verified): {v}"));
+            report.violations.push(format!(
+                "inconclusive (no verdict, so nothing verified): {v}"
+            ));
         }
         kind => {
             if kind == ViolationKind::LostWrite {

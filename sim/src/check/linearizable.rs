@@ -366,10 +366,7 @@ mod tests {
         assert_eq!(check_linearizable(&with_cas(25)), Ok(()));
         assert_eq!(check_linearizable(&with_cas(7)), Ok(()));
         assert_eq!(check_linearizable(&with_cas(1)), Ok(()));
-        assert_eq!(
-            kind_of(&with_cas(26)),
-            Some(ViolationKind::NotLinearizable)
-        );
+        assert_eq!(kind_of(&with_cas(26)), Some(ViolationKind::NotLinearizable));
     }
 
     #[test]
@@ -381,10 +378,7 @@ mod tests {
         assert_eq!(check_linearizable(&history(ops.clone())), Ok(()));
         // ...but not before its invocation.
         ops.push(read(8, Some("x"), 3, 4));
-        assert_eq!(
-            kind_of(&history(ops)),
-            Some(ViolationKind::NotLinearizable)
-        );
+        assert_eq!(kind_of(&history(ops)), Some(ViolationKind::NotLinearizable));
     }
 
     /// A concurrent history of 12 ops on one key: a model run whose ops overlap in time, some
@@ -415,7 +409,11 @@ mod tests {
                     if rng.below(2) == 0 || answered {
                         reg = next;
                     }
-                    let outcome = if answered { Outcome::Ok } else { Outcome::Unknown };
+                    let outcome = if answered {
+                        Outcome::Ok
+                    } else {
+                        Outcome::Unknown
+                    };
                     (outcome, answered.then_some(done))
                 }
             };
@@ -462,6 +460,9 @@ mod tests {
                 failed += 1;
             }
         }
-        assert!(passed > 200 && failed > 200, "{passed} passed, {failed} failed");
+        assert!(
+            passed > 200 && failed > 200,
+            "{passed} passed, {failed} failed"
+        );
     }
 }
