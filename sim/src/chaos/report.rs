@@ -22,7 +22,8 @@ pub struct Report {
     pub violations: Vec<String>,
     /// Of those, acknowledged writes the healed cluster lost.
     pub lost_writes: usize,
-    /// Whether the linearizability search ran out of budget on some key (no verdict there).
+    /// Keys the linearizability search gave no verdict on (out of budget, too many ops); each
+    /// is also in `violations`, so it fails the seed.
     pub inconclusive: usize,
     /// Snapshots the nodes installed from a leader (all incarnations), after healing.
     pub snapshots_installed: u64,
@@ -75,9 +76,14 @@ pub async fn check(
     };
     heal(cluster, log).await;
     let record = |v: Violation, report: &mut Report| match v.kind {
+        // No verdict is no verification: it fails the seed like a violation, counted apart and
+        // named by its kind (`SearchBudgetExceeded` / `TooManyOps`).
         ViolationKind::SearchBudgetExceeded | ViolationKind::TooManyOps => {
             report.inconclusive += 1;
             log.record(format!("inconclusive: {v}"));
+            report.violations.push(format!(
+                "inconclusive (no verdict, so nothing verified): {v}"
+            ));
         }
         kind => {
             if kind == ViolationKind::LostWrite {

@@ -11,6 +11,7 @@ mod duplicates;
 mod linearizable;
 mod lost_writes;
 mod model;
+mod symmetry;
 mod violation;
 
 #[cfg(test)]
