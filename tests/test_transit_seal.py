@@ -2,7 +2,8 @@
 "unsealer" Coffer dev node holds the key; a transit-sealed cluster comes back by itself after a
 full restart while the unsealer is up, stays sealed (503) while it is not answering and unseals
 by itself when it answers again; the seal token is renewed; and seal migrations
-shamir -> transit -> awskms -> shamir through `operator unseal -migrate` keep every secret."""
+shamir -> transit -> awskms -> shamir through `operator unseal -migrate` keep every secret (one
+node here; three nodes, by Vault's rolling procedure, in test_seal_migration_cluster.py)."""
 import os
 import signal
 import subprocess
@@ -248,29 +249,3 @@ def test_seal_migrations_shamir_transit_awskms_shamir_keep_every_secret(tmp_path
         unsealer.answer_again()
         node.stop()
 
-
-def test_a_sealed_multi_node_cluster_refuses_a_migration_before_the_shares_count(tmp_path, unsealer):
-    """Sealed nodes of a three-node cluster cannot reach each other (the cluster port opens at
-    unseal), so none can write the migrated seal records: each refuses the share with a 400 and
-    stays sealed, and nothing is half-done. (Coffer migrates a one-voter cluster today.)"""
-    from test_cluster import form
-
-    nodes = [Node(tmp_path, "s1").start(), Node(tmp_path, "s2").start()]
-    nodes.append(Node(tmp_path, "s3", retry_join=[nodes[0].addr]).start())
-    try:
-        keys, root = form(nodes)
-        write_secrets(nodes[0].client(root))
-        for n in nodes:
-            n.stop()
-            n.config.write_text(n.config.read_text() + transit_stanza(unsealer, unsealer.token()))
-        for n in nodes:
-            n.start()
-        for n in nodes:
-            assert n.client().sys.read_seal_status()["migration"] is True
-            answer = requests.put(f"{n.addr}/v1/sys/unseal", json={"key": keys[0], "migrate": True}, timeout=60)
-            assert answer.status_code == 400 and "Raft" in answer.json()["errors"][0], answer.text
-            status = n.client().sys.read_seal_status()
-            assert status["sealed"] is True and status["progress"] == 0, status
-    finally:
-        for n in nodes:
-            n.stop()

@@ -11,16 +11,21 @@
 //!   disabled seal unwraps the root key, the operator's recovery shares must rebuild the stored
 //!   recovery key, and the new seal wraps the root key; the recovery key stays as it is.
 //!
-//! The records can only be written by a Raft leader that a quorum confirms, so a node that is
-//! not one refuses the shares before they count (rather than unsealing half-way). Sealed nodes
-//! of a multi-node cluster cannot reach each other (the cluster port opens at unseal, with the
-//! certificate kept behind the barrier), so today a migration runs on a one-voter cluster;
-//! Vault's procedure (standbys unseal with the old seal, the next active node migrates) is not
-//! built yet.
+//! On a Raft cluster, Vault's procedure for integrated storage: the new records can only be
+//! written by a leader that a quorum confirms. A node that is one when the shares are complete
+//! migrates at once (a one-voter cluster). Any other node unseals with the OLD seal (the shares
+//! checked as above), serves as a standby, and keeps the combined key in
+//! `KeyCeremonies::pending_migration`; `finish_on_takeover` writes the new records as soon as
+//! this node leads (after the operator restarts or steps down the active node), and forgets the
+//! key when another node has migrated (the replicated seal config no longer asks for it). Its
+//! leadership is confirmed first (read index, a no-op of its term, read index), so it writes
+//! over the records as the cluster has them.
 //!
-//! Risk: the records change in several writes; a crash between them leaves a node that needs
-//! its records repaired by hand (the root key is never lost: every step keeps it wrapped by a
-//! key the operator holds or the KMS holds).
+//! Failure: the wrapped root key and the seal config change in one write (one Raft entry), so
+//! the stored seal type always names the seal that wraps the stored root key; a migration that
+//! fails before it leaves the old seal (and the operator's old keys) working, and is retried.
+//! The recovery key and its config are written before (to an auto seal) or dropped after (to
+//! Shamir); a leftover of either is harmless.
 
 use crate::core::Core;
 use crate::error::ApiError;
@@ -29,7 +34,13 @@ use coffer_seal::progress::{decode_key, KeyCollector};
 use coffer_seal::{Seal, SealConfig, ShamirSeal};
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::Duration;
 use zeroize::Zeroizing;
+
+/// How soon a standby with an authorised migration first checks whether it leads, and the
+/// longest wait between checks after failures.
+const TAKEOVER_POLL: Duration = Duration::from_millis(250);
+const TAKEOVER_BACKOFF_MAX: Duration = Duration::from_secs(10);
 
 /// A pending migration and the seal it needs.
 pub enum Migration {
@@ -91,15 +102,10 @@ impl Core {
         let Some(migration) = self.migration().await? else {
             return Err(ApiError::bad("no seal migration is pending"));
         };
-        // The migration rewrites the seal records, which only the Raft leader can write; the
-        // other nodes follow the replicated records by themselves. Refused before the share
-        // counts, so the operator types it again on the leader.
-        if let Some(raft) = &self.storage.raft {
-            if !raft.is_leader() || raft.ensure_linearizable().await.is_err() {
-                return Err(ApiError::bad(
-                    "seal migration needs this node to lead the Raft cluster, confirmed by a quorum",
-                ));
-            }
+        if !self.is_sealed() {
+            // Unsealed with the old seal already; the migration waits for this node to lead.
+            drop(guard);
+            return self.seal_status().await;
         }
         let threshold = match &migration {
             Migration::ToAuto(_) => self.seal_config_required().await?,
@@ -122,132 +128,224 @@ impl Core {
         };
         if let Some(key) = combined {
             let key = Zeroizing::new(key.to_vec());
-            let done = match migration {
-                Migration::ToAuto(seal) => self.migrate_to_auto(&key, seal.as_ref()).await,
-                Migration::ToShamir(old) => self.migrate_to_shamir(&key, old.as_ref()).await,
-                Migration::Between { old, new } => {
-                    self.migrate_between(&key, old.as_ref(), new.as_ref()).await
+            self.open_for_migration(&key, &migration).await?;
+            if self.leads_confirmed().await {
+                if let Err(e) = self.write_migration(&key, &migration).await {
+                    // A seal failed or leadership was lost: the records are as before (see the
+                    // module doc); nothing is served, the operator starts again with the shares.
+                    self.storage.barrier.seal();
+                    return Err(e);
                 }
-            };
-            if let Err(e) = done {
-                // Leadership lost mid-way or a seal failed: nothing is served from a half
-                // migration; the operator starts it again with the shares.
-                self.active.set(None);
-                self.storage.barrier.seal();
-                return Err(e);
+                self.post_unseal().await?;
+            } else {
+                // Vault's rolling procedure: a standby unseals with the old seal and migrates
+                // only once it becomes the active node.
+                self.post_unseal().await?;
+                *self.keys.pending_migration.lock() = Some(key);
+                tokio::spawn(finish_on_takeover(self.clone()));
+                tracing::info!(
+                    "unsealed with the old seal; the seal migrates when this node becomes active"
+                );
             }
         }
         drop(guard);
         self.seal_status().await
     }
 
-    async fn migrate_to_auto(
-        self: &Arc<Self>,
-        kek: &[u8],
-        seal: &dyn Seal,
-    ) -> Result<(), ApiError> {
+    /// Check the combined key against the stored records and open the barrier with the old
+    /// seal: the Shamir unseal key (to an auto seal), or the disabled seal and the recovery key.
+    async fn open_for_migration(&self, key: &[u8], migration: &Migration) -> Result<(), ApiError> {
+        match migration {
+            Migration::ToAuto(_) => {
+                let root = self.unwrap_root_key(key).await?;
+                self.storage
+                    .barrier
+                    .unseal(&root)
+                    .await
+                    .map_err(ApiError::internal)
+            }
+            Migration::ToShamir(old) | Migration::Between { old, .. } => {
+                let wrapped = self.records().wrapped_root_key().await?;
+                let root = unwrap_with(old.as_ref(), &wrapped).await?;
+                self.storage
+                    .barrier
+                    .unseal(&root)
+                    .await
+                    .map_err(ApiError::internal)?;
+                if let Err(e) = self.check_recovery_key(key).await {
+                    self.storage.barrier.seal();
+                    return Err(e);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether this node may write the seal records: no Raft, or the Raft leader confirmed by
+    /// a quorum and caught up with everything committed before its term.
+    async fn leads_confirmed(&self) -> bool {
+        let Some(raft) = &self.storage.raft else {
+            return true;
+        };
+        raft.is_leader()
+            && raft.ensure_linearizable().await.is_ok()
+            && raft.commit_noop().await.is_ok()
+            && raft.ensure_linearizable().await.is_ok()
+    }
+
+    /// `key` is the stored recovery key (compared in constant time); the barrier is unsealed.
+    async fn check_recovery_key(&self, key: &[u8]) -> Result<(), ApiError> {
+        let stored = self.view("").get(RECOVERY_KEY_PATH).await?;
+        let matches = stored.is_some_and(|s| {
+            let s = Zeroizing::new(s);
+            bool::from(subtle::ConstantTimeEq::ct_eq(&s[..], key))
+        });
+        if matches {
+            Ok(())
+        } else {
+            Err(ApiError::bad("invalid key"))
+        }
+    }
+
+    /// Write the new seal records for `migration`, authorised by `key`, on an unsealed node
+    /// that leads. Everything is checked again against the records as they are now.
+    async fn write_migration(&self, key: &[u8], migration: &Migration) -> Result<(), ApiError> {
+        match migration {
+            Migration::ToAuto(seal) => self.migrate_to_auto(key, seal.as_ref()).await,
+            Migration::ToShamir(old) => self.migrate_to_shamir(key, old.as_ref()).await,
+            Migration::Between { old, new } => {
+                self.migrate_between(key, old.as_ref(), new.as_ref()).await
+            }
+        }
+    }
+
+    async fn migrate_to_auto(&self, kek: &[u8], seal: &dyn Seal) -> Result<(), ApiError> {
         let old = self.seal_config_required().await?;
         let root = self.unwrap_root_key(kek).await?;
         let wrapped = seal
             .wrap(root.as_bytes())
             .await
             .map_err(|e| ApiError::Unavailable(format!("cannot wrap the root key: {e}")))?;
-        self.storage
-            .barrier
-            .unseal(&root)
-            .await
-            .map_err(ApiError::internal)?;
         // The old unseal key becomes the recovery key, with the same shares.
         self.view("").put(RECOVERY_KEY_PATH, kek).await?;
         self.records().put_recovery_config(&old).await?;
-        self.records().put_wrapped_root_key(wrapped).await?;
         let mut config = old.clone();
         config.type_ = seal.seal_type().to_string();
         config.secret_shares = 1;
         config.secret_threshold = 1;
         config.stored_shares = 1;
-        self.records().put_seal_config(&config).await?;
+        self.records()
+            .put_root_key_and_seal_config(wrapped, &config)
+            .await?;
         tracing::info!(to = seal.seal_type(), "seal migrated from shamir");
-        self.post_unseal().await
+        Ok(())
     }
 
-    /// Unwrap the root key with the disabled seal, unseal the barrier with it, and check that
-    /// `recovery_key` is the stored recovery key (else seal again: "invalid key").
-    async fn open_with_disabled(
+    /// The root key unwrapped by the disabled seal, once `recovery_key` is the stored one.
+    async fn root_by_disabled(
         &self,
         recovery_key: &[u8],
         old: &dyn Seal,
     ) -> Result<coffer_barrier::RootKey, ApiError> {
         let wrapped = self.records().wrapped_root_key().await?;
-        let root = old.unwrap(&wrapped).await.map_err(|e| {
-            ApiError::Unavailable(format!("the disabled seal cannot unwrap the root key: {e}"))
-        })?;
-        let root = coffer_barrier::RootKey::from_bytes(&root).map_err(ApiError::internal)?;
-        self.storage
-            .barrier
-            .unseal(&root)
-            .await
-            .map_err(ApiError::internal)?;
-        let stored = self.view("").get(RECOVERY_KEY_PATH).await?;
-        let matches = stored.is_some_and(|s| {
-            let s = Zeroizing::new(s);
-            bool::from(subtle::ConstantTimeEq::ct_eq(&s[..], recovery_key))
-        });
-        if !matches {
-            self.storage.barrier.seal();
-            return Err(ApiError::bad("invalid key"));
-        }
+        let root = unwrap_with(old, &wrapped).await?;
+        self.check_recovery_key(recovery_key).await?;
         Ok(root)
     }
 
-    async fn migrate_to_shamir(
-        self: &Arc<Self>,
-        recovery_key: &[u8],
-        old: &dyn Seal,
-    ) -> Result<(), ApiError> {
+    async fn migrate_to_shamir(&self, recovery_key: &[u8], old: &dyn Seal) -> Result<(), ApiError> {
         let recovery = self.recovery_config_required().await?;
-        let root = self.open_with_disabled(recovery_key, old).await?;
+        let root = self.root_by_disabled(recovery_key, old).await?;
         let shamir = ShamirSeal::new(recovery_key).map_err(ApiError::internal)?;
         let rewrapped = shamir
             .wrap(root.as_bytes())
             .await
             .map_err(ApiError::internal)?;
-        self.records().put_wrapped_root_key(rewrapped).await?;
         let mut config = recovery.clone();
         config.type_ = "shamir".into();
         config.stored_shares = 0;
-        self.records().put_seal_config(&config).await?;
+        self.records()
+            .put_root_key_and_seal_config(rewrapped, &config)
+            .await?;
         self.view("").delete(RECOVERY_KEY_PATH).await?;
         self.records().delete_recovery_config().await?;
         tracing::info!(from = old.seal_type(), "seal migrated to shamir");
-        self.post_unseal().await
+        Ok(())
     }
 
     async fn migrate_between(
-        self: &Arc<Self>,
+        &self,
         recovery_key: &[u8],
         old: &dyn Seal,
         new: &dyn Seal,
     ) -> Result<(), ApiError> {
         let mut config = self.seal_config_required().await?;
-        let root = self.open_with_disabled(recovery_key, old).await?;
-        let rewrapped = match new.wrap(root.as_bytes()).await {
-            Ok(blob) => blob,
-            Err(e) => {
-                self.storage.barrier.seal();
-                return Err(ApiError::Unavailable(format!(
-                    "cannot wrap the root key: {e}"
-                )));
-            }
-        };
-        self.records().put_wrapped_root_key(rewrapped).await?;
+        let root = self.root_by_disabled(recovery_key, old).await?;
+        let rewrapped = new
+            .wrap(root.as_bytes())
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("cannot wrap the root key: {e}")))?;
         config.type_ = new.seal_type().to_string();
-        self.records().put_seal_config(&config).await?;
+        self.records()
+            .put_root_key_and_seal_config(rewrapped, &config)
+            .await?;
         tracing::info!(
             from = old.seal_type(),
             to = new.seal_type(),
             "seal migrated"
         );
-        self.post_unseal().await
+        Ok(())
+    }
+
+    /// One attempt of a standby's authorised migration: `Ok(true)` when nothing is left to do
+    /// (migrated here, by another node, or the node sealed), `Ok(false)` while it does not lead.
+    async fn finish_pending_migration(&self) -> Result<bool, ApiError> {
+        let _guard = self.active.transition.lock().await;
+        let Some(key) = self.keys.pending_migration.lock().clone() else {
+            return Ok(true);
+        };
+        if self.is_sealed() {
+            *self.keys.pending_migration.lock() = None;
+            return Ok(true);
+        }
+        if self.migration().await?.is_some() && !self.leads_confirmed().await {
+            return Ok(false);
+        }
+        // Read again once leadership is confirmed: the records as the cluster has them now.
+        let Some(migration) = self.migration().await? else {
+            *self.keys.pending_migration.lock() = None;
+            tracing::info!("the seal was migrated by the active node");
+            return Ok(true);
+        };
+        self.write_migration(&key, &migration).await?;
+        *self.keys.pending_migration.lock() = None;
+        tracing::info!("the seal migration completed on takeover");
+        Ok(true)
+    }
+}
+
+/// The root key unwrapped by `seal` (an auto seal that may be unreachable: 503).
+async fn unwrap_with(seal: &dyn Seal, wrapped: &[u8]) -> Result<coffer_barrier::RootKey, ApiError> {
+    let root = seal.unwrap(wrapped).await.map_err(|e| {
+        ApiError::Unavailable(format!("the old seal cannot unwrap the root key: {e}"))
+    })?;
+    coffer_barrier::RootKey::from_bytes(&root).map_err(ApiError::internal)
+}
+
+/// A standby that unsealed with the old seal for a migration: wait until it leads, then write
+/// the new seal records (Vault: "the new active node performs the migration"). A failed attempt
+/// leaves the old records in place and is retried with capped backoff.
+async fn finish_on_takeover(core: Arc<Core>) {
+    let mut wait = TAKEOVER_POLL;
+    loop {
+        tokio::time::sleep(wait).await;
+        match core.finish_pending_migration().await {
+            Ok(true) => return,
+            Ok(false) => wait = TAKEOVER_POLL,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "seal migration on takeover failed; the old seal stays in use");
+                wait = (wait * 2).min(TAKEOVER_BACKOFF_MAX);
+            }
+        }
     }
 }

@@ -85,6 +85,24 @@ impl SealRecords<'_> {
             .map_err(ApiError::internal)
     }
 
+    /// Replace the wrapped root key and the seal configuration in one write (one Raft entry),
+    /// so the stored seal type always names the seal that wraps the stored root key: a seal
+    /// migration that fails before this write leaves the old seal working, one after it is done.
+    pub async fn put_root_key_and_seal_config(
+        &self,
+        wrapped: Vec<u8>,
+        config: &SealConfig,
+    ) -> Result<(), ApiError> {
+        let bytes = serde_json::to_vec(config).map_err(ApiError::internal)?;
+        self.0
+            .put_many(vec![
+                (ROOT_KEY_PATH.to_string(), wrapped),
+                (SEAL_CONFIG_PATH.to_string(), bytes),
+            ])
+            .await
+            .map_err(ApiError::internal)
+    }
+
     async fn config(&self, path: &str) -> Result<Option<SealConfig>, ApiError> {
         let raw = self.0.get(path).await.map_err(ApiError::internal)?;
         raw.map(|b| serde_json::from_slice(&b).map_err(ApiError::internal))
@@ -128,5 +146,27 @@ mod tests {
 
         records.delete_recovery_config().await.unwrap();
         assert!(records.recovery_config().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_migration_replaces_root_key_and_seal_type_together() {
+        let physical = MemPhysical::new();
+        let records = SealRecords(&physical);
+        records
+            .put_seal_config(&SealConfig::shamir(3, 2))
+            .await
+            .unwrap();
+        records.put_wrapped_root_key(vec![1]).await.unwrap();
+        let mut auto = SealConfig::shamir(1, 1);
+        auto.type_ = "transit".into();
+        records
+            .put_root_key_and_seal_config(vec![2], &auto)
+            .await
+            .unwrap();
+        assert_eq!(
+            records.seal_config().await.unwrap().unwrap().type_,
+            "transit"
+        );
+        assert_eq!(records.wrapped_root_key().await.unwrap(), vec![2]);
     }
 }

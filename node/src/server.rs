@@ -46,9 +46,14 @@ impl ServerHandle {
         crate::http::app(self.core.clone())
     }
 
-    /// Stop Raft (listeners stop when the handle drops).
+    /// Stop Raft (listeners stop when the handle drops). The storage is synced first: a node
+    /// stopped this way restarts with everything it had applied (the seal records above all,
+    /// which a sealed node cannot catch up on before it unseals).
     pub async fn shutdown(self) {
         if let Some(raft) = &self.core.storage.raft {
+            if let Err(e) = raft.sync().await {
+                tracing::warn!(error = %e, "raft storage sync at shutdown");
+            }
             if let Err(e) = raft.shutdown().await {
                 tracing::warn!(error = %e, "raft shutdown");
             }

@@ -311,6 +311,7 @@ impl Core {
         *self.keys.rekey_root_key.lock() = None;
         *self.keys.rekey_recovery.lock() = None;
         *self.keys.generate_root.lock() = None;
+        *self.keys.pending_migration.lock() = None;
         self.storage.barrier.seal();
         tracing::info!("sealed");
     }

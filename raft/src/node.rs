@@ -14,6 +14,7 @@ use crate::engine::{Engine, Space};
 use crate::error::{from_initialize, from_read, from_write, RaftError};
 use crate::list::immediate_children;
 use crate::network::UnreachableNetwork;
+use crate::runtime::CofferRuntime;
 use crate::store::restore::DATA_END;
 use crate::store::{LogStore, StateMachine, Storage};
 use crate::types::{ClusterNode, Command, SnapshotData, TypeConfig};
@@ -361,6 +362,19 @@ impl RaftHandle {
             snapshot_index: m.snapshot.as_ref().map(|id| id.index()),
             purged_index: m.purged.as_ref().map(|id| id.index()),
         }
+    }
+
+    /// Make every write so far durable, the state machine's unsynced applies and the committed
+    /// index included. A node restarted after this reads the state it had applied, which
+    /// matters while it is sealed: it cannot hear the commit index from the leader, so the
+    /// seal records it unseals with are whatever it applied before it stopped.
+    pub async fn sync(&self) -> Result<(), RaftError> {
+        use openraft::AsyncRuntime as _;
+        let engine = Arc::clone(&self.inner.engine);
+        let done = CofferRuntime::spawn_blocking(move || engine.sync())
+            .await
+            .map_err(|e| RaftError::Fatal(e.to_string()))?;
+        Ok(done?)
     }
 
     /// Stop Raft and wait until openraft's tasks have released the storage (so the same
