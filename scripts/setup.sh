@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, if missing: Debian packages (libclang for
-# rocksdb's bindgen, protoc for tonic), and a Python venv with hvac and pytest.
+# rocksdb's bindgen, protoc for tonic, Node.js for the node-vault test), a Python venv with hvac
+# and pytest, and node-vault from tests/js/package-lock.json in $COFFER_NODE_DIR.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -11,6 +12,8 @@ command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
 command -v openssl >/dev/null || need_apt+=(openssl)   # tests/test_tls.py makes its CA with it
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || need_apt+=(softhsm2)   # the HSM of the pkcs11 seal tests
+command -v node >/dev/null || need_apt+=(nodejs)   # tests/test_node_vault.py runs node-vault
+command -v npm >/dev/null || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -29,5 +32,17 @@ wanted=$(sha256sum < "$requirements")
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || ! "$COFFER_VENV/bin/python" -c 'import hvac, pytest, requests' 2>/dev/null; then
   "$COFFER_VENV/bin/pip" install -q --upgrade pip
   "$COFFER_VENV/bin/pip" install -q -r "$requirements"
+  echo "$wanted" > "$stamp"
+fi
+
+# node-vault, pinned with its dependencies by tests/js/package-lock.json, installed outside the
+# clone; (re)installed when the lock file changed since the last install.
+js="$(dirname "$0")/../tests/js"
+stamp="$COFFER_NODE_DIR/.package-lock.sha256"
+wanted=$(sha256sum < "$js/package-lock.json")
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] || [ ! -d "$COFFER_NODE_DIR/node_modules/node-vault" ]; then
+  mkdir -p "$COFFER_NODE_DIR"
+  cp "$js/package.json" "$js/package-lock.json" "$COFFER_NODE_DIR/"
+  (cd "$COFFER_NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
   echo "$wanted" > "$stamp"
 fi

@@ -55,8 +55,23 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Go's `strconv.ParseBool`, which Vault applies to `?list=`: node-vault sends `list=1`.
+fn go_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 fn operation(method: &Method, query: &Map<String, Value>) -> Result<Operation, ApiError> {
-    let list = query.get("list").and_then(Value::as_str) == Some("true");
+    let is_get = matches!(method.as_str(), "GET" | "HEAD");
+    let list = match query.get("list").and_then(Value::as_str) {
+        Some("") | None => false,
+        Some(s) if is_get => go_bool(s)
+            .ok_or_else(|| ApiError::bad(format!("invalid value for list: {s:?}")))?,
+        Some(_) => false,
+    };
     match method.as_str() {
         "GET" | "HEAD" if list => Ok(Operation::List),
         "GET" | "HEAD" => Ok(Operation::Read),
@@ -159,6 +174,15 @@ mod tests {
         assert_eq!(l.operation, Operation::List);
         assert_eq!(l.path, "secret/metadata/");
         assert!(l.data.is_empty());
+        for yes in ["1", "t", "TRUE", "True"] {
+            let l = parse("GET", &format!("/v1/secret/metadata?list={yes}"), "").unwrap();
+            assert_eq!(l.operation, Operation::List, "list={yes}");
+        }
+        for no in ["0", "false", "F"] {
+            let r = parse("GET", &format!("/v1/secret/metadata?list={no}"), "").unwrap();
+            assert_eq!(r.operation, Operation::Read, "list={no}");
+        }
+        assert!(parse("GET", "/v1/secret/metadata?list=yes", "").is_err());
         assert_eq!(
             parse("LIST", "/v1/secret/", "").unwrap().operation,
             Operation::List
