@@ -164,6 +164,13 @@ def test_external_secrets_operator_reads_versions_metadata_and_finds_by_tags(eso
     missing = read(node, "secret/data/app/none", token)
     assert missing.status_code == 404
     assert not (missing.json().get("data") or {})
+    # A soft-deleted latest version: 404 with data.data null and the version's metadata; the Go
+    # client returns that body (it has data) and readSecret maps data.data == nil to "no secret".
+    seed.secrets.kv.v2.delete_latest_version_of_secret("other", mount_point="secret")
+    gone = read(node, "secret/data/other", token)
+    assert gone.status_code == 404, gone.text
+    assert gone.json()["data"]["data"] is None
+    assert gone.json()["data"]["metadata"]["deletion_time"] != ""
 
 
 def test_external_secrets_operator_push_secret_with_check_and_set_then_delete(eso):
