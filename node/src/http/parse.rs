@@ -68,8 +68,9 @@ fn operation(method: &Method, query: &Map<String, Value>) -> Result<Operation, A
     let is_get = matches!(method.as_str(), "GET" | "HEAD");
     let list = match query.get("list").and_then(Value::as_str) {
         Some("") | None => false,
-        Some(s) if is_get => go_bool(s)
-            .ok_or_else(|| ApiError::bad(format!("invalid value for list: {s:?}")))?,
+        Some(s) if is_get => {
+            go_bool(s).ok_or_else(|| ApiError::bad(format!("invalid value for list: {s:?}")))?
+        }
         Some(_) => false,
     };
     match method.as_str() {
