@@ -1,6 +1,6 @@
-//! Encryption and decryption with one key version: AES-256-GCM and ChaCha20-Poly1305 with a
+//! Encryption and decryption with one key version: AES-GCM and ChaCha20-Poly1305 with a
 //! random 96-bit nonce prepended to the sealed bytes (as Vault lays them out), or a nonce derived
-//! from the plaintext for convergent keys; RSA-OAEP with SHA-256 for RSA keys.
+//! from the plaintext for convergent keys; RSA-OAEP with SHA-256 for RSA keys (any size).
 
 use super::error::TransitError;
 use super::keytype::KeyType;
@@ -39,11 +39,14 @@ pub const MISSING_CONTEXT: &str = "missing 'context' for key derivation; the key
 /// Key bytes for one request, zeroized on drop.
 type Key = Zeroizing<Vec<u8>>;
 
-/// The symmetric key (and, for convergent keys, the nonce key) for one request.
+/// The symmetric key (and, for convergent keys, the 32-byte nonce key) for one request; a
+/// derived key is as long as the type's own key.
 fn symmetric_keys(
+    kind: KeyType,
     version: &KeyVersion,
     how: Derivation<'_>,
 ) -> Result<(Key, Option<Key>), TransitError> {
+    let len = kind.symmetric_key_len().unwrap_or(32);
     if !how.derived {
         return Ok((Zeroizing::new(version.key.bytes().to_vec()), None));
     }
@@ -52,12 +55,12 @@ fn symmetric_keys(
         .filter(|c| !c.is_empty())
         .ok_or_else(|| TransitError::user(MISSING_CONTEXT))?;
     if !how.convergent {
-        return Ok((derive(version.key.bytes(), context, 32)?, None));
+        return Ok((derive(version.key.bytes(), context, len)?, None));
     }
-    let both = derive(version.key.bytes(), context, 64)?;
+    let both = derive(version.key.bytes(), context, len + 32)?;
     Ok((
-        Zeroizing::new(both[..32].to_vec()),
-        Some(Zeroizing::new(both[32..].to_vec())),
+        Zeroizing::new(both[..len].to_vec()),
+        Some(Zeroizing::new(both[len..].to_vec())),
     ))
 }
 
@@ -69,6 +72,10 @@ fn seal(
 ) -> Result<Vec<u8>, TransitError> {
     let failed = |_| TransitError::Internal("encryption failed".into());
     match kind {
+        KeyType::Aes128Gcm96 => aes_gcm::Aes128Gcm::new_from_slice(key)
+            .map_err(|_| TransitError::Internal("bad AES key length".into()))?
+            .encrypt(nonce.into(), plaintext)
+            .map_err(failed),
         KeyType::Aes256Gcm96 => aes_gcm::Aes256Gcm::new_from_slice(key)
             .map_err(|_| TransitError::Internal("bad AES key length".into()))?
             .encrypt(nonce.into(), plaintext)
@@ -85,6 +92,10 @@ fn open(kind: KeyType, key: &[u8], nonce: &[u8], sealed: &[u8]) -> Result<Vec<u8
     // Go's `cipher: message authentication failed`, which Vault passes on as a 400.
     let failed = |_| TransitError::user("cipher: message authentication failed");
     match kind {
+        KeyType::Aes128Gcm96 => aes_gcm::Aes128Gcm::new_from_slice(key)
+            .map_err(|_| TransitError::Internal("bad AES key length".into()))?
+            .decrypt(nonce.into(), sealed)
+            .map_err(failed),
         KeyType::Aes256Gcm96 => aes_gcm::Aes256Gcm::new_from_slice(key)
             .map_err(|_| TransitError::Internal("bad AES key length".into()))?
             .decrypt(nonce.into(), sealed)
@@ -106,8 +117,8 @@ pub fn encrypt(
     plaintext: &[u8],
 ) -> Result<Vec<u8>, TransitError> {
     match kind {
-        KeyType::Aes256Gcm96 | KeyType::ChaCha20Poly1305 => {
-            let (key, nonce_key) = symmetric_keys(version, how)?;
+        k if k.is_symmetric() => {
+            let (key, nonce_key) = symmetric_keys(kind, version, how)?;
             let nonce = match nonce_key {
                 Some(nk) => {
                     let mac = super::keytype::HashAlgorithm::Sha2_256
@@ -122,7 +133,7 @@ pub fn encrypt(
             out.extend_from_slice(&sealed);
             Ok(out)
         }
-        KeyType::Rsa2048 => {
+        k if k.rsa_bits().is_some() => {
             let public = version.rsa()?.to_public_key();
             public
                 .encrypt(&mut SysRng, rsa::Oaep::new::<sha2::Sha256>(), plaintext)
@@ -145,15 +156,15 @@ pub fn decrypt(
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, TransitError> {
     match kind {
-        KeyType::Aes256Gcm96 | KeyType::ChaCha20Poly1305 => {
-            let (key, _) = symmetric_keys(version, how)?;
+        k if k.is_symmetric() => {
+            let (key, _) = symmetric_keys(kind, version, how)?;
             if ciphertext.len() < NONCE_LEN {
                 return Err(TransitError::user("invalid ciphertext length"));
             }
             let (nonce, sealed) = ciphertext.split_at(NONCE_LEN);
             open(kind, &key, nonce, sealed).map(Zeroizing::new)
         }
-        KeyType::Rsa2048 => version
+        k if k.rsa_bits().is_some() => version
             .rsa()?
             .decrypt_blinded(&mut SysRng, rsa::Oaep::new::<sha2::Sha256>(), ciphertext)
             .map(Zeroizing::new)
@@ -170,7 +181,7 @@ mod tests {
     use super::*;
 
     fn round_trip(kind: KeyType) {
-        let v = KeyVersion::generate(kind).unwrap();
+        let v = KeyVersion::generate(kind, 32).unwrap();
         let ct = encrypt(kind, &v, Derivation::NONE, b"attack at dawn").unwrap();
         assert_eq!(
             &*decrypt(kind, &v, Derivation::NONE, &ct).unwrap(),
@@ -188,14 +199,14 @@ mod tests {
             decrypt(kind, &v, Derivation::NONE, &tampered),
             Err(TransitError::User(_))
         ));
-        let other = KeyVersion::generate(kind).unwrap();
+        let other = KeyVersion::generate(kind, 32).unwrap();
         assert!(decrypt(kind, &other, Derivation::NONE, &ct).is_err());
     }
 
     #[test]
     fn aes_gcm_round_trips_and_prepends_the_nonce() {
         round_trip(KeyType::Aes256Gcm96);
-        let v = KeyVersion::generate(KeyType::Aes256Gcm96).unwrap();
+        let v = KeyVersion::generate(KeyType::Aes256Gcm96, 32).unwrap();
         let ct = encrypt(KeyType::Aes256Gcm96, &v, Derivation::NONE, b"abc").unwrap();
         // nonce (12) + ciphertext (3) + tag (16)
         assert_eq!(ct.len(), 12 + 3 + 16);
@@ -204,6 +215,21 @@ mod tests {
             .decrypt(ct[..12].into(), &ct[12..])
             .unwrap();
         assert_eq!(manual, b"abc");
+    }
+
+    #[test]
+    fn aes128_round_trips_with_a_16_byte_key() {
+        round_trip(KeyType::Aes128Gcm96);
+    }
+
+    #[test]
+    fn hmac_keys_refuse_encryption() {
+        let v = KeyVersion::generate(KeyType::Hmac, 32).unwrap();
+        let e = encrypt(KeyType::Hmac, &v, Derivation::NONE, b"x").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "message encryption not supported for key type hmac"
+        );
     }
 
     #[test]
@@ -218,7 +244,7 @@ mod tests {
 
     #[test]
     fn signing_only_types_refuse_encryption() {
-        let v = KeyVersion::generate(KeyType::Ed25519).unwrap();
+        let v = KeyVersion::generate(KeyType::Ed25519, 32).unwrap();
         let e = encrypt(KeyType::Ed25519, &v, Derivation::NONE, b"x").unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -229,7 +255,7 @@ mod tests {
     #[test]
     fn derived_keys_need_the_same_context() {
         let kind = KeyType::Aes256Gcm96;
-        let v = KeyVersion::generate(kind).unwrap();
+        let v = KeyVersion::generate(kind, 32).unwrap();
         let with = |c: &'static [u8]| Derivation {
             derived: true,
             convergent: false,
@@ -256,7 +282,7 @@ mod tests {
     #[test]
     fn convergent_keys_encrypt_equal_plaintexts_equally() {
         let kind = KeyType::ChaCha20Poly1305;
-        let v = KeyVersion::generate(kind).unwrap();
+        let v = KeyVersion::generate(kind, 32).unwrap();
         let how = Derivation {
             derived: true,
             convergent: true,

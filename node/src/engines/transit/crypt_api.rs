@@ -6,7 +6,7 @@ use super::cipher::{self, Derivation};
 use super::ciphertext::{self, Kind};
 use super::error::TransitError;
 use super::key::{Purpose, TransitKey};
-use super::{keys_api, store, Transit};
+use super::{auto_rotate, options, store, Transit};
 use crate::engines::MountRequest;
 use crate::error::ApiError;
 use crate::request::{Operation, Response};
@@ -83,12 +83,6 @@ fn open(key: &TransitKey, item: &Item, missing: &str) -> Result<Zeroizing<Vec<u8
     cipher::decrypt(key.kind, material, how, &sealed)
 }
 
-async fn existing(m: &MountRequest<'_>, name: &str) -> Result<TransitKey, ApiError> {
-    store::load(m.storage, name)
-        .await?
-        .ok_or_else(|| ApiError::bad("encryption key not found"))
-}
-
 /// Vault's upsert: a missing key is created by the first encrypt (the ACL then checked
 /// `create`). A context on the items makes it a derived key.
 async fn upsert(
@@ -107,7 +101,7 @@ async fn upsert(
             "context should be set either in all the request blocks or in none",
         ));
     }
-    let (kind, mut opts) = keys_api::create_options(&m.req.data)?;
+    let (kind, mut opts) = options::create_options(&m.req.data)?;
     opts.derived = derived;
     opts.exportable = false;
     opts.allow_plaintext_backup = false;
@@ -130,7 +124,7 @@ pub async fn encrypt(
     if !batch && m.req.data.get("plaintext").is_none_or(Value::is_null) {
         return Err(ApiError::bad("missing plaintext to encrypt"));
     }
-    let key = match store::load(m.storage, name).await? {
+    let key = match auto_rotate::load(engine, m.storage, name).await? {
         Some(key) => key,
         None if m.req.operation == Operation::Create => upsert(engine, m, name, &items).await?,
         None => return Err(ApiError::bad("encryption key not found")),
@@ -143,9 +137,13 @@ pub async fn encrypt(
 }
 
 /// `decrypt/<name>`
-pub async fn decrypt(m: &MountRequest<'_>, name: &str) -> Result<Option<Response>, ApiError> {
+pub async fn decrypt(
+    engine: &Transit,
+    m: &MountRequest<'_>,
+    name: &str,
+) -> Result<Option<Response>, ApiError> {
     let (items, batch) = batch::items(&m.req.data)?;
-    let key = existing(m, name).await?;
+    let key = auto_rotate::existing(engine, m.storage, name).await?;
     let results = items
         .iter()
         .map(|item| {
@@ -159,9 +157,13 @@ pub async fn decrypt(m: &MountRequest<'_>, name: &str) -> Result<Option<Response
 }
 
 /// `rewrap/<name>`: decrypt, then encrypt with the latest (or the requested) version.
-pub async fn rewrap(m: &MountRequest<'_>, name: &str) -> Result<Option<Response>, ApiError> {
+pub async fn rewrap(
+    engine: &Transit,
+    m: &MountRequest<'_>,
+    name: &str,
+) -> Result<Option<Response>, ApiError> {
     let (items, batch) = batch::items(&m.req.data)?;
-    let key = existing(m, name).await?;
+    let key = auto_rotate::existing(engine, m.storage, name).await?;
     let results = items
         .iter()
         .map(|item| {
@@ -175,6 +177,7 @@ pub async fn rewrap(m: &MountRequest<'_>, name: &str) -> Result<Option<Response>
 /// `datakey/plaintext/<name>` and `datakey/wrapped/<name>`: a fresh random key of `bits`,
 /// encrypted with the named key (and, for `plaintext`, also returned in the clear).
 pub async fn datakey(
+    engine: &Transit,
     m: &MountRequest<'_>,
     kind: &str,
     name: &str,
@@ -195,7 +198,7 @@ pub async fn datakey(
         512 => 64,
         _ => return Err(ApiError::bad("invalid bits length")),
     };
-    let key = existing(m, name).await?;
+    let key = auto_rotate::existing(engine, m.storage, name).await?;
     let new_key = Zeroizing::new(crate::ids::random_bytes(bytes));
     let mut out = seal(&key, &m.req.data, &new_key)?;
     if with_plaintext {

@@ -12,8 +12,10 @@ use super::error::TransitError;
 use super::keytype::KeyType;
 use super::material::KeyVersion;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+
+/// Bytes of an HMAC-type key's versions when `key_size` was not given.
+pub const HMAC_KEY_SIZE_DEFAULT: usize = 32;
 
 /// Vault's refusal of a ciphertext or signature older than `min_decryption_version`.
 pub const ERR_TOO_OLD: &str = "ciphertext or signature version is disallowed by policy (too old)";
@@ -36,6 +38,15 @@ pub struct TransitKey {
     pub latest_version: u32,
     #[serde(default)]
     pub auto_rotate_period: u64,
+    /// Bytes of each version of an HMAC-type key (0: Vault's default, 32).
+    #[serde(default)]
+    pub key_size: u32,
+    /// The material came from `keys/<name>/import` (BYOK), not from this server.
+    #[serde(default)]
+    pub imported: bool,
+    /// An imported key may be rotated here (`allow_rotation` at import).
+    #[serde(default)]
+    pub allow_imported_key_rotation: bool,
     /// Every version from `max(min_available_version, 1)` to `latest_version`.
     pub versions: BTreeMap<u32, KeyVersion>,
 }
@@ -47,6 +58,8 @@ pub struct CreateOptions {
     pub convergent: bool,
     pub exportable: bool,
     pub allow_plaintext_backup: bool,
+    /// HMAC keys only: bytes per version (0: 32).
+    pub key_size: u32,
 }
 
 /// Which operation asks for a version to make something new.
@@ -88,7 +101,14 @@ impl TransitKey {
                 kind.as_str()
             )));
         }
-        let mut key = TransitKey {
+        let mut key = TransitKey::empty(name, kind, opts);
+        key.rotate()?;
+        Ok(key)
+    }
+
+    /// A key with the given options and no version yet (create and import add the first).
+    pub fn empty(name: &str, kind: KeyType, opts: CreateOptions) -> TransitKey {
+        TransitKey {
             name: name.to_string(),
             kind,
             derived: opts.derived,
@@ -101,18 +121,35 @@ impl TransitKey {
             min_available_version: 0,
             latest_version: 0,
             auto_rotate_period: 0,
+            key_size: opts.key_size,
+            imported: false,
+            allow_imported_key_rotation: false,
             versions: BTreeMap::new(),
-        };
-        key.rotate()?;
-        Ok(key)
+        }
     }
 
-    /// Add a new latest version.
+    /// Add a new latest version, generated here. An imported key rotates only if its import
+    /// allowed it (Vault's rule; its refusal is a plain error, which Vault answers with 500).
     pub fn rotate(&mut self) -> Result<(), TransitError> {
-        let version = KeyVersion::generate(self.kind)?;
+        if self.imported && !self.allow_imported_key_rotation {
+            return Err(TransitError::Internal(format!(
+                "imported key {} does not allow rotation within Vault",
+                self.name
+            )));
+        }
+        let size = match self.key_size {
+            0 => HMAC_KEY_SIZE_DEFAULT,
+            n => n as usize,
+        };
+        let version = KeyVersion::generate(self.kind, size)?;
+        self.push_version(version);
+        Ok(())
+    }
+
+    /// Add `version` as the new latest version.
+    pub fn push_version(&mut self, version: KeyVersion) {
         self.latest_version += 1;
         self.versions.insert(self.latest_version, version);
-        Ok(())
     }
 
     /// The material of a version that still exists and is not below `min_decryption_version`
@@ -291,69 +328,6 @@ impl TransitKey {
         self.min_available_version = min;
         self.versions.retain(|v, _| *v >= min);
         Ok(())
-    }
-
-    /// The `data` of `keys/<name>` (read, and the answer to create/config/rotate/trim).
-    pub fn to_json(&self) -> Value {
-        let visible = self
-            .versions
-            .iter()
-            .filter(|(v, _)| **v >= self.min_decryption_version);
-        let keys: Map<String, Value> = if self.kind.is_symmetric() {
-            visible
-                .map(|(v, k)| (v.to_string(), json!(k.creation_time)))
-                .collect()
-        } else {
-            let name = match self.kind {
-                KeyType::Ed25519 => "ed25519",
-                KeyType::EcdsaP256 => "P-256",
-                _ => "rsa-2048",
-            };
-            visible
-                .map(|(v, k)| {
-                    // A derived Ed25519 key has a public key per context, none of its own.
-                    let public = if self.derived {
-                        ""
-                    } else {
-                        k.public_key.as_str()
-                    };
-                    let entry = json!({
-                        "creation_time": k.created,
-                        "name": name,
-                        "public_key": public,
-                        "certificate_chain": "",
-                    });
-                    (v.to_string(), entry)
-                })
-                .collect()
-        };
-        let mut data = json!({
-            "name": self.name,
-            "type": self.kind.as_str(),
-            "derived": self.derived,
-            "deletion_allowed": self.deletion_allowed,
-            "exportable": self.exportable,
-            "allow_plaintext_backup": self.allow_plaintext_backup,
-            "keys": keys,
-            "latest_version": self.latest_version,
-            "min_available_version": self.min_available_version,
-            "min_decryption_version": self.min_decryption_version,
-            "min_encryption_version": self.min_encryption_version,
-            "supports_encryption": self.kind.encryption_supported(),
-            "supports_decryption": self.kind.encryption_supported(),
-            "supports_signing": self.kind.signing_supported(),
-            "supports_derivation": self.kind.derivation_supported(),
-            "auto_rotate_period": self.auto_rotate_period,
-            "imported_key": false,
-        });
-        if self.derived {
-            data["kdf"] = json!("hkdf_sha256");
-            data["convergent_encryption"] = json!(self.convergent_encryption);
-            if self.convergent_encryption {
-                data["convergent_encryption_version"] = json!(-1);
-            }
-        }
-        data
     }
 }
 

@@ -1,10 +1,10 @@
 //! `keys/` (list), `keys/<name>` (create, read, delete), `keys/<name>/config`,
-//! `keys/<name>/rotate` and `keys/<name>/trim`.
+//! `keys/<name>/rotate` and `keys/<name>/trim` (`keys/<name>/import*`: `import_api.rs`).
 
-use super::batch::{boolean, int, Item};
-use super::key::{ConfigUpdate, CreateOptions, TransitKey};
-use super::keytype::KeyType;
-use super::{is_write, key_name, store, unsupported_path, Transit};
+use super::batch::{boolean, int};
+use super::key::{ConfigUpdate, TransitKey};
+use super::options::{auto_rotate_period, create_options};
+use super::{auto_rotate, import_api, is_write, key_name, store, unsupported_path, Transit};
 use crate::engines::MountRequest;
 use crate::error::ApiError;
 use crate::request::{Operation, Response};
@@ -27,13 +27,17 @@ pub async fn route(
     let name = key_name(name)?;
     match action {
         "" => match op {
-            Operation::Read => read(m, name).await,
+            Operation::Read => read(engine, m, name).await,
             Operation::Delete => delete(engine, m, name).await,
             o if is_write(o) => create(engine, m, name).await,
             _ => Err(ApiError::UnsupportedOperation),
         },
-        "config" | "rotate" | "trim" if !is_write(op) => Err(ApiError::UnsupportedOperation),
+        "config" | "rotate" | "trim" | "import" | "import_version" if !is_write(op) => {
+            Err(ApiError::UnsupportedOperation)
+        }
         "config" => config(engine, m, name).await,
+        "import" => import_api::import(engine, m, name).await,
+        "import_version" => import_api::import_version(engine, m, name).await,
         "rotate" => rotate(engine, m, name).await,
         "trim" => trim(engine, m, name).await,
         _ => Err(unsupported_path()),
@@ -54,31 +58,15 @@ async fn list(m: &MountRequest<'_>) -> Result<Option<Response>, ApiError> {
     Ok(Some(Response::data(json!({ "keys": keys }))))
 }
 
-async fn read(m: &MountRequest<'_>, name: &str) -> Result<Option<Response>, ApiError> {
-    match store::load(m.storage, name).await? {
+async fn read(
+    engine: &Transit,
+    m: &MountRequest<'_>,
+    name: &str,
+) -> Result<Option<Response>, ApiError> {
+    match auto_rotate::load(engine, m.storage, name).await? {
         Some(key) => Ok(key_response(&key, Vec::new())),
         None => Err(ApiError::NotFound(String::new())),
     }
-}
-
-/// The options of a new key from a create (or encrypt's create-on-first-use) request.
-pub fn create_options(data: &Item) -> Result<(KeyType, CreateOptions), ApiError> {
-    let kind = match data.get("type").and_then(|v| v.as_str()) {
-        None | Some("") => KeyType::Aes256Gcm96,
-        Some(t) => KeyType::parse(t)?,
-    };
-    let opts = CreateOptions {
-        derived: boolean(data, "derived", false).map_err(ApiError::BadRequest)?,
-        convergent: boolean(data, "convergent_encryption", false).map_err(ApiError::BadRequest)?,
-        exportable: boolean(data, "exportable", false).map_err(ApiError::BadRequest)?,
-        allow_plaintext_backup: boolean(data, "allow_plaintext_backup", false)
-            .map_err(ApiError::BadRequest)?,
-    };
-    Ok((kind, opts))
-}
-
-fn auto_rotate_period(data: &Item) -> Result<Option<u64>, ApiError> {
-    crate::fields::Fields(data).secs_opt("auto_rotate_period")
 }
 
 async fn create(
@@ -88,12 +76,6 @@ async fn create(
 ) -> Result<Option<Response>, ApiError> {
     let data = &m.req.data;
     let (kind, opts) = create_options(data)?;
-    if int(data, "key_size").map_err(ApiError::BadRequest)? != 0 {
-        return Err(ApiError::bad(format!(
-            "key_size is not valid for algorithm {}",
-            kind.as_str()
-        )));
-    }
     let period = auto_rotate_period(data)?;
     let _guard = engine.writes.lock().await;
     if let Some(existing) = store::load(m.storage, name).await? {

@@ -10,6 +10,8 @@ use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 /// A transit key's type, named as Vault names it on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyType {
+    #[serde(rename = "aes128-gcm96")]
+    Aes128Gcm96,
     #[serde(rename = "aes256-gcm96")]
     Aes256Gcm96,
     #[serde(rename = "chacha20-poly1305")]
@@ -18,50 +20,118 @@ pub enum KeyType {
     Ed25519,
     #[serde(rename = "ecdsa-p256")]
     EcdsaP256,
+    #[serde(rename = "ecdsa-p384")]
+    EcdsaP384,
+    #[serde(rename = "ecdsa-p521")]
+    EcdsaP521,
     #[serde(rename = "rsa-2048")]
     Rsa2048,
+    #[serde(rename = "rsa-3072")]
+    Rsa3072,
+    #[serde(rename = "rsa-4096")]
+    Rsa4096,
+    /// A bare HMAC key (`key_size` random bytes): only `hmac/` and `verify/` with `hmac`.
+    #[serde(rename = "hmac")]
+    Hmac,
 }
+
+/// The NIST curves of the ECDSA key types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curve {
+    P256,
+    P384,
+    P521,
+}
+
+/// Every key type, in Vault's documentation order.
+pub const ALL: [KeyType; 11] = [
+    KeyType::Aes128Gcm96,
+    KeyType::Aes256Gcm96,
+    KeyType::ChaCha20Poly1305,
+    KeyType::Ed25519,
+    KeyType::EcdsaP256,
+    KeyType::EcdsaP384,
+    KeyType::EcdsaP521,
+    KeyType::Rsa2048,
+    KeyType::Rsa3072,
+    KeyType::Rsa4096,
+    KeyType::Hmac,
+];
+
+/// Vault's bounds on an HMAC key's `key_size`, in bytes.
+pub const HMAC_KEY_SIZE_MIN: usize = 32;
+pub const HMAC_KEY_SIZE_MAX: usize = 512;
 
 impl KeyType {
     /// Parse the `type` field of a create request.
     pub fn parse(s: &str) -> Result<KeyType, TransitError> {
-        match s {
-            "aes256-gcm96" => Ok(KeyType::Aes256Gcm96),
-            "chacha20-poly1305" => Ok(KeyType::ChaCha20Poly1305),
-            "ed25519" => Ok(KeyType::Ed25519),
-            "ecdsa-p256" => Ok(KeyType::EcdsaP256),
-            "rsa-2048" => Ok(KeyType::Rsa2048),
-            other => Err(TransitError::User(format!("unknown key type {other}"))),
-        }
+        ALL.into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| TransitError::User(format!("unknown key type {s}")))
     }
 
     /// The wire name (`aes256-gcm96`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
+            KeyType::Aes128Gcm96 => "aes128-gcm96",
             KeyType::Aes256Gcm96 => "aes256-gcm96",
             KeyType::ChaCha20Poly1305 => "chacha20-poly1305",
             KeyType::Ed25519 => "ed25519",
             KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::EcdsaP384 => "ecdsa-p384",
+            KeyType::EcdsaP521 => "ecdsa-p521",
             KeyType::Rsa2048 => "rsa-2048",
+            KeyType::Rsa3072 => "rsa-3072",
+            KeyType::Rsa4096 => "rsa-4096",
+            KeyType::Hmac => "hmac",
         }
     }
 
-    /// Symmetric AEAD keys (32 random bytes, a nonce prepended to each ciphertext).
+    /// Symmetric AEAD keys (random bytes, a nonce prepended to each ciphertext).
     pub fn is_symmetric(self) -> bool {
-        matches!(self, KeyType::Aes256Gcm96 | KeyType::ChaCha20Poly1305)
+        matches!(
+            self,
+            KeyType::Aes128Gcm96 | KeyType::Aes256Gcm96 | KeyType::ChaCha20Poly1305
+        )
+    }
+
+    /// The key length of a symmetric AEAD key, in bytes.
+    pub fn symmetric_key_len(self) -> Option<usize> {
+        match self {
+            KeyType::Aes128Gcm96 => Some(16),
+            KeyType::Aes256Gcm96 | KeyType::ChaCha20Poly1305 => Some(32),
+            _ => None,
+        }
+    }
+
+    /// The modulus size of an RSA key type.
+    pub fn rsa_bits(self) -> Option<usize> {
+        match self {
+            KeyType::Rsa2048 => Some(2048),
+            KeyType::Rsa3072 => Some(3072),
+            KeyType::Rsa4096 => Some(4096),
+            _ => None,
+        }
+    }
+
+    /// The curve of an ECDSA key type.
+    pub fn curve(self) -> Option<Curve> {
+        match self {
+            KeyType::EcdsaP256 => Some(Curve::P256),
+            KeyType::EcdsaP384 => Some(Curve::P384),
+            KeyType::EcdsaP521 => Some(Curve::P521),
+            _ => None,
+        }
     }
 
     /// `supports_encryption` and `supports_decryption`.
     pub fn encryption_supported(self) -> bool {
-        self.is_symmetric() || self == KeyType::Rsa2048
+        self.is_symmetric() || self.rsa_bits().is_some()
     }
 
     /// `supports_signing`.
     pub fn signing_supported(self) -> bool {
-        matches!(
-            self,
-            KeyType::Ed25519 | KeyType::EcdsaP256 | KeyType::Rsa2048
-        )
+        self == KeyType::Ed25519 || self.hashes_signature_input()
     }
 
     /// `supports_derivation`: a per-request `context` derives the key actually used.
@@ -71,7 +141,17 @@ impl KeyType {
 
     /// Whether signing hashes the input first (ECDSA and RSA do; Ed25519 hashes internally).
     pub fn hashes_signature_input(self) -> bool {
-        matches!(self, KeyType::EcdsaP256 | KeyType::Rsa2048)
+        self.curve().is_some() || self.rsa_bits().is_some()
+    }
+
+    /// The `name` a key read shows for each version of an asymmetric key.
+    pub fn public_name(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "P-256",
+            KeyType::EcdsaP384 => "P-384",
+            KeyType::EcdsaP521 => "P-521",
+            other => other.as_str(),
+        }
     }
 }
 
@@ -134,13 +214,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_capabilities_match_vault() {
-        for t in [
-            KeyType::Aes256Gcm96,
-            KeyType::ChaCha20Poly1305,
-            KeyType::Ed25519,
-            KeyType::EcdsaP256,
-            KeyType::Rsa2048,
-        ] {
+        for t in ALL {
             assert_eq!(KeyType::parse(t.as_str()).unwrap(), t);
             let json = serde_json::to_value(t).unwrap();
             assert_eq!(json, t.as_str());
@@ -151,6 +225,14 @@ mod tests {
         assert!(KeyType::Ed25519.derivation_supported());
         assert!(!KeyType::EcdsaP256.derivation_supported());
         assert!(!KeyType::Aes256Gcm96.signing_supported());
+        assert!(
+            KeyType::EcdsaP521.signing_supported() && KeyType::EcdsaP384.hashes_signature_input()
+        );
+        assert!(KeyType::Rsa4096.encryption_supported());
+        assert_eq!(KeyType::Aes128Gcm96.symmetric_key_len(), Some(16));
+        let hmac = KeyType::Hmac;
+        assert!(!hmac.encryption_supported() && !hmac.signing_supported());
+        assert!(!hmac.derivation_supported() && !hmac.is_symmetric());
     }
 
     #[test]

@@ -1,23 +1,38 @@
 //! The transit secrets engine: encryption as a service, as Vault's `transit` backend has it.
-//! Named keys (`keys/<name>`) of types aes256-gcm96, chacha20-poly1305, ed25519, ecdsa-p256 and
-//! rsa-2048 encrypt, decrypt, rewrap, make data keys, HMAC, sign and verify; nothing they
-//! protect is stored. Key material is stored only through the mount's `StorageView`.
+//! Named keys (`keys/<name>`) of Vault's types (aes128/256-gcm96, chacha20-poly1305, ed25519,
+//! ecdsa-p256/384/521, rsa-2048/3072/4096, hmac) encrypt, decrypt, rewrap, make data keys, HMAC,
+//! sign and verify; nothing they protect is stored. Key material is stored only through the
+//! mount's `StorageView`.
 //!
 //! - `keytype.rs`, `ciphertext.rs` (`vault:v<N>:<base64>`), `key.rs` (version rules, pure),
-//!   `material.rs` (one version's secret bytes), `cipher.rs`, `signing.rs`: the crypto, no I/O.
-//! - `store.rs`: `policy/<name>` in the mount's storage. `batch.rs`: request fields.
-//! - `keys_api.rs`, `crypt_api.rs`, `sign_api.rs`, `export_api.rs`, `tools_api.rs`: endpoints.
+//!   `key_view.rs` (the read answer), `secret.rs`, `material.rs` (one version's bytes), `cipher.rs`,
+//!   `ecdsa.rs`, `signing.rs`, `backup.rs` (the backup blob), `import.rs` (BYOK unwrapping):
+//!   the crypto and formats, no I/O.
+//! - `store.rs`: `policy/<name>` and `import/key` in the mount's storage. `batch.rs`: request
+//!   fields; `options.rs`: the fields of a new key. `auto_rotate.rs`: keys past their `auto_rotate_period` rotate when next loaded.
+//! - `keys_api.rs`, `crypt_api.rs`, `sign_api.rs`, `export_api.rs`, `tools_api.rs`,
+//!   `backup_api.rs`, `import_api.rs`, `cache_api.rs`: endpoints.
 
+mod auto_rotate;
+mod backup;
+mod backup_api;
 mod batch;
+mod cache_api;
 mod cipher;
 mod ciphertext;
 mod crypt_api;
+mod ecdsa;
 mod error;
 mod export_api;
+mod import;
+mod import_api;
 mod key;
+mod key_view;
 mod keys_api;
 mod keytype;
 mod material;
+mod options;
+mod secret;
 mod sign_api;
 mod signing;
 mod store;
@@ -63,6 +78,12 @@ impl SecretEngine for Transit {
         match head {
             "keys" => keys_api::route(self, &m, rest).await,
             "export" if op == Operation::Read => export_api::export(&m, rest).await,
+            "backup" if op == Operation::Read => backup_api::backup(self, &m, rest).await,
+            "restore" if is_write(op) => backup_api::restore(self, &m, rest).await,
+            "wrapping_key" if rest.is_empty() && op == Operation::Read => {
+                import_api::read_wrapping_key(self, &m).await
+            }
+            "cache-config" if rest.is_empty() => cache_api::route(&m).await,
             "random" if is_write(op) => tools_api::random(&m, rest),
             "hash" if is_write(op) => tools_api::hash(&m, rest),
             "encrypt" | "decrypt" | "rewrap" | "datakey" | "hmac" | "sign" | "verify"
@@ -71,22 +92,25 @@ impl SecretEngine for Transit {
                 Err(ApiError::UnsupportedOperation)
             }
             "encrypt" => crypt_api::encrypt(self, &m, key_name(rest)?).await,
-            "decrypt" => crypt_api::decrypt(&m, key_name(rest)?).await,
-            "rewrap" => crypt_api::rewrap(&m, key_name(rest)?).await,
+            "decrypt" => crypt_api::decrypt(self, &m, key_name(rest)?).await,
+            "rewrap" => crypt_api::rewrap(self, &m, key_name(rest)?).await,
             "datakey" => {
                 let (kind, name) = rest.split_once('/').ok_or_else(unsupported_path)?;
-                crypt_api::datakey(&m, kind, key_name(name)?).await
+                crypt_api::datakey(self, &m, kind, key_name(name)?).await
             }
             "hmac" | "sign" | "verify" => {
                 let (name, algorithm) = rest.split_once('/').unwrap_or((rest, ""));
                 let name = key_name(name)?;
                 match head {
-                    "hmac" => sign_api::hmac(&m, name, algorithm).await,
-                    "sign" => sign_api::sign(&m, name, algorithm).await,
-                    _ => sign_api::verify(&m, name, algorithm).await,
+                    "hmac" => sign_api::hmac(self, &m, name, algorithm).await,
+                    "sign" => sign_api::sign(self, &m, name, algorithm).await,
+                    _ => sign_api::verify(self, &m, name, algorithm).await,
                 }
             }
-            "export" | "random" | "hash" => Err(ApiError::UnsupportedOperation),
+            "export" | "random" | "hash" | "backup" | "restore" => {
+                Err(ApiError::UnsupportedOperation)
+            }
+            "wrapping_key" if rest.is_empty() => Err(ApiError::UnsupportedOperation),
             _ => Err(unsupported_path()),
         }
     }

@@ -7,7 +7,7 @@ use super::error::TransitError;
 use super::key::{Purpose, TransitKey};
 use super::keytype::{HashAlgorithm, KeyType};
 use super::signing::{self, Marshaling, RsaScheme, SaltLength, SignOptions};
-use super::store;
+use super::{auto_rotate, Transit};
 use crate::engines::MountRequest;
 use crate::error::ApiError;
 use crate::request::Response;
@@ -21,12 +21,6 @@ type Fields = Map<String, Value>;
 
 fn user(msg: impl Into<String>) -> TransitError {
     TransitError::User(msg.into())
-}
-
-async fn existing(m: &MountRequest<'_>, name: &str) -> Result<TransitKey, ApiError> {
-    store::load(m.storage, name)
-        .await?
-        .ok_or_else(|| ApiError::bad("encryption key not found"))
 }
 
 /// The algorithm from the URL, else from the first of `fields` that is set.
@@ -67,11 +61,12 @@ fn hmac_algorithm(name: &str) -> Result<HashAlgorithm, ApiError> {
 
 /// `hmac/<name>[/<algorithm>]`
 pub async fn hmac(
+    engine: &Transit,
     m: &MountRequest<'_>,
     name: &str,
     url_algo: &str,
 ) -> Result<Option<Response>, ApiError> {
-    let key = existing(m, name).await?;
+    let key = auto_rotate::existing(engine, m.storage, name).await?;
     let algorithm = hmac_algorithm(&algorithm_name(m, url_algo, &["algorithm"]))?;
     let requested = batch::int(&m.req.data, "key_version").map_err(ApiError::BadRequest)?;
     let version = key.version_for(requested, Purpose::Hmac)?;
@@ -134,7 +129,7 @@ fn sign_options(
     let prehashed = batch::boolean(data, "prehashed", false).map_err(ApiError::BadRequest)?;
     if hash == HashAlgorithm::None
         && kind != KeyType::Ed25519
-        && !(prehashed && scheme == RsaScheme::Pkcs1v15 && kind == KeyType::Rsa2048)
+        && !(prehashed && scheme == RsaScheme::Pkcs1v15 && kind.rsa_bits().is_some())
     {
         return Err(ApiError::bad(
             "hash_algorithm=none requires both prehashed=true and signature_algorithm=pkcs1v15",
@@ -167,11 +162,12 @@ fn encode_signature(marshaling: Marshaling, sig: &[u8]) -> String {
 
 /// `sign/<name>[/<hash_algorithm>]`
 pub async fn sign(
+    engine: &Transit,
     m: &MountRequest<'_>,
     name: &str,
     url_algo: &str,
 ) -> Result<Option<Response>, ApiError> {
-    let key = existing(m, name).await?;
+    let key = auto_rotate::existing(engine, m.storage, name).await?;
     if !key.kind.signing_supported() {
         return Err(ApiError::bad(format!(
             "key type {} does not support signing",
@@ -214,6 +210,7 @@ pub async fn sign(
 
 /// `verify/<name>[/<hash_algorithm>]`: a `signature`, or an `hmac`, per item.
 pub async fn verify(
+    engine: &Transit,
     m: &MountRequest<'_>,
     name: &str,
     url_algo: &str,
@@ -248,7 +245,7 @@ pub async fn verify(
         _ if missing > 0 => return refuse("no batch_input elements have 'signature' or 'hmac'"),
         _ => {}
     }
-    let key = existing(m, name).await?;
+    let key = auto_rotate::existing(engine, m.storage, name).await?;
     let results = if hmacs > 0 {
         let algorithm = hmac_algorithm(&algorithm_name(
             m,

@@ -1,31 +1,14 @@
-//! Signatures with one key version: Ed25519 over the input itself; ECDSA P-256 and RSA-2048
-//! (PSS or PKCS#1 v1.5) over a digest the caller of these functions has already taken (or the
+//! Signatures with one key version: Ed25519 over the input itself; ECDSA (`ecdsa.rs`) and RSA
+//! of any size (PSS or PKCS#1 v1.5) over a digest the caller of these functions has already taken (or the
 //! client, with `prehashed`). Marshaling (ASN.1 DER or JWS `r|s`) only concerns ECDSA bytes;
 //! the base64 flavour that goes with it is the caller's.
 
 use super::cipher::MISSING_CONTEXT;
+pub use super::ecdsa::Marshaling;
 use super::error::TransitError;
 use super::keytype::{HashAlgorithm, KeyType};
 use super::material::{derive, ed25519_signing, KeyVersion};
 use coffer_seal::rng::SysRng;
-
-/// `asn1` (DER, standard base64) or `jws` (fixed-size `r|s`, URL-safe base64 without padding).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Marshaling {
-    Asn1,
-    Jws,
-}
-
-impl Marshaling {
-    /// From `marshaling_algorithm` (empty: `asn1`).
-    pub fn parse(s: &str) -> Option<Marshaling> {
-        match s {
-            "" | "asn1" => Some(Marshaling::Asn1),
-            "jws" => Some(Marshaling::Jws),
-            _ => None,
-        }
-    }
-}
 
 /// RSA signature schemes (`signature_algorithm`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +83,7 @@ fn ed25519_key(
     ed25519_signing(&derive(version.key.bytes(), context, 32)?)
 }
 
-/// The longest PSS salt a 2048-bit key allows with this digest (Go's `PSSSaltLengthAuto`).
+/// The longest PSS salt a key allows with this digest (Go's `PSSSaltLengthAuto`).
 fn max_salt(modulus_bytes: usize, hash_len: usize) -> usize {
     modulus_bytes.saturating_sub(hash_len + 2)
 }
@@ -166,19 +149,14 @@ pub fn sign(
             let public = derived.then(|| key.verifying_key().to_bytes().to_vec());
             Ok((key.sign(input).to_bytes().to_vec(), public))
         }
-        KeyType::EcdsaP256 => {
-            use p256::ecdsa::signature::hazmat::PrehashSigner;
-            let key = p256::ecdsa::SigningKey::from(version.ecdsa()?);
-            let sig: p256::ecdsa::Signature = key
-                .sign_prehash(input)
-                .map_err(|e| TransitError::user(format!("failed to sign: {e}")))?;
-            let bytes = match opts.marshaling {
-                Marshaling::Asn1 => sig.to_der().as_bytes().to_vec(),
-                Marshaling::Jws => sig.to_bytes().to_vec(),
-            };
-            Ok((bytes, None))
+        k if k.curve().is_some() => {
+            let curve = k
+                .curve()
+                .ok_or_else(|| TransitError::Internal("no curve".into()))?;
+            let sig = super::ecdsa::sign(curve, version.key.bytes(), input, opts.marshaling)?;
+            Ok((sig, None))
         }
-        KeyType::Rsa2048 => {
+        k if k.rsa_bits().is_some() => {
             let key = version.rsa()?;
             let sig = match opts.scheme {
                 RsaScheme::Pkcs1v15 => {
@@ -223,20 +201,19 @@ pub fn verify(
             };
             Ok(key.verifying_key().verify(input, &sig).is_ok())
         }
-        KeyType::EcdsaP256 => {
-            use p256::ecdsa::signature::hazmat::PrehashVerifier;
-            let key = p256::ecdsa::VerifyingKey::from(version.ecdsa()?.public_key());
-            let sig = match opts.marshaling {
-                Marshaling::Asn1 => p256::ecdsa::Signature::from_der(signature)
-                    .map_err(|_| TransitError::user("supplied signature is invalid"))?,
-                Marshaling::Jws => match p256::ecdsa::Signature::from_slice(signature) {
-                    Ok(s) => s,
-                    Err(_) => return Ok(false),
-                },
-            };
-            Ok(key.verify_prehash(input, &sig).is_ok())
+        k if k.curve().is_some() => {
+            let curve = k
+                .curve()
+                .ok_or_else(|| TransitError::Internal("no curve".into()))?;
+            super::ecdsa::verify(
+                curve,
+                version.key.bytes(),
+                input,
+                signature,
+                opts.marshaling,
+            )
         }
-        KeyType::Rsa2048 => {
+        k if k.rsa_bits().is_some() => {
             let public = version.rsa()?.to_public_key();
             match opts.scheme {
                 RsaScheme::Pkcs1v15 => Ok(public
@@ -268,7 +245,7 @@ mod tests {
     use super::*;
 
     fn check(kind: KeyType, opts: SignOptions) {
-        let v = KeyVersion::generate(kind).unwrap();
+        let v = KeyVersion::generate(kind, 32).unwrap();
         let msg = b"the message";
         let input = if kind.hashes_signature_input() {
             opts.hash.digest(msg)
@@ -283,7 +260,7 @@ mod tests {
             b"the messagE".to_vec()
         };
         assert!(!verify(kind, &v, false, None, &other_input, &sig, opts).unwrap());
-        let other_key = KeyVersion::generate(kind).unwrap();
+        let other_key = KeyVersion::generate(kind, 32).unwrap();
         assert!(!verify(kind, &other_key, false, None, &input, &sig, opts).unwrap());
     }
 
@@ -300,7 +277,7 @@ mod tests {
             ..Default::default()
         };
         check(KeyType::EcdsaP256, jws);
-        let v = KeyVersion::generate(KeyType::EcdsaP256).unwrap();
+        let v = KeyVersion::generate(KeyType::EcdsaP256, 32).unwrap();
         let digest = HashAlgorithm::Sha2_256.digest(b"m");
         let (raw, _) = sign(KeyType::EcdsaP256, &v, false, None, &digest, jws).unwrap();
         assert_eq!(raw.len(), 64);
@@ -329,7 +306,7 @@ mod tests {
             ..Default::default()
         };
         check(KeyType::Rsa2048, pkcs);
-        let v = KeyVersion::generate(KeyType::Rsa2048).unwrap();
+        let v = KeyVersion::generate(KeyType::Rsa2048, 32).unwrap();
         let digest = HashAlgorithm::Sha2_256.digest(b"m");
         // Signed with the hash-length salt, accepted by `auto` verification too.
         let hash_salt = SignOptions {
@@ -355,8 +332,15 @@ mod tests {
     }
 
     #[test]
+    fn larger_curves_and_moduli_sign_too() {
+        check(KeyType::EcdsaP384, SignOptions::default());
+        check(KeyType::EcdsaP521, SignOptions::default());
+        check(KeyType::Rsa3072, SignOptions::default());
+    }
+
+    #[test]
     fn derived_ed25519_keys_depend_on_context() {
-        let v = KeyVersion::generate(KeyType::Ed25519).unwrap();
+        let v = KeyVersion::generate(KeyType::Ed25519, 32).unwrap();
         let opts = SignOptions::default();
         let (sig, public) = sign(KeyType::Ed25519, &v, true, Some(b"a"), b"m", opts).unwrap();
         assert_eq!(public.unwrap().len(), 32);
@@ -367,7 +351,7 @@ mod tests {
 
     #[test]
     fn symmetric_keys_do_not_sign() {
-        let v = KeyVersion::generate(KeyType::Aes256Gcm96).unwrap();
+        let v = KeyVersion::generate(KeyType::Aes256Gcm96, 32).unwrap();
         assert!(sign(
             KeyType::Aes256Gcm96,
             &v,

@@ -1,5 +1,6 @@
 //! Where transit keys live in the mount's `StorageView` (so, behind the barrier): one JSON
-//! record per key at `policy/<name>`, as Vault names it. The serialized bytes, which hold key
+//! record per key at `policy/<name>`, as Vault names it, and the import wrapping key at
+//! `import/key`. The serialized bytes, which hold key
 //! material, are zeroized once written or parsed.
 
 use super::key::TransitKey;
@@ -17,9 +18,21 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
+/// Where the RSA-4096 key that wraps imported key material lives (Vault's path).
+pub const WRAPPING_KEY_PATH: &str = "import/key";
+
 /// The key named `name`, if it exists.
 pub async fn load(storage: &StorageView, name: &str) -> Result<Option<TransitKey>, ApiError> {
-    let Some(mut bytes) = storage.get(&format!("{PREFIX}{name}")).await? else {
+    load_at(storage, &format!("{PREFIX}{name}"), name).await
+}
+
+/// The key stored at `path`, if it exists (`name` only names it in errors).
+pub async fn load_at(
+    storage: &StorageView,
+    path: &str,
+    name: &str,
+) -> Result<Option<TransitKey>, ApiError> {
+    let Some(mut bytes) = storage.get(path).await? else {
         return Ok(None);
     };
     let parsed = serde_json::from_slice(&bytes);
@@ -31,8 +44,13 @@ pub async fn load(storage: &StorageView, name: &str) -> Result<Option<TransitKey
 
 /// Store `key` (replacing what was there).
 pub async fn save(storage: &StorageView, key: &TransitKey) -> Result<(), ApiError> {
+    save_at(storage, &format!("{PREFIX}{}", key.name), key).await
+}
+
+/// Store `key` at `path`.
+pub async fn save_at(storage: &StorageView, path: &str, key: &TransitKey) -> Result<(), ApiError> {
     let mut bytes = serde_json::to_vec(key).map_err(ApiError::internal)?;
-    let result = storage.put(&format!("{PREFIX}{}", key.name), &bytes).await;
+    let result = storage.put(path, &bytes).await;
     bytes.zeroize();
     result
 }
