@@ -34,6 +34,21 @@ pub struct Cli {
     /// PEM file of the CA that signed the server's certificate (VAULT_CACERT).
     #[arg(long = "ca-cert", global = true)]
     pub ca_cert: Option<String>,
+    /// Namespace sent as `X-Vault-Namespace` (VAULT_NAMESPACE).
+    #[arg(long, global = true, alias = "ns")]
+    pub namespace: Option<String>,
+    /// Print only this field of the answer, with no trailing newline when not on a terminal.
+    #[arg(long, global = true)]
+    pub field: Option<String>,
+    /// Print the `curl` command of the request instead of sending it.
+    #[arg(long = "output-curl-string", global = true)]
+    pub output_curl_string: bool,
+    /// An extra `Key=Value` HTTP header for every request (repeatable).
+    #[arg(long, global = true, action = clap::ArgAction::Append)]
+    pub header: Vec<String>,
+    /// Never prompt (Coffer prompts only for key shares when none is given).
+    #[arg(long = "non-interactive", global = true)]
+    pub non_interactive: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -57,10 +72,10 @@ pub enum Command {
     Token(TokenCmd),
     /// Secrets engines.
     #[command(subcommand)]
-    Secrets(SecretsCmd),
+    Secrets(super::mount_args::SecretsCmd),
     /// Auth methods.
     #[command(subcommand)]
-    Auth(AuthCmd),
+    Auth(super::mount_args::AuthCmd),
     /// ACL policies.
     #[command(subcommand)]
     Policy(PolicyCmd),
@@ -69,7 +84,13 @@ pub enum Command {
     Audit(super::audit::AuditCmd),
     /// Key/value secrets (KV v1 and v2).
     #[command(subcommand)]
-    Kv(KvCmd),
+    Kv(super::kv_args::KvCmd),
+    /// Leases: renew, revoke, lookup.
+    #[command(subcommand)]
+    Lease(super::lease::LeaseCmd),
+    /// Print a value the CLI uses: `print token`.
+    #[command(subcommand)]
+    Print(PrintCmd),
     /// Read any path.
     Read { path: String },
     /// Write key=value pairs to any path.
@@ -80,6 +101,12 @@ pub enum Command {
     Delete { path: String },
     /// Unwrap a wrapped answer: TOKEN, or the client's own token when TOKEN is absent.
     Unwrap { token: Option<String> },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PrintCmd {
+    /// The token the CLI sends (VAULT_TOKEN, else the token helper's).
+    Token,
 }
 
 #[derive(Args, Debug)]
@@ -170,6 +197,9 @@ pub enum RaftCmd {
     /// Save or restore a snapshot of the Raft data.
     #[command(subcommand)]
     Snapshot(SnapshotCmd),
+    /// Autopilot: state, get-config, set-config.
+    #[command(subcommand)]
+    Autopilot(super::autopilot::AutopilotCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -292,49 +322,11 @@ pub enum TokenCmd {
         #[arg(long)]
         mode: Option<String>,
     },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum SecretsCmd {
-    Enable {
-        kind: String,
-        #[arg(long)]
-        path: Option<String>,
-        #[arg(long)]
-        version: Option<u8>,
-        #[arg(long)]
-        description: Option<String>,
-    },
-    Disable {
-        path: String,
-    },
-    List,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum AuthCmd {
-    Enable {
-        kind: String,
-        #[arg(long)]
-        path: Option<String>,
-        #[arg(long)]
-        description: Option<String>,
-    },
-    Disable {
-        path: String,
-    },
-    List,
-    /// Change an auth method's TTLs or description.
-    Tune {
-        path: String,
-        #[arg(long = "default-lease-ttl")]
-        default_lease_ttl: Option<String>,
-        #[arg(long = "max-lease-ttl")]
-        max_lease_ttl: Option<String>,
-        #[arg(long)]
-        description: Option<String>,
-        #[arg(long = "listing-visibility")]
-        listing_visibility: Option<String>,
+    /// The capabilities of TOKEN (default: the client's own) on PATH.
+    Capabilities {
+        /// `[TOKEN] PATH`.
+        #[arg(num_args = 1..=2, required = true)]
+        args: Vec<String>,
     },
 }
 
@@ -344,62 +336,6 @@ pub enum PolicyCmd {
     Read { name: String },
     List,
     Delete { name: String },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum KvCmd {
-    Put {
-        path: String,
-        pairs: Vec<String>,
-        #[arg(long)]
-        mount: Option<String>,
-        #[arg(long)]
-        cas: Option<i64>,
-    },
-    Get {
-        path: String,
-        #[arg(long)]
-        mount: Option<String>,
-        #[arg(long)]
-        version: Option<u64>,
-    },
-    Delete {
-        path: String,
-        #[arg(long)]
-        mount: Option<String>,
-        #[arg(long)]
-        versions: Option<String>,
-    },
-    List {
-        path: String,
-        #[arg(long)]
-        mount: Option<String>,
-    },
-    #[command(subcommand)]
-    Metadata(KvMetadataCmd),
-}
-
-#[derive(Subcommand, Debug)]
-pub enum KvMetadataCmd {
-    Get {
-        path: String,
-        #[arg(long)]
-        mount: Option<String>,
-    },
-    Delete {
-        path: String,
-        #[arg(long)]
-        mount: Option<String>,
-    },
-    Put {
-        path: String,
-        #[arg(long)]
-        mount: Option<String>,
-        #[arg(long = "max-versions")]
-        max_versions: Option<u64>,
-        #[arg(long = "cas-required")]
-        cas_required: Option<bool>,
-    },
 }
 
 #[cfg(test)]
@@ -467,7 +403,7 @@ mod tests {
         );
         assert!(matches!(
             Cli::try_parse_from(args).unwrap().command,
-            Some(Command::Auth(AuthCmd::Tune { .. }))
+            Some(Command::Auth(crate::cli::mount_args::AuthCmd::Tune { .. }))
         ));
     }
 }
