@@ -2,8 +2,8 @@
 //! key's metadata), with Vault's messages and sections.
 
 use super::client::{Client, ClientError};
-use super::kv::{written, KvPath};
 use super::kv_args::{parse_versions, KvCmd, KvMetadataCmd};
+use super::kv_path::{written, KvPath};
 use super::output::{self, Format};
 use super::Out;
 use serde_json::{json, Map, Value};

@@ -10,6 +10,7 @@ mod grammar;
 mod init;
 mod kv;
 pub mod kv_args;
+mod kv_path;
 mod kv_versions;
 mod lease;
 mod login;
