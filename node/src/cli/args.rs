@@ -46,9 +46,6 @@ pub struct Cli {
     /// An extra `Key=Value` HTTP header for every request (repeatable).
     #[arg(long, global = true, action = clap::ArgAction::Append)]
     pub header: Vec<String>,
-    /// Never prompt (Coffer prompts only for key shares when none is given).
-    #[arg(long = "non-interactive", global = true)]
-    pub non_interactive: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -375,6 +372,40 @@ mod tests {
         assert!(
             matches!(cli.command, Some(Command::Unwrap { token: Some(ref t) }) if t == "hvs.abc")
         );
+    }
+
+    #[test]
+    fn vault_global_flags_parse_after_any_subcommand() {
+        for argv in [
+            &[
+                "kv",
+                "get",
+                "-namespace",
+                "ns1",
+                "-field",
+                "f",
+                "-output-curl-string",
+                "a",
+            ][..],
+            &[
+                "kv",
+                "get",
+                "-ns=ns1",
+                "-field=f",
+                "-output-curl-string=true",
+                "a",
+            ][..],
+        ] {
+            let args = normalize_args(
+                std::iter::once("coffer")
+                    .chain(argv.iter().copied())
+                    .map(String::from),
+            );
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!(cli.namespace.as_deref(), Some("ns1"), "{argv:?}");
+            assert_eq!(cli.field.as_deref(), Some("f"), "{argv:?}");
+            assert!(cli.output_curl_string, "{argv:?}");
+        }
     }
 
     #[test]

@@ -61,19 +61,29 @@ pub fn columns(rows: &[Vec<String>]) -> String {
     };
     let underline: Vec<String> = header.iter().map(|h| "-".repeat(h.len())).collect();
     let mut all: Vec<Vec<String>> = vec![header.clone(), underline];
-    all.extend(rows[1..].iter().cloned());
+    all.extend(rows[1..].iter().map(|row| {
+        row.iter()
+            .map(|c| {
+                if c.is_empty() {
+                    "n/a".into()
+                } else {
+                    c.clone()
+                }
+            })
+            .collect()
+    }));
     let n = all.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![0; n];
     for row in &all {
         for (i, c) in row.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count().max(3));
+            widths[i] = widths[i].max(c.chars().count());
         }
     }
     let mut out = String::new();
     for row in &all {
         let cells: Vec<String> = (0..row.len())
             .map(|i| {
-                let c = if row[i].is_empty() { "n/a" } else { &row[i] };
+                let c = &row[i];
                 if i + 1 == row.len() {
                     c.to_string()
                 } else {
@@ -311,5 +321,62 @@ pub fn keys(format: Format, keys: &[Value]) {
     println!("Keys\n----");
     for k in keys {
         println!("{}", cell(k));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn durations_read_as_vault_prints_them() {
+        for (secs, want) in [
+            (0, "0s"),
+            (45, "45s"),
+            (90, "1m30s"),
+            (60, "1m"),
+            (3600, "1h"),
+            (2_764_800, "768h"),
+            (3700, "1h1m40s"),
+            (3660, "1h1m"),
+        ] {
+            assert_eq!(human_duration(secs), want, "{secs}");
+        }
+    }
+
+    #[test]
+    fn section_headers_are_padded_like_vaults() {
+        assert_eq!(
+            pad_equal_signs("Secret Path", "secret/data/creds".len()),
+            "== Secret Path =="
+        );
+        assert_eq!(pad_equal_signs("Secret Path", 3), "== Secret Path ==");
+        let meta = json!({"custom_metadata": null, "version": 1});
+        assert_eq!(
+            header_for_map("Metadata", &meta),
+            "======= Metadata ======="
+        );
+        assert_eq!(
+            header_for_map("Data", &json!({"passcode": "x"})),
+            "====== Data ======"
+        );
+    }
+
+    #[test]
+    fn columns_pad_all_but_the_last_and_fill_empty_cells() {
+        let rows = vec![
+            vec!["Node".to_string(), "State".into(), "Voter".into()],
+            vec!["n1".into(), "".into(), "true".into()],
+        ];
+        assert_eq!(
+            columns(&rows),
+            "Node    State    Voter\n----    -----    -----\nn1      n/a      true\n"
+        );
+        assert_eq!(cell(&json!({"b": 1, "a": [1, "x"]})), "map[a:[1 x] b:1]");
+        assert_eq!(
+            (cell(&json!(null)), cell(&json!(""))),
+            ("<nil>".into(), "n/a".into())
+        );
     }
 }
