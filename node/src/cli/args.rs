@@ -34,6 +34,18 @@ pub struct Cli {
     /// PEM file of the CA that signed the server's certificate (VAULT_CACERT).
     #[arg(long = "ca-cert", global = true)]
     pub ca_cert: Option<String>,
+    /// Namespace sent as `X-Vault-Namespace` (VAULT_NAMESPACE).
+    #[arg(long, global = true, alias = "ns")]
+    pub namespace: Option<String>,
+    /// Print only this field of the answer, with no trailing newline when not on a terminal.
+    #[arg(long, global = true)]
+    pub field: Option<String>,
+    /// Print the `curl` command of the request instead of sending it.
+    #[arg(long = "output-curl-string", global = true)]
+    pub output_curl_string: bool,
+    /// An extra `Key=Value` HTTP header for every request (repeatable).
+    #[arg(long, global = true, action = clap::ArgAction::Append)]
+    pub header: Vec<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -57,10 +69,10 @@ pub enum Command {
     Token(TokenCmd),
     /// Secrets engines.
     #[command(subcommand)]
-    Secrets(SecretsCmd),
+    Secrets(super::mount_args::SecretsCmd),
     /// Auth methods.
     #[command(subcommand)]
-    Auth(AuthCmd),
+    Auth(super::mount_args::AuthCmd),
     /// ACL policies.
     #[command(subcommand)]
     Policy(PolicyCmd),
@@ -69,7 +81,13 @@ pub enum Command {
     Audit(super::audit::AuditCmd),
     /// Key/value secrets (KV v1 and v2).
     #[command(subcommand)]
-    Kv(KvCmd),
+    Kv(super::kv_args::KvCmd),
+    /// Leases: renew, revoke, lookup.
+    #[command(subcommand)]
+    Lease(super::lease::LeaseCmd),
+    /// Print a value the CLI uses: `print token`.
+    #[command(subcommand)]
+    Print(PrintCmd),
     /// Read any path.
     Read { path: String },
     /// Write key=value pairs to any path.
@@ -80,6 +98,12 @@ pub enum Command {
     Delete { path: String },
     /// Unwrap a wrapped answer: TOKEN, or the client's own token when TOKEN is absent.
     Unwrap { token: Option<String> },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PrintCmd {
+    /// The token the CLI sends (VAULT_TOKEN, else the token helper's).
+    Token,
 }
 
 #[derive(Args, Debug)]
@@ -170,6 +194,9 @@ pub enum RaftCmd {
     /// Save or restore a snapshot of the Raft data.
     #[command(subcommand)]
     Snapshot(SnapshotCmd),
+    /// Autopilot: state, get-config, set-config.
+    #[command(subcommand)]
+    Autopilot(super::autopilot::AutopilotCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -292,49 +319,11 @@ pub enum TokenCmd {
         #[arg(long)]
         mode: Option<String>,
     },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum SecretsCmd {
-    Enable {
-        kind: String,
-        #[arg(long)]
-        path: Option<String>,
-        #[arg(long)]
-        version: Option<u8>,
-        #[arg(long)]
-        description: Option<String>,
-    },
-    Disable {
-        path: String,
-    },
-    List,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum AuthCmd {
-    Enable {
-        kind: String,
-        #[arg(long)]
-        path: Option<String>,
-        #[arg(long)]
-        description: Option<String>,
-    },
-    Disable {
-        path: String,
-    },
-    List,
-    /// Change an auth method's TTLs or description.
-    Tune {
-        path: String,
-        #[arg(long = "default-lease-ttl")]
-        default_lease_ttl: Option<String>,
-        #[arg(long = "max-lease-ttl")]
-        max_lease_ttl: Option<String>,
-        #[arg(long)]
-        description: Option<String>,
-        #[arg(long = "listing-visibility")]
-        listing_visibility: Option<String>,
+    /// The capabilities of TOKEN (default: the client's own) on PATH.
+    Capabilities {
+        /// `[TOKEN] PATH`.
+        #[arg(num_args = 1..=2, required = true)]
+        args: Vec<String>,
     },
 }
 
@@ -344,62 +333,6 @@ pub enum PolicyCmd {
     Read { name: String },
     List,
     Delete { name: String },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum KvCmd {
-    Put {
-        path: String,
-        pairs: Vec<String>,
-        #[arg(long)]
-        mount: Option<String>,
-        #[arg(long)]
-        cas: Option<i64>,
-    },
-    Get {
-        path: String,
-        #[arg(long)]
-        mount: Option<String>,
-        #[arg(long)]
-        version: Option<u64>,
-    },
-    Delete {
-        path: String,
-        #[arg(long)]
-        mount: Option<String>,
-        #[arg(long)]
-        versions: Option<String>,
-    },
-    List {
-        path: String,
-        #[arg(long)]
-        mount: Option<String>,
-    },
-    #[command(subcommand)]
-    Metadata(KvMetadataCmd),
-}
-
-#[derive(Subcommand, Debug)]
-pub enum KvMetadataCmd {
-    Get {
-        path: String,
-        #[arg(long)]
-        mount: Option<String>,
-    },
-    Delete {
-        path: String,
-        #[arg(long)]
-        mount: Option<String>,
-    },
-    Put {
-        path: String,
-        #[arg(long)]
-        mount: Option<String>,
-        #[arg(long = "max-versions")]
-        max_versions: Option<u64>,
-        #[arg(long = "cas-required")]
-        cas_required: Option<bool>,
-    },
 }
 
 #[cfg(test)]
@@ -442,6 +375,40 @@ mod tests {
     }
 
     #[test]
+    fn vault_global_flags_parse_after_any_subcommand() {
+        for argv in [
+            &[
+                "kv",
+                "get",
+                "-namespace",
+                "ns1",
+                "-field",
+                "f",
+                "-output-curl-string",
+                "a",
+            ][..],
+            &[
+                "kv",
+                "get",
+                "-ns=ns1",
+                "-field=f",
+                "-output-curl-string=true",
+                "a",
+            ][..],
+        ] {
+            let args = normalize_args(
+                std::iter::once("coffer")
+                    .chain(argv.iter().copied())
+                    .map(String::from),
+            );
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!(cli.namespace.as_deref(), Some("ns1"), "{argv:?}");
+            assert_eq!(cli.field.as_deref(), Some("f"), "{argv:?}");
+            assert!(cli.output_curl_string, "{argv:?}");
+        }
+    }
+
+    #[test]
     fn login_takes_a_method_and_fields() {
         let args = normalize_args(
             [
@@ -467,7 +434,7 @@ mod tests {
         );
         assert!(matches!(
             Cli::try_parse_from(args).unwrap().command,
-            Some(Command::Auth(AuthCmd::Tune { .. }))
+            Some(Command::Auth(crate::cli::mount_args::AuthCmd::Tune { .. }))
         ));
     }
 }

@@ -7,6 +7,9 @@ use std::time::Duration;
 /// The largest answer the CLI reads (a Raft snapshot is the big one).
 const MAX_BODY_BYTES: u64 = 1 << 30;
 
+/// The content type of a PATCH (a JSON merge patch, RFC 7386), as Vault requires.
+const MERGE_PATCH: &str = "application/merge-patch+json";
+
 /// A failed call, as the CLI reports it.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -23,6 +26,9 @@ pub enum ClientError {
     Transport { url: String, reason: String },
     #[error("{0}")]
     Usage(String),
+    /// `-output-curl-string`: the request was printed as a `curl` command, not sent.
+    #[error("printed the curl command")]
+    CurlPrinted,
 }
 
 /// The answer of one call: status and parsed body (`Null` for 204).
@@ -38,6 +44,7 @@ pub struct Client {
     token: Option<String>,
     /// Sent as `X-Vault-Wrap-TTL` with every call (`-wrap-ttl`).
     wrap_ttl: Option<String>,
+    flags: TlsFlags,
 }
 
 fn env(names: &[&str]) -> Option<String> {
@@ -51,12 +58,17 @@ pub fn token_file() -> Option<std::path::PathBuf> {
     std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".vault-token"))
 }
 
-/// TLS choices from the command line (`-tls-skip-verify`, `-ca-cert`); the `VAULT_*` variables
-/// fill what the flags leave unset.
+/// Connection choices from the command line (`-tls-skip-verify`, `-ca-cert`, `-namespace`,
+/// `-header`, `-output-curl-string`); the `VAULT_*` variables fill what the flags leave unset.
 #[derive(Debug, Default, Clone)]
 pub struct TlsFlags {
     pub skip_verify: bool,
     pub ca_cert: Option<String>,
+    pub namespace: Option<String>,
+    /// `Key=Value` headers sent with every call.
+    pub headers: Vec<String>,
+    /// Print each request as a `curl` command instead of sending it.
+    pub curl_only: bool,
 }
 
 fn tls_config(flags: &TlsFlags) -> Result<ureq::tls::TlsConfig, ClientError> {
@@ -101,11 +113,24 @@ impl Client {
             .timeout_global(Some(Duration::from_secs(60)))
             .tls_config(tls_config(tls)?)
             .build();
+        let mut flags = tls.clone();
+        flags.namespace = flags
+            .namespace
+            .or_else(|| env(&["VAULT_NAMESPACE"]))
+            .filter(|n| !n.trim_matches('/').is_empty());
+        for h in &flags.headers {
+            if !h.contains('=') {
+                return Err(ClientError::Usage(format!(
+                    "invalid header {h:?}: format must be key=value"
+                )));
+            }
+        }
         Ok(Client {
             agent: config.into(),
             address: address.trim_end_matches('/').to_string(),
             token,
             wrap_ttl: None,
+            flags,
         })
     }
 
@@ -161,18 +186,89 @@ impl Client {
         body: Vec<u8>,
         accept: &[u16],
     ) -> Result<Reply, ClientError> {
+        if self.flags.curl_only {
+            println!("{}", self.curl_string(method, path, &body));
+            return Err(ClientError::CurlPrinted);
+        }
+        self.send(method, path, body, accept)
+    }
+
+    /// A read that is always sent, even under `-output-curl-string`: the KV commands' lookup of
+    /// the mount, as Vault's CLI does it.
+    pub fn preflight(&self, path: &str) -> Result<Reply, ClientError> {
+        self.send("GET", path, Vec::new(), &[])
+    }
+
+    /// The headers of every request, in the order they are sent.
+    fn headers(&self) -> Vec<(String, String)> {
+        let mut out = vec![("X-Vault-Request".to_string(), "true".to_string())];
+        if let Some(t) = &self.token {
+            out.push(("X-Vault-Token".into(), t.clone()));
+        }
+        if let Some(ttl) = &self.wrap_ttl {
+            out.push(("X-Vault-Wrap-TTL".into(), ttl.clone()));
+        }
+        if let Some(ns) = &self.flags.namespace {
+            out.push(("X-Vault-Namespace".into(), ns.clone()));
+        }
+        for h in &self.flags.headers {
+            if let Some((k, v)) = h.split_once('=') {
+                out.push((k.to_string(), v.to_string()));
+            }
+        }
+        out
+    }
+
+    /// The request as a `curl` command line, as Vault's `-output-curl-string` prints it: the
+    /// token replaced by `$(coffer print token)`, single quotes in the body escaped.
+    fn curl_string(&self, method: &str, path: &str, body: &[u8]) -> String {
+        let quote = |s: &str| s.replace('\'', "'\"'\"'");
+        let mut out = String::from("curl ");
+        if self.flags.skip_verify {
+            out.push_str("--insecure ");
+        }
+        if method != "GET" {
+            out.push_str(&format!("-X {method} "));
+        }
+        if let Some(ca) = &self.flags.ca_cert {
+            out.push_str(&format!("--cacert '{}' ", quote(ca)));
+        }
+        for (k, v) in self.headers() {
+            let v = if k == "X-Vault-Token" {
+                "$(coffer print token)".to_string()
+            } else {
+                v
+            };
+            out.push_str(&format!("-H \"{k}: {v}\" "));
+        }
+        if method == "PATCH" {
+            out.push_str(&format!("-H \"Content-Type: {MERGE_PATCH}\" "));
+        }
+        if !body.is_empty() {
+            out.push_str(&format!("-d '{}' ", quote(&String::from_utf8_lossy(body))));
+        }
+        out.push_str(&self.url(path));
+        out
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        accept: &[u16],
+    ) -> Result<Reply, ClientError> {
         let url = self.url(path);
         let transport = |e: ureq::Error| ClientError::Transport {
             url: url.clone(),
             reason: e.to_string(),
         };
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
-        if let Some(t) = &self.token {
-            builder = builder.header("X-Vault-Token", t);
+        for (k, v) in self.headers() {
+            builder = builder.header(k, v);
         }
-        builder = builder.header("X-Vault-Request", "true");
-        if let Some(ttl) = &self.wrap_ttl {
-            builder = builder.header("X-Vault-Wrap-TTL", ttl);
+        if method == "PATCH" {
+            builder = builder.header("Content-Type", MERGE_PATCH);
         }
         let request = builder
             .body(body)

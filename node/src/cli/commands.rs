@@ -1,50 +1,13 @@
-//! Client commands other than `operator`, `kv` and `login`: status, token, secrets, auth, policy,
-//! and the generic read/write/list/delete.
+//! Client commands other than `operator`, `kv`, `login`, `lease` and mounts: token, policy, and
+//! the generic read/write/list/delete/unwrap.
 
-use super::args::{AuthCmd, PolicyCmd, SecretsCmd, TokenCmd};
+use super::args::{PolicyCmd, TokenCmd};
 use super::client::{Client, ClientError};
 use super::output::{self, cell, Format};
+use super::Out;
 use serde_json::{json, Map, Value};
 
-pub fn status(client: &Client, format: Format) -> Result<i32, ClientError> {
-    let reply = client.call("GET", "sys/seal-status", None, &[])?;
-    let b = &reply.body;
-    if format == Format::Json {
-        output::json(b);
-    } else {
-        let mut rows = vec![
-            ("Seal Type".to_string(), cell(&b["type"])),
-            ("Initialized".into(), cell(&b["initialized"])),
-            ("Sealed".into(), cell(&b["sealed"])),
-            ("Total Shares".into(), cell(&b["n"])),
-            ("Threshold".into(), cell(&b["t"])),
-        ];
-        if b["sealed"] == true {
-            rows.push((
-                "Unseal Progress".into(),
-                format!("{}/{}", b["progress"], b["t"]),
-            ));
-            rows.push(("Unseal Nonce".into(), cell(&b["nonce"])));
-        }
-        rows.push(("Version".into(), cell(&b["version"])));
-        rows.push(("Storage Type".into(), cell(&b["storage_type"])));
-        if b["sealed"] == false {
-            rows.push(("Cluster Name".into(), cell(&b["cluster_name"])));
-            rows.push(("Cluster ID".into(), cell(&b["cluster_id"])));
-            let leader = client.call("GET", "sys/leader", None, &[503]).ok();
-            let ha = leader
-                .as_ref()
-                .map(|l| l.body["ha_enabled"].clone())
-                .unwrap_or(Value::Bool(false));
-            rows.push(("HA Enabled".into(), cell(&ha)));
-        }
-        output::table(&rows, ("Key", "Value"));
-    }
-    // Vault: exit 2 when sealed, 0 when unsealed.
-    Ok(if b["sealed"] == true { 2 } else { 0 })
-}
-
-pub fn token(client: &Client, cmd: TokenCmd, format: Format) -> Result<i32, ClientError> {
+pub fn token(client: &Client, cmd: TokenCmd, out: &Out) -> Result<i32, ClientError> {
     match cmd {
         TokenCmd::Create {
             policies,
@@ -83,7 +46,7 @@ pub fn token(client: &Client, cmd: TokenCmd, format: Format) -> Result<i32, Clie
                 (None, false) => "auth/token/create".into(),
             };
             let reply = client.write(&path, &Value::Object(body))?;
-            output::secret(format, &reply.body);
+            return Ok(out.secret(&reply.body));
         }
         TokenCmd::Lookup { token, accessor } => {
             let reply = match (token, accessor) {
@@ -93,7 +56,7 @@ pub fn token(client: &Client, cmd: TokenCmd, format: Format) -> Result<i32, Clie
                 (Some(t), false) => client.write("auth/token/lookup", &json!({ "token": t }))?,
                 (None, _) => client.read("auth/token/lookup-self")?,
             };
-            output::secret(format, &reply.body);
+            return Ok(out.secret(&reply.body));
         }
         TokenCmd::Renew { token, increment } => {
             let mut body = json!({});
@@ -107,7 +70,7 @@ pub fn token(client: &Client, cmd: TokenCmd, format: Format) -> Result<i32, Clie
                 }
                 None => client.write("auth/token/renew-self", &body)?,
             };
-            output::secret(format, &reply.body);
+            return Ok(out.secret(&reply.body));
         }
         TokenCmd::Revoke {
             token,
@@ -132,116 +95,50 @@ pub fn token(client: &Client, cmd: TokenCmd, format: Format) -> Result<i32, Clie
             }
             println!("Success! Revoked token (if it existed)");
         }
+        TokenCmd::Capabilities { args } => return capabilities(client, &args, out.format),
     }
     Ok(0)
 }
 
-fn mounts_table(body: &Value, format: Format, kind_header: &str) {
+/// `token capabilities [TOKEN] PATH`: `sys/capabilities` for a given token, else
+/// `sys/capabilities-self`; the table form is the sorted list joined by `, `.
+fn capabilities(client: &Client, args: &[String], format: Format) -> Result<i32, ClientError> {
+    let (reply, path) = match args {
+        [path] => (
+            client.write("sys/capabilities-self", &json!({ "paths": [path] }))?,
+            path,
+        ),
+        [token, path] => (
+            client.write(
+                "sys/capabilities",
+                &json!({ "token": token, "paths": [path] }),
+            )?,
+            path,
+        ),
+        _ => {
+            return Err(ClientError::Usage(
+                "Usage: token capabilities [TOKEN] PATH".into(),
+            ))
+        }
+    };
+    let b = &reply.body;
+    let list = [
+        &b[path.as_str()],
+        &b["data"][path.as_str()],
+        &b["capabilities"],
+    ]
+    .into_iter()
+    .find_map(|v| v.as_array().cloned())
+    .unwrap_or_default();
+    let mut caps: Vec<String> = list
+        .iter()
+        .filter_map(|c| c.as_str().map(str::to_string))
+        .collect();
+    caps.sort();
     if format == Format::Json {
-        return output::json(&body["data"]);
-    }
-    let mut rows = Vec::new();
-    if let Some(m) = body["data"].as_object() {
-        for (path, e) in m {
-            rows.push((
-                path.clone(),
-                format!(
-                    "{:<12}{:<24}{}",
-                    cell(&e["type"]),
-                    cell(&e["accessor"]),
-                    cell(&e["description"])
-                ),
-            ));
-        }
-    }
-    output::table(&rows, ("Path", kind_header));
-}
-
-pub fn secrets(client: &Client, cmd: SecretsCmd, format: Format) -> Result<i32, ClientError> {
-    match cmd {
-        SecretsCmd::Enable {
-            kind,
-            path,
-            version,
-            description,
-        } => {
-            let path = path.unwrap_or_else(|| kind.clone());
-            let mut body = json!({ "type": kind, "description": description.unwrap_or_default() });
-            if let Some(v) = version {
-                body["options"] = json!({ "version": v.to_string() });
-            }
-            client.write(&format!("sys/mounts/{}", path.trim_matches('/')), &body)?;
-            println!(
-                "Success! Enabled the {kind} secrets engine at: {}/",
-                path.trim_matches('/')
-            );
-        }
-        SecretsCmd::Disable { path } => {
-            client.delete(&format!("sys/mounts/{}", path.trim_matches('/')))?;
-            println!(
-                "Success! Disabled the secrets engine (if it existed) at: {}/",
-                path.trim_matches('/')
-            );
-        }
-        SecretsCmd::List => mounts_table(
-            &client.read("sys/mounts")?.body,
-            format,
-            "Type / Accessor / Description",
-        ),
-    }
-    Ok(0)
-}
-
-pub fn auth(client: &Client, cmd: AuthCmd, format: Format) -> Result<i32, ClientError> {
-    match cmd {
-        AuthCmd::Enable {
-            kind,
-            path,
-            description,
-        } => {
-            let path = path.unwrap_or_else(|| kind.clone());
-            let body = json!({ "type": kind, "description": description.unwrap_or_default() });
-            client.write(&format!("sys/auth/{}", path.trim_matches('/')), &body)?;
-            println!(
-                "Success! Enabled {kind} auth method at: {}/",
-                path.trim_matches('/')
-            );
-        }
-        AuthCmd::Disable { path } => {
-            client.delete(&format!("sys/auth/{}", path.trim_matches('/')))?;
-            println!(
-                "Success! Disabled the auth method (if it existed) at: {}/",
-                path.trim_matches('/')
-            );
-        }
-        AuthCmd::List => mounts_table(
-            &client.read("sys/auth")?.body,
-            format,
-            "Type / Accessor / Description",
-        ),
-        AuthCmd::Tune {
-            path,
-            default_lease_ttl,
-            max_lease_ttl,
-            description,
-            listing_visibility,
-        } => {
-            let mut body = Map::new();
-            let fields = [
-                ("default_lease_ttl", default_lease_ttl),
-                ("max_lease_ttl", max_lease_ttl),
-                ("description", description),
-                ("listing_visibility", listing_visibility),
-            ];
-            for (k, v) in fields {
-                if let Some(v) = v {
-                    body.insert(k.into(), Value::String(v));
-                }
-            }
-            let path = path.trim_matches('/');
-            client.write(&format!("sys/auth/{path}/tune"), &Value::Object(body))?;
-            println!("Success! Tuned the auth method at: {path}/");
-        }
+        output::json(&json!(caps));
+    } else {
+        println!("{}", caps.join(", "));
     }
     Ok(0)
 }
@@ -295,30 +192,23 @@ pub fn policy(client: &Client, cmd: PolicyCmd, format: Format) -> Result<i32, Cl
     Ok(0)
 }
 
-pub fn read(client: &Client, path: &str, format: Format) -> Result<i32, ClientError> {
+pub fn read(client: &Client, path: &str, out: &Out) -> Result<i32, ClientError> {
     let reply = client.call("GET", path, None, &[404])?;
     if reply.status == 404 {
         eprintln!("No value found at {path}");
         return Ok(2);
     }
-    output::secret(format, &reply.body);
-    Ok(0)
+    Ok(out.secret(&reply.body))
 }
 
-pub fn write(
-    client: &Client,
-    path: &str,
-    pairs: &[String],
-    format: Format,
-) -> Result<i32, ClientError> {
+pub fn write(client: &Client, path: &str, pairs: &[String], out: &Out) -> Result<i32, ClientError> {
     let body = super::parse_pairs(pairs)?;
     let reply = client.write(path, &Value::Object(body))?;
     if reply.body.is_null() {
         println!("Success! Data written to: {path}");
-    } else {
-        output::secret(format, &reply.body);
+        return Ok(0);
     }
-    Ok(0)
+    Ok(out.secret(&reply.body))
 }
 
 pub fn list(client: &Client, path: &str, format: Format) -> Result<i32, ClientError> {
@@ -342,11 +232,7 @@ pub fn list(client: &Client, path: &str, format: Format) -> Result<i32, ClientEr
 
 /// `unwrap [TOKEN]`: as Vault's client does, a TOKEN different from the client's own goes in the
 /// body; with no client token (or no TOKEN) the wrapping token is the request's token.
-pub fn unwrap(
-    client: &mut Client,
-    token: Option<String>,
-    format: Format,
-) -> Result<i32, ClientError> {
+pub fn unwrap(client: &mut Client, token: Option<String>, out: &Out) -> Result<i32, ClientError> {
     let body = match token.map(|t| t.trim().to_string()) {
         Some(t) if client.token().is_some_and(|own| own != t) => json!({ "token": t }),
         Some(t) => {
@@ -356,8 +242,7 @@ pub fn unwrap(
         None => json!({}),
     };
     let reply = client.write("sys/wrapping/unwrap", &body)?;
-    output::secret(format, &reply.body);
-    Ok(0)
+    Ok(out.secret(&reply.body))
 }
 
 pub fn delete(client: &Client, path: &str) -> Result<i32, ClientError> {

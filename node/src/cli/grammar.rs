@@ -54,7 +54,15 @@ pub fn normalize(cmd: &Command, args: impl IntoIterator<Item = String>) -> Vec<S
             Some(long) => format!("--{long}"),
             None => format!("-{}", found.get_short().unwrap_or_default()),
         };
-        if found.get_action().takes_values() {
+        if found.is_require_equals_set() {
+            // An optional boolean (`-cas-required`, `-cas-required=false`): only `=` gives it a
+            // value, and an unset flag stays distinguishable from a false one.
+            match value.as_deref().map(|v| (v, go_bool(v))) {
+                None => out.push(spelled),
+                Some((_, Some(b))) => out.push(format!("{spelled}={b}")),
+                Some((v, None)) => out.push(format!("{spelled}={v}")),
+            }
+        } else if found.get_action().takes_values() {
             match value.or_else(|| args.next()) {
                 Some(v) => out.push(format!("{spelled}={v}")),
                 None => out.push(spelled),

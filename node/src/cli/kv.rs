@@ -1,49 +1,16 @@
-//! `kv put/get/delete/list/metadata`: finds the mount and its KV version through
-//! `sys/internal/ui/mounts/<path>` (as Vault's CLI does), then calls v1 or v2 paths.
+//! `kv put|patch|get|list` and the dispatch of every `kv` subcommand. The mount and its KV
+//! version come from `sys/internal/ui/mounts/<path>` (as Vault's CLI finds them, even under
+//! `-output-curl-string`, see `kv_path.rs`); `kv_versions.rs` has delete/undelete/destroy/rollback
+//! and metadata.
 
-use super::args::{KvCmd, KvMetadataCmd};
 use super::client::{Client, ClientError};
+use super::kv_args::KvCmd;
+use super::kv_path::{written, KvPath};
 use super::output::{self, Format};
+use super::Out;
 use serde_json::{json, Value};
 
-/// A KV path split into mount and the rest, with the mount's version.
-struct KvPath {
-    mount: String,
-    rest: String,
-    v2: bool,
-}
-
-impl KvPath {
-    fn resolve(client: &Client, path: &str, mount: Option<&str>) -> Result<KvPath, ClientError> {
-        let full = match mount {
-            Some(m) => format!("{}/{}", m.trim_matches('/'), path.trim_matches('/')),
-            None => path.trim_matches('/').to_string(),
-        };
-        let reply = client.read(&format!("sys/internal/ui/mounts/{full}"))?;
-        let data = &reply.body["data"];
-        let mount = data["path"].as_str().unwrap_or_default().to_string();
-        if mount.is_empty() {
-            return Err(ClientError::Usage(format!("no KV mount found for {full}")));
-        }
-        let rest = full
-            .strip_prefix(mount.trim_end_matches('/'))
-            .unwrap_or("")
-            .trim_matches('/')
-            .to_string();
-        let v2 = data["options"]["version"].as_str() == Some("2");
-        Ok(KvPath { mount, rest, v2 })
-    }
-
-    fn api(&self, section: &str) -> String {
-        if self.v2 {
-            format!("{}{}/{}", self.mount, section, self.rest)
-        } else {
-            format!("{}{}", self.mount, self.rest)
-        }
-    }
-}
-
-pub fn run(client: &Client, cmd: KvCmd, format: Format) -> Result<i32, ClientError> {
+pub fn run(client: &Client, cmd: KvCmd, out: &Out) -> Result<i32, ClientError> {
     match cmd {
         KvCmd::Put {
             path,
@@ -51,115 +18,136 @@ pub fn run(client: &Client, cmd: KvCmd, format: Format) -> Result<i32, ClientErr
             mount,
             cas,
         } => {
-            let kv = KvPath::resolve(client, &path, mount.as_deref())?;
+            let kv = KvPath::resolve(client, &path, &mount)?;
             let data = super::parse_pairs(&pairs)?;
             if data.is_empty() {
                 return Err(ClientError::Usage("Must supply data".into()));
             }
+            let full = kv.api("data");
             let body = if kv.v2 {
-                let mut b = json!({ "data": data });
-                if let Some(c) = cas {
-                    b["options"] = json!({ "cas": c });
+                let mut b = json!({ "data": data, "options": {} });
+                if let Some(c) = cas.filter(|c| *c > -1) {
+                    b["options"]["cas"] = json!(c);
                 }
                 b
             } else {
                 Value::Object(data)
             };
-            let reply = client.write(&kv.api("data"), &body)?;
-            if reply.body.is_null() {
-                println!("Success! Data written to: {path}");
-            } else {
-                output::secret(format, &reply.body);
+            let reply = client.write(&full, &body)?;
+            Ok(written(out, &full, &reply.body))
+        }
+        KvCmd::Patch {
+            path,
+            pairs,
+            mount,
+            cas,
+            method,
+            remove_data,
+        } => {
+            let kv = KvPath::resolve(client, &path, &mount)?;
+            if !kv.v2 {
+                eprintln!("KV engine mount must be version 2 for patch support");
+                return Ok(2);
             }
-            Ok(0)
+            let mut data = super::parse_pairs(&pairs)?;
+            if data.is_empty() && remove_data.is_empty() {
+                return Err(ClientError::Usage("Must supply data".into()));
+            }
+            for k in remove_data {
+                // A null in a JSON merge patch removes the key.
+                data.insert(k, Value::Null);
+            }
+            let full = kv.api("data");
+            let reply = match method.as_deref() {
+                None | Some("patch") => {
+                    let mut b = json!({ "data": data, "options": {} });
+                    if let Some(c) = cas.filter(|c| *c > 0) {
+                        b["options"]["cas"] = json!(c);
+                    }
+                    client.call("PATCH", &full, Some(&b), &[])?
+                }
+                Some("rw") => {
+                    let current = client.call("GET", &full, None, &[404])?;
+                    let (Some(old), Some(version)) = (
+                        current.body["data"]["data"].as_object(),
+                        current.body["data"]["metadata"]["version"].as_u64(),
+                    ) else {
+                        eprintln!("No value found at {full}");
+                        return Ok(2);
+                    };
+                    let mut merged = old.clone();
+                    for (k, v) in data {
+                        merged.insert(k, v);
+                    }
+                    let b = json!({ "data": merged, "options": { "cas": version } });
+                    client.write(&full, &b)?
+                }
+                Some(other) => {
+                    eprintln!("Unsupported method provided to -method flag: {other}");
+                    return Ok(2);
+                }
+            };
+            Ok(written(out, &full, &reply.body))
         }
         KvCmd::Get {
             path,
             mount,
             version,
         } => {
-            let kv = KvPath::resolve(client, &path, mount.as_deref())?;
-            let mut api = kv.api("data");
-            if let Some(v) = version {
-                api = format!("{api}?version={v}");
-            }
-            let reply = client.call("GET", &api, None, &[404])?;
-            if reply.status == 404 || reply.body["data"].is_null() {
-                eprintln!("No value found at {api}");
+            let kv = KvPath::resolve(client, &path, &mount)?;
+            let full = kv.api("data");
+            let query = match version {
+                Some(v) if kv.v2 => format!("{full}?version={v}"),
+                _ => full.clone(),
+            };
+            let reply = client.call("GET", &query, None, &[404])?;
+            let body = reply.body;
+            if reply.status == 404 && body["data"].is_null() {
+                eprintln!("No value found at {full}");
                 return Ok(2);
             }
-            if format == Format::Json || !kv.v2 {
-                output::secret(format, &reply.body);
-            } else {
-                let inner = json!({ "data": reply.body["data"]["data"] });
-                println!("====== Data ======");
-                output::secret(format, &inner);
-            }
-            Ok(0)
-        }
-        KvCmd::Delete {
-            path,
-            mount,
-            versions,
-        } => {
-            let kv = KvPath::resolve(client, &path, mount.as_deref())?;
-            match versions {
-                Some(v) if kv.v2 => {
-                    let list: Vec<u64> =
-                        v.split(',').filter_map(|s| s.trim().parse().ok()).collect();
-                    client.write(&kv.api("delete"), &json!({ "versions": list }))?
-                }
-                _ => client.delete(&kv.api("data"))?,
-            };
-            println!("Success! Data deleted (if it existed) at: {path}");
-            Ok(0)
+            Ok(show_secret(out, &full, kv.v2, &body))
         }
         KvCmd::List { path, mount } => {
-            let kv = KvPath::resolve(client, &path, mount.as_deref())?;
-            super::commands::list(client, &kv.api("metadata"), format)
+            let kv = KvPath::resolve(client, &path, &mount)?;
+            super::commands::list(client, &kv.api("metadata"), out.format)
         }
-        KvCmd::Metadata(m) => metadata(client, m, format),
+        other => super::kv_versions::run(client, other, out),
     }
 }
 
-fn metadata(client: &Client, cmd: KvMetadataCmd, format: Format) -> Result<i32, ClientError> {
-    let (path, mount) = match &cmd {
-        KvMetadataCmd::Get { path, mount }
-        | KvMetadataCmd::Delete { path, mount }
-        | KvMetadataCmd::Put { path, mount, .. } => (path.clone(), mount.clone()),
+/// `kv get`: `-field` from the secret's data first, then Vault's sections: the path (v2),
+/// `Metadata` (v2) and `Data`.
+fn show_secret(out: &Out, full: &str, v2: bool, body: &Value) -> i32 {
+    let data = if v2 {
+        &body["data"]["data"]
+    } else {
+        &body["data"]
     };
-    let kv = KvPath::resolve(client, &path, mount.as_deref())?;
-    if !kv.v2 {
-        eprintln!("Metadata not supported on KV Version 1");
-        return Ok(1);
+    if let Some(f) = &out.field {
+        let value = data
+            .get(f.as_str())
+            .cloned()
+            .or_else(|| output::secret_field(body, f));
+        return output::raw_field(out.format, value.as_ref(), f);
     }
-    match cmd {
-        KvMetadataCmd::Get { .. } => {
-            let reply = client.read(&kv.api("metadata"))?;
-            output::secret(format, &reply.body);
-        }
-        KvMetadataCmd::Delete { .. } => {
-            client.delete(&kv.api("metadata"))?;
-            println!(
-                "Success! Data deleted (if it existed) at: {}",
-                kv.api("metadata")
-            );
-        }
-        KvMetadataCmd::Put {
-            max_versions,
-            cas_required,
-            ..
-        } => {
-            let mut body = json!({});
-            if let Some(m) = max_versions {
-                body["max_versions"] = json!(m);
-            }
-            if let Some(c) = cas_required {
-                body["cas_required"] = json!(c);
-            }
-            client.write(&kv.api("metadata"), &body)?;
-            println!("Success! Data written to: {}", kv.api("metadata"));
+    if out.format == Format::Json || body["wrap_info"].is_object() {
+        output::secret(out.format, body);
+        return 0;
+    }
+    for w in body["warnings"].as_array().into_iter().flatten() {
+        eprintln!("WARNING! {}", w.as_str().unwrap_or_default());
+    }
+    if v2 {
+        output::path_section("Secret Path", full);
+        let metadata = &body["data"]["metadata"];
+        if metadata.is_object() {
+            output::titled_map("Metadata", metadata);
+            println!();
         }
     }
-    Ok(0)
+    if data.is_object() {
+        output::titled_map("Data", data);
+    }
+    0
 }

@@ -2,16 +2,24 @@
 
 pub mod args;
 mod audit;
+mod autopilot;
 mod ceremony;
 mod client;
 mod commands;
 mod grammar;
 mod init;
 mod kv;
+pub mod kv_args;
+mod kv_path;
+mod kv_versions;
+mod lease;
 mod login;
+pub mod mount_args;
+mod mounts;
 mod operator;
 pub mod output;
 mod server_cmd;
+mod status;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -64,9 +72,17 @@ pub fn main() -> i32 {
             let tls = client::TlsFlags {
                 skip_verify: cli.tls_skip_verify,
                 ca_cert: cli.ca_cert,
+                namespace: cli.namespace,
+                headers: cli.header,
+                curl_only: cli.output_curl_string,
             };
-            match run_client(other, cli.address.as_deref(), &tls, cli.wrap_ttl, format) {
+            let out = Out {
+                format,
+                field: cli.field,
+            };
+            match run_client(other, cli.address.as_deref(), &tls, cli.wrap_ttl, &out) {
                 Ok(code) => code,
+                Err(ClientError::CurlPrinted) => 0,
                 Err(e @ ClientError::Usage(_)) => {
                     eprintln!("{e}");
                     1
@@ -80,32 +96,57 @@ pub fn main() -> i32 {
     }
 }
 
+/// How a client command prints: `-format`, and `-field` when only one value is wanted.
+pub struct Out {
+    pub format: Format,
+    pub field: Option<String>,
+}
+
+impl Out {
+    /// A secret-shaped answer: `-field`'s value alone, or the whole answer.
+    pub fn secret(&self, body: &serde_json::Value) -> i32 {
+        match &self.field {
+            Some(f) => output::raw_field(self.format, output::secret_field(body, f).as_ref(), f),
+            None => {
+                output::secret(self.format, body);
+                0
+            }
+        }
+    }
+}
+
 fn run_client(
     command: Command,
     address: Option<&str>,
     tls: &client::TlsFlags,
     wrap_ttl: Option<String>,
-    format: Format,
+    out: &Out,
 ) -> Result<i32, ClientError> {
+    let format = out.format;
     let mut client = Client::from_env(address, tls)?;
     if let Some(ttl) = wrap_ttl.or_else(|| std::env::var("VAULT_WRAP_TTL").ok()) {
         client.set_wrap_ttl(ttl);
     }
     match command {
-        Command::Status => commands::status(&client, format),
+        Command::Status => status::run(&client, format),
         Command::Operator(op) => operator::run(&client, op, format),
         Command::Login(args) => login::run(&mut client, args, format),
-        Command::Token(t) => commands::token(&client, t, format),
-        Command::Secrets(s) => commands::secrets(&client, s, format),
-        Command::Auth(a) => commands::auth(&client, a, format),
+        Command::Token(t) => commands::token(&client, t, out),
+        Command::Secrets(s) => mounts::secrets(&client, s, format),
+        Command::Auth(a) => mounts::auth(&client, a, format),
         Command::Audit(a) => audit::run(&client, a, format),
         Command::Policy(p) => commands::policy(&client, p, format),
-        Command::Kv(k) => kv::run(&client, k, format),
-        Command::Read { path } => commands::read(&client, &path, format),
-        Command::Write { path, pairs } => commands::write(&client, &path, &pairs, format),
+        Command::Kv(k) => kv::run(&client, k, out),
+        Command::Lease(l) => lease::run(&client, l, out),
+        Command::Print(args::PrintCmd::Token) => {
+            println!("{}", client.token().unwrap_or_default());
+            Ok(0)
+        }
+        Command::Read { path } => commands::read(&client, &path, out),
+        Command::Write { path, pairs } => commands::write(&client, &path, &pairs, out),
         Command::List { path } => commands::list(&client, &path, format),
         Command::Delete { path } => commands::delete(&client, &path),
-        Command::Unwrap { token } => commands::unwrap(&mut client, token, format),
+        Command::Unwrap { token } => commands::unwrap(&mut client, token, out),
         Command::Server(_) | Command::Version => unreachable!("handled before a client is built"),
     }
 }

@@ -22,7 +22,7 @@ pub fn run(client: &Client, op: Operator, format: Format) -> Result<i32, ClientE
                 json!({ "key": key, "migrate": migrate })
             };
             client.write("sys/unseal", &body)?;
-            super::commands::status(client, format).map(|_| 0)
+            super::status::run(client, format).map(|_| 0)
         }
         Operator::Seal => {
             client.write("sys/seal", &json!({}))?;
@@ -121,27 +121,26 @@ fn raft(client: &Client, cmd: RaftCmd, format: Format) -> Result<i32, ClientErro
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
-            let rows: Vec<(String, String)> = servers
-                .iter()
-                .map(|s| {
-                    let state = if s["leader"] == true {
-                        "leader"
-                    } else {
-                        "follower"
-                    };
-                    (
-                        cell(&s["node_id"]),
-                        format!(
-                            "{:<28}{:<10}{}",
-                            cell(&s["address"]),
-                            state,
-                            cell(&s["voter"])
-                        ),
-                    )
-                })
-                .collect();
-            output::table(&rows, ("Node", "Address / State / Voter"));
+            // Vault's `Node  Address  State  Voter` table.
+            let mut rows = vec![["Node", "Address", "State", "Voter"]
+                .map(String::from)
+                .to_vec()];
+            for s in &servers {
+                let state = if s["leader"] == true {
+                    "leader"
+                } else {
+                    "follower"
+                };
+                rows.push(vec![
+                    cell(&s["node_id"]),
+                    cell(&s["address"]),
+                    state.to_string(),
+                    (s["voter"] == true).to_string(),
+                ]);
+            }
+            print!("{}", output::columns(&rows));
         }
+        RaftCmd::Autopilot(cmd) => return super::autopilot::run(client, cmd, format),
         RaftCmd::RemovePeer { server_id } => {
             client.write(
                 "sys/storage/raft/remove-peer",
