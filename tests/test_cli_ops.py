@@ -41,6 +41,8 @@ def test_list_peers_table_and_autopilot(unsealed):
     assert re.fullmatch(r"----\s{4,}-------\s{4,}-----\s{4,}-----", table[1]), table
     (server,) = http(node, "GET", "sys/storage/raft/configuration", token=root).json()["data"]["config"]["servers"]
     assert table[2].split() == [server["node_id"], server["address"], "leader", "true"], table
+    # Vault prints a peer's cluster address as host:port, without a scheme.
+    assert server["address"] == f"127.0.0.1:{node.cluster_port}", server
     # Columns line up: each header starts where its values start.
     assert table[0].index("Address") == table[2].index(server["address"])
     assert table[0].index("State") == table[2].index("leader")

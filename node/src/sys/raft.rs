@@ -60,7 +60,7 @@ pub fn configuration(core: &Core, req: &Request) -> Result<Option<Response>, Api
         .map(|m| {
             json!({
                 "node_id": m.node_id.to_string(),
-                "address": m.node.cluster_addr,
+                "address": host_port(&m.node.cluster_addr),
                 "leader": Some(m.node_id) == leader,
                 "protocol_version": "3",
                 "voter": m.voter,
@@ -71,6 +71,11 @@ pub fn configuration(core: &Core, req: &Request) -> Result<Option<Response>, Api
     Ok(Some(legacy(
         json!({ "config": { "servers": servers, "index": index } }),
     )))
+}
+
+/// A cluster address as Vault prints a peer's: `host:port`, without the scheme.
+fn host_port(addr: &str) -> &str {
+    addr.split_once("://").map_or(addr, |(_, rest)| rest)
 }
 
 /// `sys/storage/raft/remove-peer`: take a node out of the Raft configuration.
