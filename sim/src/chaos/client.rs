@@ -159,8 +159,19 @@ impl<'a> Client<'a> {
     }
 }
 
+/// Whether a 400 is KV v2's refusal of a CAS whose version did not match.
+fn cas_mismatch(body: &serde_json::Value) -> bool {
+    body["errors"].as_array().is_some_and(|errors| {
+        errors.iter().any(|e| {
+            e.as_str()
+                .is_some_and(|e| e.contains("check-and-set parameter did not match"))
+        })
+    })
+}
+
 /// What an answer says about the operation. Only a 2xx is an acknowledgement, and only a 4xx
-/// (the active node refused it) proves it was not applied; anything else — a 5xx, a dropped
+/// (the active node refused it) proves it was not applied (a CAS mismatch also says the version
+/// differed); anything else — a 5xx, a dropped
 /// connection, a forwarding failure — may have been applied.
 fn outcome(kind: &OpKind, status: u16, body: &serde_json::Value) -> Outcome {
     match (kind, status) {
@@ -169,7 +180,9 @@ fn outcome(kind: &OpKind, status: u16, body: &serde_json::Value) -> Outcome {
         }
         (OpKind::Read, 404) => Outcome::ReadValue(None),
         (OpKind::Read, _) => Outcome::Unknown,
-        (_, 200..=299) => Outcome::Ok,
+        (OpKind::Delete, 200..=299) => Outcome::Ok(None),
+        (_, 200..=299) => Outcome::Ok(body["data"]["version"].as_u64()),
+        (OpKind::Cas { .. }, 400) if cas_mismatch(body) => Outcome::CasMismatch,
         (_, 400..=499) => Outcome::Failed,
         _ => Outcome::Unknown,
     }
