@@ -190,12 +190,17 @@ impl TokenStore {
         Ok(())
     }
 
+    /// The token's own entry goes first: a crash (or seal) midway then leaves only records
+    /// that point at nothing (an accessor `tidy` removes, parent links a later revocation
+    /// skips), never a live token whose accessor is gone — one that revocation by accessor or
+    /// lease would answer 204 for and leave alive.
     async fn remove_one(&self, hash: &str) -> Result<(), ApiError> {
-        if let Some(entry) = self
+        let entry = self
             .view
             .get_json::<TokenEntry>(&format!("id/{hash}"))
-            .await?
-        {
+            .await?;
+        self.view.delete(&format!("id/{hash}")).await?;
+        if let Some(entry) = entry {
             self.view
                 .delete(&format!("accessor/{}", entry.accessor))
                 .await?;
@@ -208,7 +213,6 @@ impl TokenStore {
         for child in self.view.list(&format!("parent/{hash}/")).await? {
             self.view.delete(&format!("parent/{hash}/{child}")).await?;
         }
-        self.view.delete(&format!("id/{hash}")).await?;
         // After the token itself: a crash in between leaves an unreachable cubbyhole, never a
         // live token whose cubbyhole is gone.
         if let Some(cubbyhole) = &self.cubbyhole {

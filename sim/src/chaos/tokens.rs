@@ -35,8 +35,14 @@ pub async fn step(
     }
     let revoke = madsim::rand::thread_rng().gen_range(0..8) == 0;
     let invoked_at = now_ms();
+    let mut how = "";
     let (kind, reply) = if revoke {
         let by_lease = madsim::rand::thread_rng().gen_bool(0.5);
+        how = if by_lease {
+            " (as a lease)"
+        } else {
+            " (by token)"
+        };
         let reply = if by_lease {
             let lease = json!({"lease_id": format!("auth/token/create/{}", live.accessor)});
             call(host, via, "PUT", "sys/leases/revoke", root, Some(lease)).await
@@ -56,7 +62,7 @@ pub async fn step(
     };
     let completed_at = (outcome != TokenOutcome::Unknown).then(now_ms);
     log.record(format!(
-        "client {client} -> {}: token {} {kind:?} <- {} {outcome:?}",
+        "client {client} -> {}: token {} {kind:?}{how} <- {} {outcome:?}",
         via.name, live.index, reply.status
     ));
     side.state.borrow_mut().tokens.ops.push(TokenOp {
