@@ -7,7 +7,8 @@
 # Seeds S..S+N-1 (default 1..200); even seeds run a 3-node cluster, odd seeds 5 nodes. Prints
 # a progress line per seed, then the determinism check (seed S in two processes must print the
 # same event-log hash) and one summary line:
-#   seeds N, violations V, lost writes L, inconclusive I, failed F
+#   seeds N, violations V, lost writes L, inconclusive I, snapshots installed S, failed F,
+#   tokens used T, policy flips P, ciphertexts checked C
 # A failing seed prints the command that replays it and the tail of its event log (the whole
 # log is in the file named). Exit status 0 only when every seed passed and the hashes agree.
 #
@@ -135,6 +136,7 @@ else
 fi
 
 violations=0 lost=0 inconclusive=0 snapshots=0 failed=0
+declare -A side=()
 for seed in $(seq "$from" $((from + seeds - 1))); do
   log="$logs/seed-$seed.log"
   line=$(grep -m1 '^CHAOS ' "$log" || true)
@@ -144,6 +146,9 @@ for seed in $(seq "$from" $((from + seeds - 1))); do
   s=$(echo "$line" | grep -Eo 'snapshots installed [0-9]+' | awk '{print $3}')
   violations=$((violations + ${v:-0})) lost=$((lost + ${l:-0})) inconclusive=$((inconclusive + ${i:-0}))
   snapshots=$((snapshots + ${s:-0}))
+  for f in "tokens used" "policy flips" "ciphertexts checked"; do # the rest of the workload
+    n=$(echo "$line" | grep -Eo "$f [0-9]+" | awk '{print $NF}'); side[$f]=$(( ${side[$f]:-0} + ${n:-0} ))
+  done
   if ! grep -q '^test result: ok' "$log"; then
     failed=$((failed + 1))
     echo
@@ -156,5 +161,5 @@ for seed in $(seq "$from" $((from + seeds - 1))); do
 done
 [ "$deterministic" -eq 1 ] || failed=$((failed + 1))
 echo
-echo "seeds $seeds, violations $violations, lost writes $lost, inconclusive $inconclusive, snapshots installed $snapshots, failed $failed"
+echo "seeds $seeds, violations $violations, lost writes $lost, inconclusive $inconclusive, snapshots installed $snapshots, failed $failed, tokens used ${side[tokens used]:-0}, policy flips ${side[policy flips]:-0}, ciphertexts checked ${side[ciphertexts checked]:-0}"
 [ "$failed" -eq 0 ]

@@ -20,6 +20,7 @@ pub struct TokenStore {
     cubbyhole: Option<StorageView>,
     /// Serialises spending uses of limited-use tokens: the read, the decrement and the write of
     /// one use happen under it, so N concurrent requests with an N-use token spend N uses, not 1.
+    /// Revocations (and renewals) take it too, so a use cannot write back a revoked entry.
     uses: tokio::sync::Mutex<()>,
 }
 
@@ -136,13 +137,17 @@ impl TokenStore {
         }
     }
 
-    /// Revoke a token and, recursively, every token it created.
+    /// Revoke a token and, recursively, every token it created. Under the uses lock, like every
+    /// revocation by request: a use in flight read the entry before and writes its decremented
+    /// count back after, which would bring a token revoked in between back to life.
     pub async fn revoke(&self, token: &str) -> Result<(), ApiError> {
+        let _spending = self.uses.lock().await;
         self.revoke_tree(&token_hash(token)).await
     }
 
     /// Revoke the token behind an accessor (and its children).
     pub async fn revoke_accessor(&self, accessor: &str) -> Result<bool, ApiError> {
+        let _spending = self.uses.lock().await;
         match self.view.get(&format!("accessor/{accessor}")).await? {
             None => Ok(false),
             Some(hash) => {
@@ -185,12 +190,17 @@ impl TokenStore {
         Ok(())
     }
 
+    /// The token's own entry goes first: a crash (or seal) midway then leaves only records
+    /// that point at nothing (an accessor `tidy` removes, parent links a later revocation
+    /// skips), never a live token whose accessor is gone — one that revocation by accessor or
+    /// lease would answer 204 for and leave alive.
     async fn remove_one(&self, hash: &str) -> Result<(), ApiError> {
-        if let Some(entry) = self
+        let entry = self
             .view
             .get_json::<TokenEntry>(&format!("id/{hash}"))
-            .await?
-        {
+            .await?;
+        self.view.delete(&format!("id/{hash}")).await?;
+        if let Some(entry) = entry {
             self.view
                 .delete(&format!("accessor/{}", entry.accessor))
                 .await?;
@@ -203,7 +213,6 @@ impl TokenStore {
         for child in self.view.list(&format!("parent/{hash}/")).await? {
             self.view.delete(&format!("parent/{hash}/{child}")).await?;
         }
-        self.view.delete(&format!("id/{hash}")).await?;
         // After the token itself: a crash in between leaves an unreachable cubbyhole, never a
         // live token whose cubbyhole is gone.
         if let Some(cubbyhole) = &self.cubbyhole {
@@ -242,6 +251,7 @@ impl TokenStore {
     /// Revoke every token created under `prefix` (`auth/userpass/`), with its children: what
     /// disabling an auth method does to the tokens its logins issued. Returns how many.
     pub async fn revoke_by_path_prefix(&self, prefix: &str) -> Result<usize, ApiError> {
+        let _spending = self.uses.lock().await;
         let mut revoked = 0;
         for hash in self.view.list("id/").await? {
             let Some(entry) = self

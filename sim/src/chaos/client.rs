@@ -1,9 +1,12 @@
 //! One workload client on its own simulated host: picks a key, an operation and a node (any
 //! node: standbys forward), sends it over the simulated network to the node's HTTP listener with
-//! a deadline, and records invocation and answer in the history.
+//! a deadline, and records invocation and answer in the history. One call in five goes to the
+//! rest of the workload instead ([`super::side`]: tokens, the policy, transit).
 
 use super::cluster::MOUNT;
 use super::keys::KeyPool;
+use super::side::Side;
+use super::{policy, tokens, transit};
 use super::{Cluster, EventLog};
 use crate::history::{History, OpKind, Outcome};
 use crate::ClientHost;
@@ -47,9 +50,12 @@ pub struct Client<'a> {
     stop: Rc<Cell<bool>>,
     /// The last KV version this client saw, to aim its CAS writes.
     last_version: u64,
+    /// Tokens, policy and transit.
+    side: Side,
 }
 
 impl<'a> Client<'a> {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: u64,
         seed: u64,
@@ -58,6 +64,7 @@ impl<'a> Client<'a> {
         history: &Rc<RefCell<History>>,
         log: &EventLog,
         stop: &Rc<Cell<bool>>,
+        side: &Side,
     ) -> Self {
         let host = ClientHost::start(&format!("client-{id}"), [10, 0, 2, id as u8 + 1].into());
         Client {
@@ -70,6 +77,7 @@ impl<'a> Client<'a> {
             log: log.clone(),
             stop: stop.clone(),
             last_version: 0,
+            side: side.clone(),
         }
     }
 
@@ -86,15 +94,28 @@ impl<'a> Client<'a> {
     }
 
     async fn one(&mut self, n: u64) {
-        let (slot, roll, node, cas_delta) = {
+        let (slot, roll, node, cas_delta, aside) = {
             let mut rng = madsim::rand::thread_rng();
             (
                 rng.gen_range(0..usize::MAX),
                 rng.gen_range(0..100u32),
                 rng.gen_range(0..self.cluster.nodes.len()),
                 rng.gen_range(0..2u64),
+                rng.gen_range(0..100u32),
             )
         };
+        let (side, host, log, root) = (&self.side, &self.host, &self.log, &self.cluster.root);
+        let via = &self.cluster.nodes[node];
+        match aside {
+            0..=7 => return tokens::step(side, host, via, self.id, root, log).await,
+            8..=13 => return policy::read(side, host, via, self.id, log).await,
+            14..=18 => {
+                let plaintext = format!("transit-s{}-c{}-n{n}", self.seed, self.id);
+                return transit::encrypt(side, host, via, self.id, root, plaintext, log).await;
+            }
+            19 => return transit::rotate(host, via, self.id, root, log).await,
+            _ => {}
+        }
         let key = self.keys.take(slot);
         let value = format!("{}c{}-n{n}", value_marker(self.seed), self.id);
         let kind = match roll {
@@ -106,7 +127,6 @@ impl<'a> Client<'a> {
                 value,
             },
         };
-        let via = &self.cluster.nodes[node];
         let id = self
             .history
             .borrow_mut()
@@ -159,8 +179,19 @@ impl<'a> Client<'a> {
     }
 }
 
+/// Whether a 400 is KV v2's refusal of a CAS whose version did not match.
+fn cas_mismatch(body: &serde_json::Value) -> bool {
+    body["errors"].as_array().is_some_and(|errors| {
+        errors.iter().any(|e| {
+            e.as_str()
+                .is_some_and(|e| e.contains("check-and-set parameter did not match"))
+        })
+    })
+}
+
 /// What an answer says about the operation. Only a 2xx is an acknowledgement, and only a 4xx
-/// (the active node refused it) proves it was not applied; anything else — a 5xx, a dropped
+/// (the active node refused it) proves it was not applied (a CAS mismatch also says the version
+/// differed); anything else — a 5xx, a dropped
 /// connection, a forwarding failure — may have been applied.
 fn outcome(kind: &OpKind, status: u16, body: &serde_json::Value) -> Outcome {
     match (kind, status) {
@@ -169,7 +200,9 @@ fn outcome(kind: &OpKind, status: u16, body: &serde_json::Value) -> Outcome {
         }
         (OpKind::Read, 404) => Outcome::ReadValue(None),
         (OpKind::Read, _) => Outcome::Unknown,
-        (_, 200..=299) => Outcome::Ok,
+        (OpKind::Delete, 200..=299) => Outcome::Ok(None),
+        (_, 200..=299) => Outcome::Ok(body["data"]["version"].as_u64()),
+        (OpKind::Cas { .. }, 400) if cas_mismatch(body) => Outcome::CasMismatch,
         (_, 400..=499) => Outcome::Failed,
         _ => Outcome::Unknown,
     }

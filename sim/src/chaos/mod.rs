@@ -4,7 +4,9 @@
 //! too), node and link partitions (majority/minority and one-way), packet loss and latency,
 //! leader step-down, keyring rotation, seal/unseal, clock jumps, and in the KMS scenarios the
 //! simulated KMS failing, slow or cut off while nodes restart. Then the cluster is healed and
-//! the history goes through every checker in [`crate::check`].
+//! the history goes through every checker in [`crate::check`]. Besides KV, the clients use
+//! limited-use tokens and revoke them, one writer rewrites a policy under requests judged by it,
+//! and transit encrypts under key rotations ([`side`]).
 //!
 //! Everything random comes from madsim's seeded RNG, so `MADSIM_TEST_SEED=N` replays a run; the
 //! [`EventLog`] hash is what two runs of one seed must agree on.
@@ -14,7 +16,11 @@ mod cluster;
 mod events;
 mod faults;
 mod keys;
+mod policy;
 mod report;
+mod side;
+mod tokens;
+mod transit;
 
 pub use cluster::Cluster;
 pub use events::EventLog;
@@ -56,21 +62,24 @@ pub async fn run(seed: u64, scenario: &Scenario) -> Report {
     let log = EventLog::default();
     log.record(format!("seed {seed} scenario {scenario:?}"));
     let cluster = Cluster::form(scenario.nodes, scenario.kms, &log).await;
+    let side = side::Side::setup(&cluster, &log).await;
     let keys = keys::KeyPool::new(4);
     let stop = Rc::new(Cell::new(false));
     let history = Rc::new(RefCell::new(crate::history::History::new()));
     let clients = (0..scenario.clients)
-        .map(|c| client::Client::new(c, seed, &cluster, &keys, &history, &log, &stop).run());
+        .map(|c| client::Client::new(c, seed, &cluster, &keys, &history, &log, &stop, &side).run());
+    let policy_writer = policy::writer(side.clone(), &cluster, log.clone(), stop.clone());
     let faults = faults::Faults::new(&cluster, &log);
     let timer = async {
         tokio::time::sleep(scenario.duration).await;
         stop.set(true);
     };
-    let (_, fault_report, ()) = tokio::join!(
+    let (_, fault_report, (), ()) = tokio::join!(
         futures::future::join_all(clients),
         faults.run(stop.clone()),
-        timer
+        timer,
+        policy_writer
     );
     let history = history.borrow().clone();
-    report::check(seed, &cluster, history, fault_report, &log).await
+    report::check(seed, &cluster, history, fault_report, &side, &log).await
 }

@@ -1,8 +1,10 @@
 //! Healing the cluster and checking the run: linearizability per key, no lost acknowledged
 //! write, no duplicate or phantom value, all nodes converged, no workload value in plaintext in
-//! any engine, sealed nodes answered nothing but status.
+//! any engine, sealed nodes answered nothing but status; limited-use tokens within their uses
+//! and dead after revocation, no stale policy verdict, every acknowledged ciphertext decrypts.
 
 use super::faults::FaultReport;
+use super::side::Side;
 use super::{Cluster, EventLog};
 use crate::check::{self, Violation, ViolationKind};
 use crate::history::History;
@@ -28,6 +30,13 @@ pub struct Report {
     /// Snapshots the nodes installed from a leader (all incarnations), after healing.
     pub snapshots_installed: u64,
     pub event_hash: u64,
+    /// Limited-use token uses the cluster served.
+    pub tokens_used: usize,
+    /// Policy rewrites acknowledged, and requests judged against them.
+    pub policy_flips: usize,
+    pub policy_reads: usize,
+    /// Acknowledged ciphertexts decrypted after healing.
+    pub ciphertexts_checked: usize,
     /// The whole event log, kept only when something broke.
     pub event_log: Option<String>,
 }
@@ -37,7 +46,8 @@ impl fmt::Display for Report {
         write!(
             f,
             "ops {} acknowledged {} unknown {} faults {} violations {} lost writes {} \
-             inconclusive {} snapshots installed {} event-log hash {:016x}",
+             inconclusive {} snapshots installed {} event-log hash {:016x} \
+             tokens used {} policy flips {} policy reads {} ciphertexts checked {}",
             self.ops,
             self.acknowledged,
             self.unknown,
@@ -46,7 +56,11 @@ impl fmt::Display for Report {
             self.lost_writes,
             self.inconclusive,
             self.snapshots_installed,
-            self.event_hash
+            self.event_hash,
+            self.tokens_used,
+            self.policy_flips,
+            self.policy_reads,
+            self.ciphertexts_checked
         )
     }
 }
@@ -60,6 +74,7 @@ pub async fn check(
     cluster: &Cluster,
     history: History,
     faults: FaultReport,
+    side: &Side,
     log: &EventLog,
 ) -> Report {
     let mut report = Report {
@@ -115,6 +130,26 @@ pub async fn check(
                 record(v, &mut report);
             }
         }
+        Err(e) => report.violations.push(e),
+    }
+    let (token_history, policy_history) = {
+        let state = side.state.borrow();
+        (state.tokens.clone(), state.policy.clone())
+    };
+    report.tokens_used = token_history.served_uses();
+    if let Err(v) = check::check_tokens(&token_history) {
+        record(v, &mut report);
+    }
+    report.policy_flips = policy_history.flips();
+    match check::check_policy(&policy_history) {
+        Ok(n) => report.policy_reads = n,
+        Err(v) => record(v, &mut report),
+    }
+    match super::transit::decrypt_all(side, cluster).await {
+        Ok(decrypted) => match check::check_transit(&decrypted) {
+            Ok(n) => report.ciphertexts_checked = n,
+            Err(v) => record(v, &mut report),
+        },
         Err(e) => report.violations.push(e),
     }
     // Every workload value starts with this marker: finding it is finding a plaintext value.

@@ -21,7 +21,7 @@ pub fn write(client: u64, v: &str, inv: u64, done: u64) -> Op {
         OpKind::Write(v.into()),
         inv,
         Some(done),
-        Outcome::Ok,
+        Outcome::Ok(None),
     )
 }
 

@@ -17,7 +17,7 @@
 use std::collections::HashSet;
 
 use super::{symmetry, Register, Violation, ViolationKind};
-use crate::history::{History, Op};
+use crate::history::{History, Op, Outcome};
 
 /// Most ops (after dropping failed ops and unanswered reads) one key may have.
 pub const MAX_OPS_PER_KEY: usize = 64;
@@ -64,9 +64,11 @@ fn check_key(key: &str, all: Vec<&Op>) -> Result<(), Violation> {
     ))
 }
 
-/// Failed ops never took effect; a read without a value constrains nothing.
+/// Failed ops never took effect; a read without a value constrains nothing. A CAS refused for
+/// a version mismatch takes part like a read of the version.
 fn takes_part(op: &Op) -> bool {
-    op.may_take_effect() && (op.is_mutation() || op.read_value().is_some())
+    let observed = op.may_take_effect() || op.outcome == Outcome::CasMismatch;
+    observed && (op.is_mutation() || op.read_value().is_some())
 }
 
 fn violation(kind: ViolationKind, key: &str, explanation: String, ops: &[&Op]) -> Violation {
@@ -83,7 +85,7 @@ struct Search<'a> {
     ops: &'a [&'a Op],
     /// Latest time each op may be placed: its completion if acknowledged, else never forced.
     deadlines: Vec<u64>,
-    /// Ops that must be placed: the acknowledged ones.
+    /// Ops that must be placed: the acknowledged ones and the CAS mismatches.
     required: u64,
     /// For each op, the interchangeable op that must be placed before it, if any.
     after: Vec<Option<usize>>,
@@ -97,10 +99,10 @@ impl<'a> Search<'a> {
     fn new(ops: &'a [&'a Op], after: Vec<Option<usize>>) -> Self {
         let deadlines: Vec<u64> = ops
             .iter()
-            .map(|op| op.effect_deadline().unwrap_or(u64::MAX))
+            .map(|op| op.answer_deadline().unwrap_or(u64::MAX))
             .collect();
         let required = (0..ops.len())
-            .filter(|&i| ops[i].is_acknowledged())
+            .filter(|&i| ops[i].answer_deadline().is_some())
             .fold(0u64, |mask, i| mask | 1 << i);
         Search {
             ops,
@@ -183,7 +185,7 @@ mod tests {
     use super::*;
     use crate::check::fixtures::*;
     use crate::check::self_check::SplitMix;
-    use crate::history::{OpKind, Outcome};
+    use crate::history::OpKind;
 
     fn kind_of(h: &History) -> Option<ViolationKind> {
         check_linearizable(h).err().map(|v| v.kind)
@@ -195,7 +197,7 @@ mod tests {
             read(1, None, 0, 1),
             write(1, "a", 2, 3),
             read(2, Some("a"), 4, 5),
-            op(2, OpKind::Delete, 6, Some(7), Outcome::Ok),
+            op(2, OpKind::Delete, 6, Some(7), Outcome::Ok(None)),
             read(1, None, 8, 9),
         ]);
         assert_eq!(check_linearizable(&h), Ok(()));
@@ -284,13 +286,82 @@ mod tests {
         };
         let good = history([
             write(1, "a", 0, 1),
-            cas(1, "b", 2, 3, Outcome::Ok),
+            cas(1, "b", 2, 3, Outcome::Ok(None)),
             cas(1, "c", 4, 5, Outcome::Failed),
             read(2, Some("b"), 6, 7),
         ]);
         assert_eq!(check_linearizable(&good), Ok(()));
-        let bad = history([write(1, "a", 0, 1), cas(0, "b", 2, 3, Outcome::Ok)]);
+        let bad = history([write(1, "a", 0, 1), cas(0, "b", 2, 3, Outcome::Ok(None))]);
         assert_eq!(kind_of(&bad), Some(ViolationKind::NotLinearizable));
+    }
+
+    fn cas_op(expected_version: u64, v: &str, inv: u64, done: u64, outcome: Outcome) -> Op {
+        let kind = OpKind::Cas {
+            expected_version,
+            value: v.into(),
+        };
+        op(1, kind, inv, Some(done), outcome)
+    }
+
+    #[test]
+    fn reported_versions_must_match_the_model() {
+        let versioned = |v: &str, inv, done, version| {
+            op(
+                1,
+                OpKind::Write(v.into()),
+                inv,
+                Some(done),
+                Outcome::Ok(Some(version)),
+            )
+        };
+        let good = history([
+            versioned("a", 0, 1, 1),
+            versioned("b", 2, 3, 2),
+            cas_op(2, "c", 4, 5, Outcome::Ok(Some(3))),
+        ]);
+        assert_eq!(check_linearizable(&good), Ok(()));
+        // A write answered with a version the key already had (applied twice, or the counter
+        // went back).
+        let repeated = history([versioned("a", 0, 1, 1), versioned("b", 2, 3, 1)]);
+        assert_eq!(kind_of(&repeated), Some(ViolationKind::NotLinearizable));
+        // A CAS whose answer skips a version.
+        let skipped = history([
+            versioned("a", 0, 1, 1),
+            cas_op(1, "b", 2, 3, Outcome::Ok(Some(3))),
+        ]);
+        assert_eq!(kind_of(&skipped), Some(ViolationKind::NotLinearizable));
+        // An unanswered write in between explains a skipped version.
+        let explained = history([
+            versioned("a", 0, 1, 1),
+            timed_out_write(2, "x", 2),
+            cas_op(1, "b", 3, 4, Outcome::Ok(Some(2))),
+            versioned("c", 5, 6, 4),
+        ]);
+        assert_eq!(kind_of(&explained), None);
+    }
+
+    #[test]
+    fn cas_mismatch_must_be_possible() {
+        // Refused while the key was at version 1, expecting 1: impossible.
+        let bad = history([
+            write(1, "a", 0, 1),
+            cas_op(1, "b", 2, 3, Outcome::CasMismatch),
+        ]);
+        assert_eq!(kind_of(&bad), Some(ViolationKind::NotLinearizable));
+        // Refused while a concurrent write moved the key on: possible.
+        let racing = history([
+            write(1, "a", 0, 1),
+            write(2, "c", 2, 10),
+            cas_op(1, "b", 3, 4, Outcome::CasMismatch),
+        ]);
+        assert_eq!(kind_of(&racing), None);
+        // Refused expecting 2 at version 1, then a CAS expecting 1 succeeds: consistent.
+        let fine = history([
+            write(1, "a", 0, 1),
+            cas_op(2, "b", 2, 3, Outcome::CasMismatch),
+            cas_op(1, "d", 4, 5, Outcome::Ok(Some(2))),
+        ]);
+        assert_eq!(kind_of(&fine), None);
     }
 
     #[test]
@@ -318,7 +389,7 @@ mod tests {
             expected_version,
             value: v.into(),
         };
-        op(9, kind, inv, Some(done), Outcome::Ok)
+        op(9, kind, inv, Some(done), Outcome::Ok(None))
     }
 
     /// `n` unanswered writes, deletes and CAS ops (none of their values read), invoked at 0..n.
@@ -382,7 +453,8 @@ mod tests {
     }
 
     /// A concurrent history of 12 ops on one key: a model run whose ops overlap in time, some
-    /// unanswered (applied or not), and in one history of three a read answer falsified.
+    /// unanswered (applied or not), CASes refused for a mismatch, versions reported; in some
+    /// histories a reported version or a read answer falsified.
     fn random_history(rng: &mut SplitMix) -> Vec<Op> {
         let mut reg = Register::default();
         let mut ops = Vec::new();
@@ -399,18 +471,19 @@ mod tests {
                 },
                 _ => OpKind::Write(value),
             };
-            let probe = op(i % 4, kind.clone(), inv, Some(done), Outcome::Ok);
+            let probe = op(i % 4, kind.clone(), inv, Some(done), Outcome::Ok(None));
             let (outcome, done) = match (&kind, reg.step(&probe)) {
                 (OpKind::Read, _) => (Outcome::ReadValue(reg.value.clone()), Some(done)),
                 (_, None) if rng.below(2) == 0 => (Outcome::Unknown, None),
-                (_, None) => (Outcome::Failed, Some(done)),
+                (_, None) => (Outcome::CasMismatch, Some(done)),
                 (_, Some(next)) => {
                     let answered = rng.below(3) == 0;
+                    let version = (kind != OpKind::Delete).then_some(next.version);
                     if rng.below(2) == 0 || answered {
                         reg = next;
                     }
                     let outcome = if answered {
-                        Outcome::Ok
+                        Outcome::Ok(version)
                     } else {
                         Outcome::Unknown
                     };
@@ -419,7 +492,17 @@ mod tests {
             };
             ops.push(op(i % 4, kind, inv, done, outcome));
         }
-        if rng.below(3) == 0 {
+        if rng.below(6) == 0 {
+            // A reported version off by one.
+            if let Some(op) = ops
+                .iter_mut()
+                .find(|op| matches!(op.outcome, Outcome::Ok(Some(_))))
+            {
+                if let Outcome::Ok(Some(v)) = op.outcome {
+                    op.outcome = Outcome::Ok(Some(v + 1));
+                }
+            }
+        } else if rng.below(3) == 0 {
             let reads: Vec<usize> = (0..ops.len())
                 .filter(|&i| ops[i].kind == OpKind::Read)
                 .collect();

@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn delete_explains_absence() {
-        let del = op(1, OpKind::Delete, 2, Some(3), Outcome::Ok);
+        let del = op(1, OpKind::Delete, 2, Some(3), Outcome::Ok(None));
         let h = history([write(1, "a", 0, 1), del]);
         assert_eq!(kind_of(&h, None), None);
         assert_eq!(kind_of(&h, Some("a")), Some(ViolationKind::LostWrite));

@@ -5,13 +5,19 @@
 //! - [`converged`]: all nodes hold the same state after healing.
 //! - [`check_no_duplicates`]: no value comes back after being overwritten, none is read that was
 //!   never (successfully) written.
+//! - [`check_tokens`]: limited-use tokens served at most `num_uses` times, none after revocation.
+//! - [`check_policy`]: a request after an acknowledged policy change never gets the old verdict.
+//! - [`check_transit`]: every acknowledged ciphertext decrypts to its plaintext.
 
 mod converged;
 mod duplicates;
 mod linearizable;
 mod lost_writes;
 mod model;
+mod policy;
 mod symmetry;
+mod tokens;
+mod transit;
 mod violation;
 
 #[cfg(test)]
@@ -24,4 +30,7 @@ pub use duplicates::check_no_duplicates;
 pub use linearizable::{check_linearizable, MAX_OPS_PER_KEY, MAX_SEARCH_STATES};
 pub use lost_writes::check_no_lost_writes;
 pub use model::Register;
+pub use policy::check_policy;
+pub use tokens::check_tokens;
+pub use transit::{check_transit, Decrypted};
 pub use violation::{Violation, ViolationKind};

@@ -14,24 +14,39 @@ pub struct Register {
 
 impl Register {
     /// The state after applying `op` at this point, or `None` if `op`'s answer is impossible here.
-    /// A CAS applies only when its expected version matches; a failed CAS never reaches the model.
+    /// A CAS applies only when its expected version matches; a CAS refused for a mismatch
+    /// changes nothing and is possible only where the version differs. An acknowledged write
+    /// or CAS that reported a version must leave the register at exactly that version.
     /// A read that did not answer with a value constrains nothing.
     pub fn step(&self, op: &Op) -> Option<Register> {
-        match (&op.kind, &op.outcome) {
-            (OpKind::Write(v), _) => Some(self.mutated(Some(v.clone()))),
-            (OpKind::Delete, _) => Some(Register {
+        let next = match (&op.kind, &op.outcome) {
+            (OpKind::Write(v), _) => self.mutated(Some(v.clone())),
+            (OpKind::Delete, _) => Register {
                 value: None,
                 version: self.version,
-            }),
+            },
+            (
+                OpKind::Cas {
+                    expected_version, ..
+                },
+                Outcome::CasMismatch,
+            ) => return (*expected_version != self.version).then(|| self.clone()),
             (
                 OpKind::Cas {
                     expected_version,
                     value,
                 },
                 _,
-            ) => (*expected_version == self.version).then(|| self.mutated(Some(value.clone()))),
-            (OpKind::Read, Outcome::ReadValue(seen)) => (*seen == self.value).then(|| self.clone()),
-            (OpKind::Read, _) => Some(self.clone()),
+            ) if *expected_version == self.version => self.mutated(Some(value.clone())),
+            (OpKind::Cas { .. }, _) => return None,
+            (OpKind::Read, Outcome::ReadValue(seen)) => {
+                return (*seen == self.value).then(|| self.clone())
+            }
+            (OpKind::Read, _) => return Some(self.clone()),
+        };
+        match op.outcome {
+            Outcome::Ok(Some(reported)) if reported != next.version => None,
+            _ => Some(next),
         }
     }
 

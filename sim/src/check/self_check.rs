@@ -23,7 +23,8 @@ impl SplitMix {
 }
 
 /// A sequential history of up to 40 ops on a few keys, answered by the model; some writes time
-/// out (applied or not), some fail (not applied), some CASes use a wrong version and fail.
+/// out (applied or not), some fail (not applied), some CASes use a wrong version and are refused;
+/// acknowledged writes and CASes report their version.
 fn generate(seed: u64) -> (History, BTreeMap<String, String>) {
     let mut rng = SplitMix(seed);
     let mut state: BTreeMap<String, Register> = BTreeMap::new();
@@ -60,14 +61,16 @@ fn answer(rng: &mut SplitMix, reg: &mut Register, op: &crate::history::Op) -> Ou
         return Outcome::ReadValue(reg.value.clone());
     }
     match (reg.step(op), rng.below(6)) {
-        (None, _) | (Some(_), 0) => Outcome::Failed,
+        (None, _) => Outcome::CasMismatch,
+        (Some(_), 0) => Outcome::Failed,
         (Some(_), 1) => Outcome::Unknown,
         (Some(next), roll) => {
+            let version = (op.kind != OpKind::Delete).then_some(next.version);
             *reg = next;
             if roll == 2 {
                 Outcome::Unknown
             } else {
-                Outcome::Ok
+                Outcome::Ok(version)
             }
         }
     }

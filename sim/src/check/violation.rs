@@ -21,6 +21,14 @@ pub enum ViolationKind {
     DuplicateValue,
     /// A value was observed that no write that may have taken effect produced.
     PhantomValue,
+    /// A limited-use token was served more times than its `num_uses`.
+    TokenOverused,
+    /// A token was served by a request invoked after its revocation was acknowledged.
+    UsedAfterRevoke,
+    /// A request invoked after a policy change was acknowledged got an older policy's verdict.
+    StalePolicy,
+    /// An acknowledged ciphertext did not decrypt to its plaintext.
+    CiphertextLost,
 }
 
 /// A broken property, with the operations that show it.
@@ -28,7 +36,7 @@ pub enum ViolationKind {
 pub struct Violation {
     /// Which property broke.
     pub kind: ViolationKind,
-    /// The key concerned.
+    /// The key concerned (or the token, policy or transit key).
     pub key: String,
     /// Readable account of what went wrong.
     pub explanation: String,

@@ -23,12 +23,18 @@ pub enum OpKind {
 /// What the client learnt about the operation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
-    /// The operation was acknowledged (a CAS that succeeded, a write or delete that was applied).
-    Ok,
+    /// The operation was acknowledged (a CAS that succeeded, a write or delete that was applied),
+    /// with the version the answer reported (KV v2 answers a write or CAS with `data.version`;
+    /// a delete reports none).
+    Ok(Option<u64>),
     /// A read answered with this value (`None`: the key is absent).
     ReadValue(Option<String>),
-    /// Definitely not applied (for example a 4xx, or a CAS whose version did not match).
+    /// Definitely not applied (a 4xx other than a CAS mismatch).
     Failed,
+    /// A CAS refused because its expected version did not match ("check-and-set parameter did
+    /// not match the current version"): not applied, and the key was at another version at
+    /// some point between invocation and answer.
+    CasMismatch,
     /// No answer (timed out, node crashed): it may or may not have taken effect.
     Unknown,
 }
@@ -56,16 +62,25 @@ impl Op {
         !matches!(self.kind, OpKind::Read)
     }
 
-    /// Whether it may have taken effect: everything but a `Failed` answer.
+    /// Whether it may have taken effect: everything but a `Failed` or `CasMismatch` answer.
     pub fn may_take_effect(&self) -> bool {
-        self.outcome != Outcome::Failed
+        !matches!(self.outcome, Outcome::Failed | Outcome::CasMismatch)
     }
 
     /// The time by which it certainly took effect: its completion, if it was acknowledged.
     pub fn effect_deadline(&self) -> Option<u64> {
         match self.outcome {
-            Outcome::Ok | Outcome::ReadValue(_) => self.completed_at,
-            Outcome::Failed | Outcome::Unknown => None,
+            Outcome::Ok(_) | Outcome::ReadValue(_) => self.completed_at,
+            Outcome::Failed | Outcome::CasMismatch | Outcome::Unknown => None,
+        }
+    }
+
+    /// The time by which the op certainly observed the register: its completion, if its
+    /// answer says something about the register (acknowledged, or a CAS mismatch).
+    pub fn answer_deadline(&self) -> Option<u64> {
+        match self.outcome {
+            Outcome::CasMismatch => self.completed_at,
+            _ => self.effect_deadline(),
         }
     }
 
@@ -115,10 +130,12 @@ impl fmt::Display for OpKind {
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Outcome::Ok => write!(f, "ok"),
+            Outcome::Ok(None) => write!(f, "ok"),
+            Outcome::Ok(Some(v)) => write!(f, "ok (version {v})"),
             Outcome::ReadValue(Some(v)) => write!(f, "{v:?}"),
             Outcome::ReadValue(None) => write!(f, "absent"),
             Outcome::Failed => write!(f, "failed"),
+            Outcome::CasMismatch => write!(f, "failed: cas mismatch"),
             Outcome::Unknown => write!(f, "unknown"),
         }
     }
