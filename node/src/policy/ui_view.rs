@@ -159,7 +159,7 @@ mod tests {
         let a = acl(r#"
             path "secret/data/app/*" { capabilities = ["read"] }
             path "kv1/x" { capabilities = ["deny"] }
-            path "+/team/*" { capabilities = ["list"] }
+            path "other/+/x" { capabilities = ["list"] }
             path "auth/userpass/users/bob" { capabilities = ["update"] }
         "#);
         assert!(a.has_mount_access("secret/"));
