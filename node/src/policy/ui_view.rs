@@ -64,14 +64,18 @@ fn could_match_below(pattern: &str, mount_parts: &[&str]) -> bool {
     if parts.len() < mount_parts.len() {
         return false;
     }
-    mount_parts.iter().zip(&parts).enumerate().all(|(i, (m, p))| {
-        let last = i + 1 == parts.len();
-        match *p {
-            "+" => !m.is_empty(),
-            p if last && pattern.ends_with('*') => m.starts_with(p),
-            p => p == *m,
-        }
-    })
+    mount_parts
+        .iter()
+        .zip(&parts)
+        .enumerate()
+        .all(|(i, (m, p))| {
+            let last = i + 1 == parts.len();
+            match *p {
+                "+" => !m.is_empty(),
+                p if last && pattern.ends_with('*') => m.starts_with(p),
+                p => p == *m,
+            }
+        })
 }
 
 fn rules_json(rules: &BTreeMap<String, Permissions>) -> Value {
@@ -165,10 +169,16 @@ mod tests {
         assert!(a.has_mount_access("secret/"));
         assert!(a.has_mount_access("auth/userpass/"));
         assert!(!a.has_mount_access("kv1/"), "a deny is no access");
-        assert!(a.has_mount_access("other/"), "a + pattern could match below it");
+        assert!(
+            a.has_mount_access("other/"),
+            "a + pattern could match below it"
+        );
         assert!(!a.has_mount_access("auth/kubernetes/"));
         let none = acl(r#"path "secret/data/app" { capabilities = ["read"] }"#);
         assert!(!none.has_mount_access("transit/"));
-        assert!(!none.has_mount_access("sec/"), "a mount path is whole segments");
+        assert!(
+            !none.has_mount_access("sec/"),
+            "a mount path is whole segments"
+        );
     }
 }

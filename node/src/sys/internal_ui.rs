@@ -40,7 +40,12 @@ pub async fn mounts(core: &Arc<Core>, req: &Request) -> Result<Option<Response>,
         ("auth", Table::Auth, "auth/"),
     ] {
         let mut listed = Map::new();
-        for e in active.mounts.entries(table).iter().filter(|e| shown(prefix, e)) {
+        for e in active
+            .mounts
+            .entries(table)
+            .iter()
+            .filter(|e| shown(prefix, e))
+        {
             let info = if acl.is_some() {
                 entry_json(e)
             } else {

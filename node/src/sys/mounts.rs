@@ -248,4 +248,3 @@ async fn remount(active: &ActiveState, req: &Request) -> Result<Option<Response>
     active.mounts.remount(table, &from, &to).await?;
     Ok(Some(legacy(json!({ "migration_id": crate::ids::uuid() }))))
 }
-

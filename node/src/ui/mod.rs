@@ -17,7 +17,8 @@ use axum::routing::get;
 use http::{header, HeaderValue, StatusCode};
 
 /// The Content-Security-Policy of every UI answer.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// One embedded file: its name under `/ui/`, content type and bytes.
@@ -111,7 +112,10 @@ fn harden(mut resp: Response) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     resp
 }
 
@@ -123,15 +127,25 @@ mod tests {
     fn every_asset_is_named_once_and_nonempty() {
         for (i, a) in ASSETS.iter().enumerate() {
             assert!(!a.bytes.is_empty(), "{} is empty", a.name);
-            assert!(ASSETS[..i].iter().all(|b| b.name != a.name), "{} twice", a.name);
+            assert!(
+                ASSETS[..i].iter().all(|b| b.name != a.name),
+                "{} twice",
+                a.name
+            );
         }
     }
 
     #[test]
     fn html_has_no_inline_script_or_style() {
         let html = std::str::from_utf8(ASSETS[0].bytes).expect("utf-8");
-        assert!(!html.contains("<style"), "inline <style> would break the CSP");
-        assert!(!html.contains("style="), "inline style attributes break the CSP");
+        assert!(
+            !html.contains("<style"),
+            "inline <style> would break the CSP"
+        );
+        assert!(
+            !html.contains("style="),
+            "inline style attributes break the CSP"
+        );
         assert!(!html.contains("onclick") && !html.contains("onload"));
         for script in html.split("<script").skip(1) {
             assert!(script.trim_start().starts_with("type=\"module\" src="));
