@@ -116,6 +116,14 @@ def walkthrough(ui: UI, node: Node):
     row.find_element(By.XPATH, ".//button[normalize-space()='Reveal']").click()
     ui.wait_text("s3cr3t-value")
     ui.shot("secret-revealed")
+    # Versions: delete the current one (soft), see it so, undelete it.
+    ui.click("Delete v1")
+    ui.wait_text("This version is deleted.")
+    assert http(node, "GET", "kv/data/app/db", root).status_code == 404
+    ui.shot("secret-version-deleted")
+    ui.click("Undelete v1")
+    ui.wait_text("Reveal")
+    assert http(node, "GET", "kv/data/app/db", root).json()["data"]["data"]["username"] == "admin"
 
     # Policies: the server's parse error inline for a broken one; a good one is created.
     ui.open("policies")

@@ -17,10 +17,11 @@ export const session = {
 
 /** An error answer: the HTTP status and Vault's `errors`. */
 export class ApiError extends Error {
-  constructor(status, errors) {
+  constructor(status, errors, body = null) {
     super(errors.join('; '));
     this.status = status;
     this.errors = errors;
+    this.body = body;
   }
 }
 
@@ -58,7 +59,7 @@ export async function api(method, path, body, { anonymous = false } = {}) {
   }
   if (!resp.ok) {
     const errors = json && Array.isArray(json.errors) ? json.errors : [`${resp.status} ${resp.statusText}`];
-    throw new ApiError(resp.status, errors);
+    throw new ApiError(resp.status, errors, json);
   }
   return json;
 }

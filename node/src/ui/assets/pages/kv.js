@@ -89,7 +89,11 @@ async function show(ctx, kv, path, version) {
   try {
     resp = await api('GET', kv.data(path) + (version ? `?version=${encodeURIComponent(version)}` : ''));
   } catch (e) {
-    return [...head, errorBox(errorsOf(e))];
+    // A deleted or destroyed v2 version answers 404 with its metadata (and no data).
+    if (!(kv.v2 && e.status === 404 && e.body && e.body.data && e.body.data.metadata)) {
+      return [...head, errorBox(errorsOf(e))];
+    }
+    resp = e.body;
   }
   const data = kv.v2 ? resp.data.data : resp.data;
   const meta = kv.v2 ? resp.data.metadata : null;
