@@ -59,6 +59,7 @@ def walkthrough(ui: UI, node: Node):
     ui.open()
     ui.heading("Initialize Coffer")
     ui.shot("init")
+    ui.assert_labelled()
     ui.fill("init-shares", "3")
     ui.fill("init-threshold", "2")
     ui.click("Initialize")
@@ -74,12 +75,17 @@ def walkthrough(ui: UI, node: Node):
     ui.click("Unseal")
     ui.wait(lambda d: "1 of 2" in d.find_element(By.ID, "unseal-progress").text, "unseal progress 1 of 2")
     ui.shot("unseal-progress")
+    ui.assert_labelled()
     ui.fill("unseal-key", keys[2])
     ui.click("Unseal")
 
     # Sign in: a wrong token shows the server's error; the root token (typed, Enter) gets in.
     ui.heading("Sign in to Coffer")
     assert http(node, "GET", "sys/seal-status").json()["sealed"] is False
+    # Keyboard: Tab moves from the method to the token field; Enter submits (below).
+    ui.el("login-method").send_keys(Keys.TAB)
+    assert ui.d.switch_to.active_element.get_attribute("id") == "login-token"
+    ui.assert_labelled()
     ui.fill("login-token", "not-a-token")
     ui.click("Sign in")
     wrong = ui.errors()
@@ -88,6 +94,7 @@ def walkthrough(ui: UI, node: Node):
     ui.fill("login-token", root).send_keys(Keys.ENTER)
     ui.heading("Secrets")
     ui.shot("secrets")
+    ui.assert_labelled()
 
     # Enable KV v2 at kv/, write a secret as key/value rows, read it back.
     ui.choose("enable-type", "kv-v2")
@@ -105,6 +112,7 @@ def walkthrough(ui: UI, node: Node):
     ui.d.find_elements(By.CSS_SELECTOR, ".row-key")[1].send_keys("password")
     ui.d.find_elements(By.CSS_SELECTOR, ".row-value")[1].send_keys("s3cr3t-value")
     ui.shot("secret-edit")
+    ui.assert_labelled()
     ui.click("Save secret")
     ui.heading("kv/app/db")
     stored = node.client(root).secrets.kv.v2.read_secret_version(path="app/db", mount_point="kv")
@@ -141,6 +149,7 @@ def walkthrough(ui: UI, node: Node):
     ui.heading("Policy app-reader")
     assert "kv/data/app/*" in http(node, "GET", "sys/policies/acl/app-reader", root).json()["data"]["policy"]
     ui.shot("policy")
+    ui.assert_labelled()
 
     # Access: enable kubernetes auth, configure it, write a role; enable userpass, add a user.
     ui.open("access")
@@ -167,6 +176,7 @@ def walkthrough(ui: UI, node: Node):
     role = http(node, "GET", "auth/kubernetes/role/app", root).json()["data"]
     assert role["bound_service_account_names"] == ["app"] and role["token_policies"] == ["app-reader"], role
     ui.shot("kubernetes-role")
+    ui.assert_labelled()
     ui.open("access")
     ui.heading("Access")
     ui.choose("auth-type", "userpass")
@@ -178,6 +188,7 @@ def walkthrough(ui: UI, node: Node):
     ui.click("Save user")
     ui.wait_text("Edit alice")
     ui.shot("userpass-users")
+    ui.assert_labelled()
 
     ui.open("status")
     ui.heading("Cluster status")

@@ -4,11 +4,13 @@ UI relies on, in Vault's shapes: `mounts` (no token needed, filtered by the toke
 `mounts/<path>` (only with some access under the mount), `resultant-acl`.
 """
 import re
+import subprocess
 
 import pytest
 import requests
 
-from conftest import Node, assert_vault_error, http, init_and_unseal
+from conftest import COFFER_BIN, Node, assert_vault_error, free_port, http, init_and_unseal
+from test_cluster import wait_until
 
 
 @pytest.fixture
@@ -62,6 +64,24 @@ def test_ui_is_served_from_the_binary_with_strict_headers(ui_node):
     assert_hardened(missing)
     # Sealed or not, the API beside it still answers as before.
     assert http(ui_node, "GET", "sys/seal-status").json()["initialized"] is False
+
+
+def test_dev_mode_serves_the_ui(tmp_path):
+    addr = f"127.0.0.1:{free_port()}"
+    log = open(tmp_path / "dev.log", "ab")
+    proc = subprocess.Popen([COFFER_BIN, "server", "-dev", f"-dev-listen-address={addr}"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def page():
+            try:
+                return requests.get(f"http://{addr}/ui/", timeout=1)
+            except requests.ConnectionError:
+                return None
+        wait_until(page, what="the dev server to answer")
+        resp = page()
+        assert resp.status_code == 200 and resp.headers["X-Frame-Options"] == "DENY"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def test_without_ui_true_there_is_no_ui(node):

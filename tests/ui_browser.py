@@ -78,6 +78,14 @@ class UI:
         xpath = f"//*[self::button or self::a][normalize-space()='{text}']"
         self.wait(EC.element_to_be_clickable((By.XPATH, xpath)), f"button {text!r}").click()
 
+    def assert_labelled(self):
+        """Every form control on the page has a label (or an aria-label) a screen reader reads."""
+        unlabelled = self.d.execute_script(
+            "return [...document.querySelectorAll('input, select, textarea')]"
+            ".filter(e => e.type !== 'hidden' && !e.labels.length && !e.getAttribute('aria-label'))"
+            ".map(e => e.id || e.name)")
+        assert not unlabelled, f"controls without a label: {unlabelled}"
+
     def errors(self) -> list:
         box = self.wait(EC.visibility_of_element_located((By.CSS_SELECTOR, ".errors")), "an error box")
         return [li.text for li in box.find_elements(By.TAG_NAME, "li")]
