@@ -62,7 +62,9 @@ export function input(name, attrs = {}) {
 export function errorBox(errors) {
   const list = Array.isArray(errors) ? errors : [String(errors)];
   return h('div', { class: 'errors', role: 'alert' },
-    h('ul', {}, list.length ? list.map((e) => h('li', {}, e)) : h('li', {}, 'request failed')));
+    h('ul', {}, list.length
+      ? list.map((e) => h('li', { class: String(e).includes('\n') ? 'multiline' : null }, e))
+      : h('li', {}, 'request failed')));
 }
 
 /** A box that shows errors, or nothing: `box.show(errors)`, `box.clear()`. */

@@ -16,7 +16,8 @@ export async function page(ctx) {
       m.type === 'token' ? path : h('a', { href: href('access', path) }, path), m.type, m.description || '', m.accessor]);
     listing = table('Auth methods', ['Path', 'Type', 'Description', 'Accessor'], rows);
   } catch (e) {
-    listing = errorBox(errorsOf(e));
+    // Without sys/auth there is nothing to show, and enabling would be refused too.
+    return [title('Access'), errorBox(errorsOf(e))];
   }
   const path = input('path', { id: 'auth-path', required: true });
   const type = h('select', { id: 'auth-type' }, TYPES.map((t) => h('option', { value: t }, t)));
