@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, if missing: Debian packages (libclang for
-# rocksdb's bindgen, protoc for tonic, Node.js for the node-vault test), a Python venv with hvac
+# rocksdb's bindgen, protoc for tonic, Node.js for the node-vault test, headless Chromium and its
+# WebDriver for the web UI test), a Python venv with hvac
 # and pytest, and node-vault from tests/js/package-lock.json in $COFFER_NODE_DIR.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -14,6 +15,8 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || need_apt+=(softhsm2)   # the HSM of the pkcs11 seal tests
 command -v node >/dev/null || need_apt+=(nodejs)   # tests/test_node_vault.py runs node-vault
 command -v npm >/dev/null || need_apt+=(npm)
+command -v chromium >/dev/null || need_apt+=(chromium)   # tests/test_ui.py drives the web UI
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -44,6 +44,7 @@ pub mod sys_paths;
 #[cfg(test)]
 mod testkit;
 pub mod token;
+pub mod ui;
 pub mod unseal;
 pub mod wrap;
 

@@ -79,6 +79,10 @@ pub static SYS_PATHS: &[SysPath] = &[
     p("sys/storage/raft/bootstrap/answer", UNAUTH),
     // Anyone holding a wrapping token may look it up (`wrap::serve` answers it).
     p("sys/wrapping/lookup", UNAUTH),
+    // What a UI asks before drawing a page: no token needed, though one given is read and
+    // filters the answer (`sys/internal_ui.rs`). `resultant-acl` is not here: it needs a token.
+    p("sys/internal/ui/mounts", UNAUTH),
+    p("sys/internal/ui/mounts/*", UNAUTH),
     // Root-protected: Vault's system backend `PathsSpecial.Root`.
     p("sys/auth/*", SUDO),
     p("sys/remount", SUDO),

@@ -247,3 +247,21 @@ fn the_key_ceremonies_and_raft_bootstrap_are_audited() {
         assert!(lookup(path).is_some_and(|r| r.unaudited), "{path}");
     }
 }
+
+#[test]
+fn the_ui_mount_lookups_need_no_token_but_resultant_acl_does() {
+    for path in [
+        "sys/internal/ui/mounts",
+        "sys/internal/ui/mounts/",
+        "sys/internal/ui/mounts/secret/data/x",
+    ] {
+        let row = lookup(path).unwrap();
+        // Forwarded to the active node (not local), audited, refused while sealed.
+        assert!(
+            row.unauthenticated && !row.sealed_ok && !row.local && !row.unaudited,
+            "{path}"
+        );
+    }
+    assert!(!is("sys/internal/ui/resultant-acl", |r| r.unauthenticated));
+    assert!(!is("sys/internal/uix", |r| r.unauthenticated));
+}

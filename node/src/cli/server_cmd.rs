@@ -12,6 +12,7 @@ fn dev_config(a: &ServerArgs) -> ServerConfig {
             ..ListenerConfig::default()
         }],
         api_addr: Some(format!("http://{}", a.dev_listen_address)),
+        ui: true,
         ..ServerConfig::default()
     }
 }

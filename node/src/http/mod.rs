@@ -22,9 +22,15 @@ pub use parse::parse_request;
 pub use render::{render, render_error};
 
 /// The axum app serving Vault's API for one node. It reads bodies itself, within the
-/// listener's [`body::BodyLimits`].
+/// listener's [`body::BodyLimits`]. With `ui = true` it also serves the web UI (`crate::ui`).
 pub fn app(core: Arc<Core>) -> axum::Router {
-    axum::Router::new().fallback(serve).with_state(core)
+    let router = axum::Router::new();
+    let router = if core.config.ui {
+        crate::ui::routes(router)
+    } else {
+        router
+    };
+    router.fallback(serve).with_state(core)
 }
 
 pub use crate::request::PeerAddr;

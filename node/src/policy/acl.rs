@@ -34,12 +34,12 @@ pub struct AclDenied {
 /// The compiled ACL of one token.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Acl {
-    root: bool,
-    exact: BTreeMap<String, Permissions>,
+    pub(super) root: bool,
+    pub(super) exact: BTreeMap<String, Permissions>,
     /// Keyed by the prefix, `*` stripped.
-    prefix: BTreeMap<String, Permissions>,
+    pub(super) prefix: BTreeMap<String, Permissions>,
     /// Keyed by the full `+` pattern, trailing `*` kept.
-    segments: BTreeMap<String, Permissions>,
+    pub(super) segments: BTreeMap<String, Permissions>,
 }
 
 impl Acl {

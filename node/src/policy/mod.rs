@@ -17,6 +17,7 @@
 //! - `params`: allowed/denied/required parameters and wrapping TTLs.
 //! - `defaults`: the built-in `default` policy and reserved names.
 //! - `ttl`: Vault's duration syntax.
+//! - `ui_view`: what a UI may learn of an [`Acl`]: the resultant ACL and mount access.
 //!
 //! Not here: identity templating (templated rules are skipped), namespaces,
 //! Sentinel, MFA and control-group enforcement (parsed and kept only).
@@ -32,6 +33,7 @@ mod params;
 mod parse;
 mod rule;
 mod ttl;
+mod ui_view;
 
 pub use acl::{Acl, AclDenied};
 pub use capability::{Capability, CapabilitySet};

@@ -5,6 +5,7 @@ mod audit;
 mod capabilities;
 
 pub(crate) mod auto_rotate;
+mod internal_ui;
 mod keys;
 mod leases;
 mod mounts;
@@ -47,6 +48,12 @@ pub async fn handle_unauthenticated(
         "storage/raft/join" => raft::join(core, req).await,
         "storage/raft/bootstrap/challenge" => raft::challenge(core, req).await,
         "storage/raft/bootstrap/answer" => raft::answer(core, req).await,
+        "internal/ui/mounts" if req.operation == Operation::Read => {
+            internal_ui::mounts(core, req).await
+        }
+        _ if rel.starts_with("internal/ui/mounts/") && req.operation == Operation::Read => {
+            internal_ui::mount(core, req, &rel["internal/ui/mounts/".len()..]).await
+        }
         _ => Err(ApiError::UnsupportedOperation),
     }
 }
@@ -77,8 +84,8 @@ pub async fn handle(
             mounts::handle(core, active, req, rel, crate::router::Table::Secrets).await
         }
         "auth" => mounts::handle(core, active, req, rel, crate::router::Table::Auth).await,
-        "internal" if rel.starts_with("internal/ui/mounts/") => {
-            mounts::internal_ui_mount(active, &rel["internal/ui/mounts/".len()..])
+        "internal" if rel == "internal/ui/resultant-acl" && req.operation == Operation::Read => {
+            internal_ui::resultant_acl(active, caller).await
         }
         "metrics" if rel == "metrics" && req.operation == Operation::Read => {
             Ok(Some(metrics(core, req)))

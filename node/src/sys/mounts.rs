@@ -71,7 +71,7 @@ fn effective_ttl(configured: u64, system: u64) -> u64 {
     }
 }
 
-fn entry_json(e: &MountEntry) -> Value {
+pub(super) fn entry_json(e: &MountEntry) -> Value {
     json!({
         "accessor": e.accessor,
         "config": {
@@ -247,22 +247,4 @@ async fn remount(active: &ActiveState, req: &Request) -> Result<Option<Response>
     };
     active.mounts.remount(table, &from, &to).await?;
     Ok(Some(legacy(json!({ "migration_id": crate::ids::uuid() }))))
-}
-
-/// `sys/internal/ui/mounts/<path>`: which mount serves a path, and its type and options (what
-/// the CLI's `kv` commands use to tell KV v1 from v2). Any valid token may ask.
-pub fn internal_ui_mount(active: &ActiveState, path: &str) -> Result<Option<Response>, ApiError> {
-    let (entry, _) = active
-        .mounts
-        .route(Table::Secrets, path)
-        .ok_or_else(|| ApiError::bad(format!("no mount found for path {path:?}")))?;
-    Ok(Some(Response::data(json!({
-        "path": entry.path,
-        "type": entry.kind,
-        "description": entry.description,
-        "options": entry.options,
-        "accessor": entry.accessor,
-        "uuid": entry.uuid,
-        "config": { "default_lease_ttl": entry.config.default_lease_ttl, "max_lease_ttl": entry.config.max_lease_ttl },
-    }))))
 }
