@@ -3,6 +3,7 @@
 pub mod cubbyhole;
 pub mod kv1;
 pub mod kv2;
+pub mod pki;
 pub mod transit;
 
 use crate::error::ApiError;
