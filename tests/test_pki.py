@@ -2,6 +2,7 @@
 issue and sign, revocation and the CRL, tidy, and an intermediate CA. Certificates are checked
 outside Coffer: `openssl verify` for chains, Python's `cryptography` for contents and CRLs."""
 import datetime
+import json
 import subprocess
 import time
 
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from conftest import Node, assert_vault_error, http, init_and_unseal
+from conftest import Node, assert_vault_error, cli, http, init_and_unseal
 
 TEN_YEARS = "87600h"
 
@@ -327,3 +328,29 @@ def test_private_keys_stay_out_of_the_log(pki):
     body = issued["private_key"].splitlines()[1]
     log = node.log.read_text()
     assert body not in log and "PRIVATE KEY" not in log
+
+
+def test_ca_crl_and_certificates_are_public_as_in_vault(pki):
+    node, root, client, gen = pki
+    ca = http(node, "GET", "pki/ca/pem")
+    assert ca.status_code == 200 and ca.text.strip() == gen["certificate"].strip()
+    assert x509.load_der_x509_certificate(http(node, "GET", "pki/ca").content) == cert_of(gen["certificate"])
+    crl = http(node, "GET", "pki/crl/pem")
+    assert crl.status_code == 200 and x509.load_pem_x509_crl(crl.content)
+    one = http(node, "GET", f"pki/cert/{gen['serial_number']}")
+    assert one.status_code == 200 and one.json()["data"]["certificate"].strip() == gen["certificate"].strip()
+    assert http(node, "GET", "pki/issuer/default").status_code == 200
+    # Everything else still needs a token.
+    assert_vault_error(http(node, "POST", "pki/issue/web", json={"common_name": "x.example.com"}), 403)
+    assert_vault_error(http(node, "LIST", "pki/certs"), 403)
+    assert_vault_error(http(node, "GET", "pki/roles/web"), 403)
+
+
+def test_cli_write_issue_prints_the_certificate(pki, tmp_path):
+    node, root, client, gen = pki
+    out = cli(node, "write", "-format=json", "pki/issue/web", "common_name=cli.example.com", "ttl=10m", token=root)
+    data = json.loads(out.stdout)["data"]
+    assert data["private_key_type"] == "rsa"
+    assert openssl_verify(tmp_path, gen["certificate"], data["certificate"]).returncode == 0
+    field = cli(node, "read", "-field=certificate", f"pki/cert/{data['serial_number']}", token=root)
+    assert field.stdout.strip() == data["certificate"].strip()

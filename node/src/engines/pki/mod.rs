@@ -128,4 +128,21 @@ impl SecretEngine for Pki {
             _ => Err(unsupported_path()),
         }
     }
+
+    /// Vault's unauthenticated PKI paths that this engine serves: the CA certificates, the
+    /// CRLs, certificates by serial and the issuers (TLS clients fetch CRLs without a token).
+    fn is_unauthenticated(&self, path: &str, op: Operation) -> bool {
+        let path = path.trim_end_matches('/');
+        match op {
+            Operation::Read => {
+                matches!(path, "ca" | "ca/pem" | "ca_chain" | "crl" | "crl/pem")
+                    || path.strip_prefix("cert/").is_some_and(|s| !s.contains('/'))
+                    || path
+                        .strip_prefix("issuer/")
+                        .is_some_and(|s| !s.contains('/'))
+            }
+            Operation::List => path == "issuers",
+            _ => false,
+        }
+    }
 }
