@@ -146,3 +146,6 @@ impl SecretEngine for Pki {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
