@@ -72,6 +72,15 @@ impl Core {
                 return self.login(active, routed, &req).await;
             }
         }
+        if let Target::Secret(routed) = target {
+            if active
+                .mounts
+                .engine(&routed.entry)
+                .is_some_and(|e| e.is_unauthenticated(&routed.rel, req.operation))
+            {
+                return self.serve_public(active, routed, &req).await;
+            }
+        }
         // A refused request is audited too, with the error it gets (Vault does the same).
         let caller = match self.authenticate(active, &req).await {
             Ok(caller) => caller,
@@ -154,6 +163,25 @@ impl Core {
         let anonymous = TokenEntry::default();
         active.audit.log_request(&anonymous, req)?;
         let result = crate::auth::handle(self, active, routed, req).await;
+        active.audit.log_response(&anonymous, req, &result)?;
+        result
+    }
+
+    /// A path a secrets engine serves without a token (PKI's CA and CRL): no token, no ACL,
+    /// audited like a login, answered after a read index like any read.
+    async fn serve_public(
+        &self,
+        active: &ActiveState,
+        routed: &crate::routed::Routed,
+        req: &Request,
+    ) -> Result<Option<Response>, ApiError> {
+        self.confirm_leadership().await?;
+        let anonymous = TokenEntry::default();
+        active.audit.log_request(&anonymous, req)?;
+        let result = match active.mounts.engine(&routed.entry) {
+            Some(engine) => engine.handle(routed.call(req)).await,
+            None => Err(ApiError::no_route(&req.path)),
+        };
         active.audit.log_response(&anonymous, req, &result)?;
         result
     }

@@ -143,6 +143,8 @@ pub enum Body {
     Raw(u16, Value),
     /// A non-JSON body with its content type (Prometheus metrics, snapshot archives).
     Text(&'static str, String),
+    /// A binary body with its content type (the PKI engine's DER certificates and CRLs).
+    Bytes(&'static str, Vec<u8>),
 }
 
 /// What an engine or system handler answers. `None` from a handler means 204 No Content.
@@ -189,6 +191,14 @@ impl Response {
     pub fn text(content_type: &'static str, text: String) -> Self {
         Response {
             body: Body::Text(content_type, text),
+            ..Default::default()
+        }
+    }
+
+    /// A binary body with its content type.
+    pub fn bytes(content_type: &'static str, bytes: Vec<u8>) -> Self {
+        Response {
+            body: Body::Bytes(content_type, bytes),
             ..Default::default()
         }
     }

@@ -1,7 +1,9 @@
 //! The mount tables (`core/mounts` for secrets engines, `core/auth` for auth methods, both inside
 //! the barrier) and longest-prefix routing of a request path to its mount.
 
-use crate::engines::{cubbyhole::Cubbyhole, kv1::KvV1, kv2::KvV2, transit::Transit, SecretEngine};
+use crate::engines::{
+    cubbyhole::Cubbyhole, kv1::KvV1, kv2::KvV2, pki::Pki, transit::Transit, SecretEngine,
+};
 use crate::error::ApiError;
 use crate::mounts::{MountConfig, MountEntry};
 use crate::storage::StorageView;
@@ -56,6 +58,7 @@ fn new_engine(entry: &MountEntry) -> Option<Arc<dyn SecretEngine>> {
         ("kv", 2) => Some(Arc::new(KvV2::default())),
         ("kv", _) => Some(Arc::new(KvV1)),
         ("transit", _) => Some(Arc::new(Transit::default())),
+        ("pki", _) => Some(Arc::new(Pki::default())),
         ("cubbyhole", _) => Some(Arc::new(Cubbyhole)),
         _ => None,
     }

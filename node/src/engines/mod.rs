@@ -3,10 +3,11 @@
 pub mod cubbyhole;
 pub mod kv1;
 pub mod kv2;
+pub mod pki;
 pub mod transit;
 
 use crate::error::ApiError;
-use crate::request::Response;
+use crate::request::{Operation, Response};
 use async_trait::async_trait;
 
 pub use crate::mounts::MountRequest;
@@ -21,5 +22,11 @@ pub trait SecretEngine: Send + Sync {
     /// `Some(true)` → the ACL checks `update`, `Some(false)` → `create`, `None` → `update`.
     async fn exists(&self, _mreq: MountRequest<'_>) -> Result<Option<bool>, ApiError> {
         Ok(None)
+    }
+
+    /// Whether `op` on `path` (relative to the mount) needs no token (Vault's
+    /// `PathsSpecial.Unauthenticated` of the backend, e.g. PKI's CA and CRL).
+    fn is_unauthenticated(&self, _path: &str, _op: Operation) -> bool {
+        false
     }
 }

@@ -36,6 +36,11 @@ pub fn render(request_id: &str, resp: Option<Response>) -> HttpResponse {
             .header(header::CONTENT_TYPE, content_type)
             .body(Body::from(text))
             .unwrap_or_default(),
+        ResponseBody::Bytes(content_type, bytes) => HttpResponse::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(bytes))
+            .unwrap_or_default(),
         ResponseBody::Raw(status, ref body) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             json_response(status, body)
