@@ -37,7 +37,11 @@ impl Core {
                 if !row.sealed_ok && self.is_sealed() {
                     return Err(ApiError::Sealed);
                 }
-                return self.serve_unauthenticated(&req, rel, row.unaudited).await;
+                let mut result = self.serve_unauthenticated(&req, rel, row.unaudited).await;
+                if let Ok(Some(resp)) = &mut result {
+                    resp.mount_type = "system".into();
+                }
+                return result;
             }
         }
         if !self.is_initialized().await? {
@@ -51,7 +55,10 @@ impl Core {
         // rotate as a side effect (the next request applies them).
         let rotation_check = !req.path.starts_with("sys/rotate");
         crate::physical::fenced(term, async move {
-            let result = self.serve(&active, &target, req).await;
+            let mut result = self.serve(&active, &target, req).await;
+            if let Ok(Some(resp)) = &mut result {
+                resp.mount_type = target.mount_type().to_string();
+            }
             if rotation_check {
                 crate::sys::auto_rotate::after_request(self, &active).await;
             }

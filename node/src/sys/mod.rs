@@ -13,6 +13,7 @@ mod raft;
 mod rotate_config;
 mod snapshot;
 mod status;
+mod tools;
 mod wrapping;
 
 use crate::core::{ActiveState, Core};
@@ -101,6 +102,8 @@ pub async fn handle(
         "audit-hash" => audit::hash(core, req, rel).await,
         "policy" | "policies" => policy::handle(active, req, rel).await,
         "wrapping" => wrapping::handle(core, active, req, rel).await,
+        "tools" if rel.starts_with("tools/random") => tools::random(req, &rel["tools/random".len()..]),
+        "tools" if rel.starts_with("tools/hash") => tools::hash(req, &rel["tools/hash".len()..]),
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
             capabilities::handle(active, caller, req, rel).await
         }
