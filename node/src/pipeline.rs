@@ -79,18 +79,19 @@ impl Core {
                 return self.login(active, routed, &req).await;
             }
         }
+        let mount = target.mount_config();
         // A refused request is audited too, with the error it gets (Vault does the same).
         let caller = match self.authenticate(active, &req).await {
             Ok(caller) => caller,
-            Err(e) => return Err(active.audit.refused(&presented(&req), &req, e)),
+            Err(e) => return Err(active.audit.refused(&presented(&req), &req, e, mount)),
         };
         let mut req = req;
         if let Err(e) = self.authorize(active, target, &caller, &mut req).await {
-            return Err(active.audit.refused(&caller, &req, e));
+            return Err(active.audit.refused(&caller, &req, e, mount));
         }
         // Audited before it runs (or spends a use of its token): if no enabled device can
         // log it, it does not run.
-        active.audit.log_request(&caller, &req)?;
+        active.audit.log_request(&caller, &req, mount)?;
         active.tokens.use_token(&caller).await?;
         // Every answer, not only a read's, comes from what the request read (a KV delete of
         // an already deleted version writes nothing and answers 204; a 404 is a read too),
@@ -108,7 +109,7 @@ impl Core {
                 result = Err(e);
             }
         }
-        active.audit.log_response(&caller, &req, &result)?;
+        active.audit.log_response(&caller, &req, &result, mount)?;
         result
     }
 
@@ -126,9 +127,9 @@ impl Core {
             return crate::sys::handle_unauthenticated(self, req, rel).await;
         };
         let anonymous = TokenEntry::default();
-        active.audit.log_request(&anonymous, req)?;
+        active.audit.log_request(&anonymous, req, None)?;
         let result = crate::sys::handle_unauthenticated(self, req, rel).await;
-        active.audit.log_response(&anonymous, req, &result)?;
+        active.audit.log_response(&anonymous, req, &result, None)?;
         result
     }
 
@@ -159,9 +160,10 @@ impl Core {
         self.confirm_leadership().await?;
         // Audited like any request, failed logins included; unloggable means not run.
         let anonymous = TokenEntry::default();
-        active.audit.log_request(&anonymous, req)?;
+        let mount = Some(&routed.entry.config);
+        active.audit.log_request(&anonymous, req, mount)?;
         let result = crate::auth::handle(self, active, routed, req).await;
-        active.audit.log_response(&anonymous, req, &result)?;
+        active.audit.log_response(&anonymous, req, &result, mount)?;
         result
     }
 

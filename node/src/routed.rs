@@ -84,6 +84,14 @@ impl Target {
         }
     }
 
+    /// The config of the mount serving the request (none for `sys/` and `auth/token/`).
+    pub fn mount_config(&self) -> Option<&crate::mounts::MountConfig> {
+        match self {
+            Target::Auth(r) | Target::Secret(r) => Some(&r.entry.config),
+            _ => None,
+        }
+    }
+
     /// The mount as a metrics label (`secret/`, `sys/`, `auth/token/`, `auth/<name>/`).
     pub fn metrics_label(&self, path: &str) -> String {
         match self {

@@ -16,6 +16,7 @@ pub use hash::hash_value;
 pub use table::{AuditDeviceEntry, AuditTable, AUDIT_TABLE_PATH};
 
 use crate::error::ApiError;
+use crate::mounts::MountConfig;
 use crate::request::{Request, Response};
 use crate::token::TokenEntry;
 use device::FileDevice;
@@ -78,8 +79,14 @@ impl AuditBroker {
     }
 
     /// Log `req` before it runs. With devices enabled, at least one must take it.
-    pub fn log_request(&self, caller: &TokenEntry, req: &Request) -> Result<(), ApiError> {
-        self.log_all(|entry| entry::request_line(entry, caller, req))
+    /// `mount`: the config of the mount the request is routed to (its `audit_non_hmac_*_keys`).
+    pub fn log_request(
+        &self,
+        caller: &TokenEntry,
+        req: &Request,
+        mount: Option<&MountConfig>,
+    ) -> Result<(), ApiError> {
+        self.log_all(|entry| entry::request_line(entry, caller, req, mount))
     }
 
     /// Log the answer to `req` (`Err`: the error the client gets).
@@ -88,17 +95,24 @@ impl AuditBroker {
         caller: &TokenEntry,
         req: &Request,
         resp: &Result<Option<Response>, ApiError>,
+        mount: Option<&MountConfig>,
     ) -> Result<(), ApiError> {
-        self.log_all(|entry| entry::response_line(entry, caller, req, resp))
+        self.log_all(|entry| entry::response_line(entry, caller, req, resp, mount))
     }
 
     /// Log a request refused before it ran (bad token, ACL denial) and the error it gets; the
     /// error to answer with: `err`, or a 500 when no enabled device could log the refusal.
-    pub fn refused(&self, caller: &TokenEntry, req: &Request, err: ApiError) -> ApiError {
+    pub fn refused(
+        &self,
+        caller: &TokenEntry,
+        req: &Request,
+        err: ApiError,
+        mount: Option<&MountConfig>,
+    ) -> ApiError {
         let result: Result<Option<Response>, ApiError> = Err(err);
         let logged = self
-            .log_request(caller, req)
-            .and_then(|()| self.log_response(caller, req, &result));
+            .log_request(caller, req, mount)
+            .and_then(|()| self.log_response(caller, req, &result, mount));
         match logged {
             Err(audit) => audit,
             // `result` is the refusal itself, always an `Err`.
