@@ -50,6 +50,8 @@ impl Core {
         let active = self.current_active().await?;
         let target = Target::of(&active.mounts, &req.path);
         *mount = target.metrics_label(&req.path);
+        // Before authentication, as Vault's quotas run: one atomic load when none exists.
+        active.quotas.check(&req.path, mount)?;
         let term = active.term;
         // `sys/rotate` rotates by itself; `sys/rotate/config` only changes settings and must not
         // rotate as a side effect (the next request applies them).

@@ -9,6 +9,7 @@ mod keys;
 mod leases;
 mod mounts;
 mod policy;
+mod quotas;
 mod raft;
 mod rotate_config;
 mod snapshot;
@@ -102,6 +103,7 @@ pub async fn handle(
         "audit-hash" => audit::hash(core, req, rel).await,
         "policy" | "policies" => policy::handle(active, req, rel).await,
         "wrapping" => wrapping::handle(core, active, req, rel).await,
+        "quotas" => quotas::handle(core, active, req, rel).await,
         "tools" if rel.starts_with("tools/random") => tools::random(req, &rel["tools/random".len()..]),
         "tools" if rel.starts_with("tools/hash") => tools::hash(req, &rel["tools/hash".len()..]),
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
