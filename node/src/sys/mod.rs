@@ -3,11 +3,14 @@
 
 mod audit;
 mod capabilities;
+mod host_info;
+mod internal;
 
 pub(crate) mod auto_rotate;
 mod keys;
 mod leases;
 mod mounts;
+mod plugins;
 mod policy;
 mod quotas;
 mod raft;
@@ -82,6 +85,12 @@ pub async fn handle(
         "internal" if rel.starts_with("internal/ui/mounts/") => {
             mounts::internal_ui_mount(active, &rel["internal/ui/mounts/".len()..])
         }
+        "internal" if rel.starts_with("internal/counters/") => {
+            internal::counters(active, req, &rel["internal/counters/".len()..]).await
+        }
+        "config" if rel == "config/state/sanitized" => internal::config_state(core, req),
+        "host-info" if rel == "host-info" => host_info::handle(req).await,
+        "plugins" if rel.starts_with("plugins/catalog") => plugins::handle(req, rel),
         "metrics" if rel == "metrics" && req.operation == Operation::Read => {
             Ok(Some(metrics(core, req)))
         }
