@@ -46,9 +46,18 @@ impl MountConfig {
     pub fn optional_fields(&self) -> Vec<(&'static str, serde_json::Value)> {
         let mut out = Vec::new();
         let lists = [
-            ("audit_non_hmac_request_keys", &self.audit_non_hmac_request_keys),
-            ("audit_non_hmac_response_keys", &self.audit_non_hmac_response_keys),
-            ("passthrough_request_headers", &self.passthrough_request_headers),
+            (
+                "audit_non_hmac_request_keys",
+                &self.audit_non_hmac_request_keys,
+            ),
+            (
+                "audit_non_hmac_response_keys",
+                &self.audit_non_hmac_response_keys,
+            ),
+            (
+                "passthrough_request_headers",
+                &self.passthrough_request_headers,
+            ),
             ("allowed_response_headers", &self.allowed_response_headers),
         ];
         for (name, list) in lists {

@@ -177,7 +177,9 @@ impl Quotas {
             }
         }
         let quotas = Quotas::default();
-        quotas.any.store(!state.quotas.is_empty(), Ordering::Release);
+        quotas
+            .any
+            .store(!state.quotas.is_empty(), Ordering::Release);
         *quotas.state.lock() = state;
         Ok(quotas)
     }
@@ -245,7 +247,11 @@ impl Quotas {
         Ok(())
     }
 
-    pub async fn set_config(&self, view: &StorageView, config: QuotaConfig) -> Result<(), ApiError> {
+    pub async fn set_config(
+        &self,
+        view: &StorageView,
+        config: QuotaConfig,
+    ) -> Result<(), ApiError> {
         view.put_json(&format!("{QUOTAS_PREFIX}{CONFIG_KEY}"), &config)
             .await?;
         self.state.lock().config = config;
@@ -271,7 +277,11 @@ mod tests {
 
     #[test]
     fn the_most_specific_quota_governs_and_exempt_paths_have_none() {
-        let all = [quota("g", "", 1.0), quota("m", "kv/", 1.0), quota("p", "kv/app/", 1.0)];
+        let all = [
+            quota("g", "", 1.0),
+            quota("m", "kv/", 1.0),
+            quota("p", "kv/app/", 1.0),
+        ];
         let config = QuotaConfig::default();
         let pick = |path, mount| governing(&all, &config, path, mount).map(|q| q.name.as_str());
         assert_eq!(pick("kv/app/db", "kv/"), Some("p"));

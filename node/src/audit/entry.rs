@@ -134,7 +134,10 @@ pub fn response_line(
         Ok(Some(r)) => {
             let mut out = Map::new();
             if let Some(data) = &r.data {
-                out.insert("data".into(), h.data(Value::Object(data.clone()), plain_response(mount)));
+                out.insert(
+                    "data".into(),
+                    h.data(Value::Object(data.clone()), plain_response(mount)),
+                );
             }
             if let Some((_, raw)) = r.raw_body() {
                 out.insert("data".into(), h.data(raw.clone(), plain_response(mount)));

@@ -62,7 +62,8 @@ mod tests {
     #[test]
     fn non_hmac_keys_stay_plain_at_any_depth_and_nothing_else_does() {
         let key = b"k";
-        let mut v = json!({"a": "1", "b": "2", "n": {"a": ["3"], "m": {"c": "4"}}, "a2": {"c": "5"}});
+        let mut v =
+            json!({"a": "1", "b": "2", "n": {"a": ["3"], "m": {"c": "4"}}, "a2": {"c": "5"}});
         hash_strings_except(key, &mut v, &["a".into(), "a2".into()]);
         assert_eq!(v["a"], "1");
         assert_eq!(v["n"]["a"][0], "3");

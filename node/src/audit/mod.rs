@@ -23,8 +23,8 @@ use crate::error::ApiError;
 use crate::mounts::MountConfig;
 use crate::request::{Request, Response};
 use crate::token::TokenEntry;
-use sink::Sink;
 use parking_lot::Mutex;
+use sink::Sink;
 use std::sync::Arc;
 
 /// Why auditing failed.

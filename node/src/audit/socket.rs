@@ -41,7 +41,11 @@ impl SocketDevice {
             "udp" => Kind::Udp,
             #[cfg(unix)]
             "unix" => Kind::Unix,
-            other => return Err(AuditError::Option(format!("unsupported socket_type {other:?}"))),
+            other => {
+                return Err(AuditError::Option(format!(
+                    "unsupported socket_type {other:?}"
+                )))
+            }
         };
         let secs = crate::duration::parse_secs(write_timeout)
             .map_err(|e| AuditError::Option(format!("invalid write_timeout: {e}")))?;
@@ -74,7 +78,11 @@ impl SocketDevice {
             }
             Kind::Udp => {
                 let peer = resolve()?;
-                let local = if peer.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+                let local = if peer.is_ipv4() {
+                    "0.0.0.0:0"
+                } else {
+                    "[::]:0"
+                };
                 let socket = UdpSocket::bind(local)?;
                 socket.connect(peer)?;
                 socket.set_write_timeout(Some(self.timeout))?;

@@ -104,7 +104,10 @@ mod tests {
         assert!(framed.starts_with("<134>"), "{framed}");
         let pid = std::process::id();
         assert!(framed.ends_with(&format!(" coffer-audit[{pid}]: {{\"type\":\"request\"}}\n")));
-        assert_eq!(SyslogDevice::new("AUTH", "vault", "x").unwrap().priority, 38);
+        assert_eq!(
+            SyslogDevice::new("AUTH", "vault", "x").unwrap().priority,
+            38
+        );
         assert!(SyslogDevice::new("nope", "vault", "x").is_err());
     }
 }

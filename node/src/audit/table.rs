@@ -35,8 +35,8 @@ impl std::fmt::Debug for AuditDeviceEntry {
 }
 
 impl AuditDeviceEntry {
-    /// A new `kind` device (`file`, `socket`, `syslog`) at `path` with a fresh HMAC key; its
-    /// options are checked as the device reads them (`Sink::for_entry`).
+    /// A new `kind` device at `path` with a fresh HMAC key. The type and the other options are
+    /// checked as the device reads them, by `audit::check_device` before it is enabled.
     pub fn new(
         path: &str,
         kind: &str,
@@ -59,7 +59,6 @@ impl AuditDeviceEntry {
             local,
             hmac_key: hex::encode(key.as_slice()),
         };
-        super::sink::Sink::for_entry(&entry)?;
         Ok(entry)
     }
 

@@ -93,7 +93,11 @@ fn meminfo(text: &str) -> BTreeMap<String, u64> {
             let (k, v) = l.split_once(':')?;
             let mut parts = v.split_whitespace();
             let n: u64 = parts.next()?.parse().ok()?;
-            let bytes = if parts.next() == Some("kB") { n * 1024 } else { n };
+            let bytes = if parts.next() == Some("kB") {
+                n * 1024
+            } else {
+                n
+            };
             Some((k.trim().to_string(), bytes))
         })
         .collect()
@@ -156,7 +160,12 @@ fn host(stat: &str) -> Value {
     let procs = std::fs::read_dir("/proc")
         .map(|dir| {
             dir.filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+                })
                 .count()
         })
         .unwrap_or(0);
@@ -293,7 +302,10 @@ mod tests {
         );
         assert_eq!(
             parts,
-            vec![("/".to_string(), "overlay".to_string()), ("/data".to_string(), "ext4".to_string())]
+            vec![
+                ("/".to_string(), "overlay".to_string()),
+                ("/data".to_string(), "ext4".to_string())
+            ]
         );
     }
 }

@@ -162,8 +162,14 @@ mod tests {
         fields.insert("secret_key".into(), "very-secret".into());
         config.seal = Some(("awskms".into(), fields));
         let shown = sanitized(&config);
-        assert_eq!(shown["seals"], json!([{ "type": "awskms", "disabled": false }]));
+        assert_eq!(
+            shown["seals"],
+            json!([{ "type": "awskms", "disabled": false }])
+        );
         let text = shown.to_string();
-        assert!(!text.contains("AKIASECRET") && !text.contains("very-secret"), "{text}");
+        assert!(
+            !text.contains("AKIASECRET") && !text.contains("very-secret"),
+            "{text}"
+        );
     }
 }

@@ -113,7 +113,9 @@ pub async fn handle(
         "policy" | "policies" => policy::handle(active, req, rel).await,
         "wrapping" => wrapping::handle(core, active, req, rel).await,
         "quotas" => quotas::handle(core, active, req, rel).await,
-        "tools" if rel.starts_with("tools/random") => tools::random(req, &rel["tools/random".len()..]),
+        "tools" if rel.starts_with("tools/random") => {
+            tools::random(req, &rel["tools/random".len()..])
+        }
         "tools" if rel.starts_with("tools/hash") => tools::hash(req, &rel["tools/hash".len()..]),
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
             capabilities::handle(active, caller, req, rel).await

@@ -100,10 +100,22 @@ fn entry_json(e: &MountEntry) -> Value {
 /// field as it is. `listing_visibility` is `""`, `unauth` or `hidden`.
 fn read_tunables(f: &Fields<'_>, config: &mut MountConfig) -> Result<(), ApiError> {
     let lists: [(&str, &mut Vec<String>); 4] = [
-        ("audit_non_hmac_request_keys", &mut config.audit_non_hmac_request_keys),
-        ("audit_non_hmac_response_keys", &mut config.audit_non_hmac_response_keys),
-        ("passthrough_request_headers", &mut config.passthrough_request_headers),
-        ("allowed_response_headers", &mut config.allowed_response_headers),
+        (
+            "audit_non_hmac_request_keys",
+            &mut config.audit_non_hmac_request_keys,
+        ),
+        (
+            "audit_non_hmac_response_keys",
+            &mut config.audit_non_hmac_response_keys,
+        ),
+        (
+            "passthrough_request_headers",
+            &mut config.passthrough_request_headers,
+        ),
+        (
+            "allowed_response_headers",
+            &mut config.allowed_response_headers,
+        ),
     ];
     for (name, field) in lists {
         if let Some(list) = f.list_opt(name)? {

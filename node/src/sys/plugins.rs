@@ -65,8 +65,8 @@ pub fn handle(req: &Request, rel: &str) -> Result<Option<Response>, ApiError> {
         data.insert("detailed".into(), detailed.into());
         return Ok(Some(Response::data(Value::Object(data))));
     }
-    let names = builtins(kind)
-        .ok_or_else(|| ApiError::bad(format!("invalid plugin type {kind:?}")))?;
+    let names =
+        builtins(kind).ok_or_else(|| ApiError::bad(format!("invalid plugin type {kind:?}")))?;
     match name {
         None => Ok(Some(Response::data(json!({ "keys": sorted(kind) })))),
         Some(name) if req.operation == Operation::Read => {

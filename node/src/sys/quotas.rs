@@ -84,11 +84,14 @@ fn float(v: Option<&Value>) -> Result<f64, ApiError> {
 /// mount (stored as the mount's path plus any suffix), no other quota on the same path and role.
 fn parse(active: &ActiveState, req: &Request, name: &str) -> Result<RateLimit, ApiError> {
     let f = Fields(&req.data);
-    if let Some(kind) = f.str_opt("type")?.filter(|t| !t.is_empty() && t != "rate-limit") {
+    if let Some(kind) = f
+        .str_opt("type")?
+        .filter(|t| !t.is_empty() && t != "rate-limit")
+    {
         return Err(ApiError::bad(format!("unsupported quota type {kind:?}")));
     }
     let rate = float(req.data.get("rate"))?;
-    if !(rate > 0.0) || !rate.is_finite() {
+    if !rate.is_finite() || rate <= 0.0 {
         return Err(ApiError::bad("'rate' is invalid"));
     }
     let interval_secs = f.secs_opt("interval")?.unwrap_or(0).max(1);

@@ -35,8 +35,12 @@ impl Format {
             "hex" => Ok(Format::Hex),
             "base64" => Ok(Format::Base64),
             other => Err(ApiError::bad(match what {
-                Quote::Go => format!("unsupported encoding format {other:?}; must be \"hex\" or \"base64\""),
-                Quote::Bare => format!("unsupported encoding format {other}; must be \"hex\" or \"base64\""),
+                Quote::Go => {
+                    format!("unsupported encoding format {other:?}; must be \"hex\" or \"base64\"")
+                }
+                Quote::Bare => {
+                    format!("unsupported encoding format {other}; must be \"hex\" or \"base64\"")
+                }
             })),
         }
     }
@@ -109,11 +113,7 @@ pub fn digest(algorithm: &str, input: &[u8]) -> Result<Vec<u8>, ApiError> {
         "sha3-256" => sha3::Sha3_256::digest(input).to_vec(),
         "sha3-384" => sha3::Sha3_384::digest(input).to_vec(),
         "sha3-512" => sha3::Sha3_512::digest(input).to_vec(),
-        other => {
-            return Err(ApiError::bad(format!(
-                "unsupported hash algorithm {other}"
-            )))
-        }
+        other => return Err(ApiError::bad(format!("unsupported hash algorithm {other}"))),
     })
 }
 
@@ -150,7 +150,11 @@ pub fn random(req: &Request, rest: &str) -> Result<Option<Response>, ApiError> {
         Some(Value::String(s)) => s
             .parse()
             .map_err(|_| ApiError::bad("error converting input bytes: expected an integer"))?,
-        Some(_) => return Err(ApiError::bad("error converting input bytes: expected an integer")),
+        Some(_) => {
+            return Err(ApiError::bad(
+                "error converting input bytes: expected an integer",
+            ))
+        }
     };
     let (source, bytes) = random_args(first, second, bytes)?;
     let format = Format::parse(text(req, "format").unwrap_or("base64"), Quote::Go)?;
@@ -190,9 +194,18 @@ mod tests {
     #[test]
     fn url_segments_read_as_vault_reads_them() {
         assert_eq!(random_args(None, None, 32).unwrap(), (Source::Platform, 32));
-        assert_eq!(random_args(Some("seal"), None, 8).unwrap(), (Source::Seal, 8));
-        assert_eq!(random_args(Some("64"), None, 8).unwrap(), (Source::Platform, 64));
-        assert_eq!(random_args(Some("all"), Some("16"), 8).unwrap(), (Source::All, 16));
+        assert_eq!(
+            random_args(Some("seal"), None, 8).unwrap(),
+            (Source::Seal, 8)
+        );
+        assert_eq!(
+            random_args(Some("64"), None, 8).unwrap(),
+            (Source::Platform, 64)
+        );
+        assert_eq!(
+            random_args(Some("all"), Some("16"), 8).unwrap(),
+            (Source::All, 16)
+        );
         assert!(random_args(Some("nope"), None, 8).is_err());
         assert!(random_args(Some("nope"), Some("8"), 8).is_err());
         assert!(random_args(None, None, 0).is_err());
@@ -211,7 +224,14 @@ mod tests {
             hex::encode(digest("sha3-256", abc).unwrap()),
             "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"
         );
-        for (alg, len) in [("sha2-224", 28), ("sha2-384", 48), ("sha2-512", 64), ("sha3-224", 28), ("sha3-384", 48), ("sha3-512", 64)] {
+        for (alg, len) in [
+            ("sha2-224", 28),
+            ("sha2-384", 48),
+            ("sha2-512", 64),
+            ("sha3-224", 28),
+            ("sha3-384", 48),
+            ("sha3-512", 64),
+        ] {
             assert_eq!(digest(alg, abc).unwrap().len(), len, "{alg}");
         }
         assert!(digest("md5", abc).is_err());
