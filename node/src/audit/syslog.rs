@@ -72,8 +72,8 @@ impl SyslogDevice {
         )
     }
 
-    /// Send one line. A fresh unbound datagram socket each time: a datagram is the whole
-    /// message, and the daemon may be restarted between lines.
+    /// Send one line (waiting at most two seconds). A fresh unbound datagram socket each
+    /// time: a datagram is the whole message, and the daemon may be restarted between lines.
     #[cfg(unix)]
     pub fn append(&self, line: &str) -> Result<(), AuditError> {
         let error = |e: std::io::Error| AuditError::Device {
@@ -81,6 +81,10 @@ impl SyslogDevice {
             reason: e.to_string(),
         };
         let socket = std::os::unix::net::UnixDatagram::unbound().map_err(error)?;
+        // A daemon that stops reading fills its buffer: the line fails instead of hanging.
+        socket
+            .set_write_timeout(Some(std::time::Duration::from_secs(2)))
+            .map_err(error)?;
         socket
             .send_to(self.frame(line).as_bytes(), &self.socket_path)
             .map_err(error)?;
