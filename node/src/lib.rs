@@ -32,6 +32,7 @@ pub mod physical;
 pub mod pipeline;
 pub mod policy;
 pub mod policy_store;
+pub mod quota;
 pub mod records;
 pub mod request;
 pub mod routed;

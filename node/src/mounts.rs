@@ -37,6 +37,39 @@ pub struct MountConfig {
     pub listing_visibility: String,
     #[serde(default)]
     pub passthrough_request_headers: Vec<String>,
+    #[serde(default)]
+    pub allowed_response_headers: Vec<String>,
+}
+
+impl MountConfig {
+    /// The tunables Vault shows only when set (`sys/mounts`, `sys/mounts/<p>/tune`), by name.
+    pub fn optional_fields(&self) -> Vec<(&'static str, serde_json::Value)> {
+        let mut out = Vec::new();
+        let lists = [
+            (
+                "audit_non_hmac_request_keys",
+                &self.audit_non_hmac_request_keys,
+            ),
+            (
+                "audit_non_hmac_response_keys",
+                &self.audit_non_hmac_response_keys,
+            ),
+            (
+                "passthrough_request_headers",
+                &self.passthrough_request_headers,
+            ),
+            ("allowed_response_headers", &self.allowed_response_headers),
+        ];
+        for (name, list) in lists {
+            if !list.is_empty() {
+                out.push((name, serde_json::json!(list)));
+            }
+        }
+        if !self.listing_visibility.is_empty() {
+            out.push(("listing_visibility", self.listing_visibility.clone().into()));
+        }
+        out
+    }
 }
 
 /// One entry of the secrets or auth mount table.

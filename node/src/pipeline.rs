@@ -37,7 +37,11 @@ impl Core {
                 if !row.sealed_ok && self.is_sealed() {
                     return Err(ApiError::Sealed);
                 }
-                return self.serve_unauthenticated(&req, rel, row.unaudited).await;
+                let mut result = self.serve_unauthenticated(&req, rel, row.unaudited).await;
+                if let Ok(Some(resp)) = &mut result {
+                    resp.mount_type = "system".into();
+                }
+                return result;
             }
         }
         if !self.is_initialized().await? {
@@ -46,12 +50,17 @@ impl Core {
         let active = self.current_active().await?;
         let target = Target::of(&active.mounts, &req.path);
         *mount = target.metrics_label(&req.path);
+        // Before authentication, as Vault's quotas run: one atomic load when none exists.
+        active.quotas.check(&req.path, mount)?;
         let term = active.term;
         // `sys/rotate` rotates by itself; `sys/rotate/config` only changes settings and must not
         // rotate as a side effect (the next request applies them).
         let rotation_check = !req.path.starts_with("sys/rotate");
         crate::physical::fenced(term, async move {
-            let result = self.serve(&active, &target, req).await;
+            let mut result = self.serve(&active, &target, req).await;
+            if let Ok(Some(resp)) = &mut result {
+                resp.mount_type = target.mount_type().to_string();
+            }
             if rotation_check {
                 crate::sys::auto_rotate::after_request(self, &active).await;
             }
@@ -81,18 +90,19 @@ impl Core {
                 return self.serve_public(active, routed, &req).await;
             }
         }
+        let mount = target.mount_config();
         // A refused request is audited too, with the error it gets (Vault does the same).
         let caller = match self.authenticate(active, &req).await {
             Ok(caller) => caller,
-            Err(e) => return Err(active.audit.refused(&presented(&req), &req, e)),
+            Err(e) => return Err(active.audit.refused(&presented(&req), &req, e, mount)),
         };
         let mut req = req;
         if let Err(e) = self.authorize(active, target, &caller, &mut req).await {
-            return Err(active.audit.refused(&caller, &req, e));
+            return Err(active.audit.refused(&caller, &req, e, mount));
         }
         // Audited before it runs (or spends a use of its token): if no enabled device can
         // log it, it does not run.
-        active.audit.log_request(&caller, &req)?;
+        active.audit.log_request(&caller, &req, mount)?;
         active.tokens.use_token(&caller).await?;
         // Every answer, not only a read's, comes from what the request read (a KV delete of
         // an already deleted version writes nothing and answers 204; a 404 is a read too),
@@ -110,7 +120,7 @@ impl Core {
                 result = Err(e);
             }
         }
-        active.audit.log_response(&caller, &req, &result)?;
+        active.audit.log_response(&caller, &req, &result, mount)?;
         result
     }
 
@@ -128,9 +138,9 @@ impl Core {
             return crate::sys::handle_unauthenticated(self, req, rel).await;
         };
         let anonymous = TokenEntry::default();
-        active.audit.log_request(&anonymous, req)?;
+        active.audit.log_request(&anonymous, req, None)?;
         let result = crate::sys::handle_unauthenticated(self, req, rel).await;
-        active.audit.log_response(&anonymous, req, &result)?;
+        active.audit.log_response(&anonymous, req, &result, None)?;
         result
     }
 
@@ -161,9 +171,10 @@ impl Core {
         self.confirm_leadership().await?;
         // Audited like any request, failed logins included; unloggable means not run.
         let anonymous = TokenEntry::default();
-        active.audit.log_request(&anonymous, req)?;
+        let mount = Some(&routed.entry.config);
+        active.audit.log_request(&anonymous, req, mount)?;
         let result = crate::auth::handle(self, active, routed, req).await;
-        active.audit.log_response(&anonymous, req, &result)?;
+        active.audit.log_response(&anonymous, req, &result, mount)?;
         result
     }
 
@@ -177,12 +188,13 @@ impl Core {
     ) -> Result<Option<Response>, ApiError> {
         self.confirm_leadership().await?;
         let anonymous = TokenEntry::default();
-        active.audit.log_request(&anonymous, req)?;
+        let mount = Some(&routed.entry.config);
+        active.audit.log_request(&anonymous, req, mount)?;
         let result = match active.mounts.engine(&routed.entry) {
             Some(engine) => engine.handle(routed.call(req)).await,
             None => Err(ApiError::no_route(&req.path)),
         };
-        active.audit.log_response(&anonymous, req, &result)?;
+        active.audit.log_response(&anonymous, req, &result, mount)?;
         result
     }
 

@@ -164,6 +164,9 @@ pub struct Response {
     pub body: Body,
     /// `wrap_info` of a wrapped answer (the answer itself is in the wrapping token's cubbyhole).
     pub wrap_info: Option<Value>,
+    /// The type of the mount that answered (`kv`, `transit`, `token`, `system`, ...), set by
+    /// the pipeline from the request's route.
+    pub mount_type: String,
 }
 
 impl Response {
@@ -222,7 +225,7 @@ impl Response {
             "wrap_info": self.wrap_info.clone().unwrap_or(Value::Null),
             "warnings": if self.warnings.is_empty() { Value::Null } else { json!(self.warnings) },
             "auth": self.auth,
-            "mount_type": "",
+            "mount_type": self.mount_type,
         });
         if self.body == Body::EnvelopeMerged {
             if let (Some(data), Some(obj)) = (&self.data, body.as_object_mut()) {

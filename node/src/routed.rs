@@ -73,6 +73,25 @@ impl Target {
         }
     }
 
+    /// The type of the mount serving the request, as Vault's replies carry it in `mount_type`
+    /// (`system` for `sys/`, `token` for `auth/token/`, the engine or method type otherwise).
+    pub fn mount_type(&self) -> &str {
+        match self {
+            Target::System(_) => "system",
+            Target::Token(_) => "token",
+            Target::Auth(r) | Target::Secret(r) => &r.entry.kind,
+            Target::Unrouted => "",
+        }
+    }
+
+    /// The config of the mount serving the request (none for `sys/` and `auth/token/`).
+    pub fn mount_config(&self) -> Option<&crate::mounts::MountConfig> {
+        match self {
+            Target::Auth(r) | Target::Secret(r) => Some(&r.entry.config),
+            _ => None,
+        }
+    }
+
     /// The mount as a metrics label (`secret/`, `sys/`, `auth/token/`, `auth/<name>/`).
     pub fn metrics_label(&self, path: &str) -> String {
         match self {

@@ -112,6 +112,9 @@ pub static SYS_PATHS: &[SysPath] = &[
     p("sys/storage/raft/snapshot-auto/config/*", SUDO),
     p("sys/internal/inspect/*", SUDO),
     p("sys/seal", SUDO),
+    // Vault's handlers require sudo here too (the host's and the server's own configuration).
+    p("sys/host-info", SUDO),
+    p("sys/config/state/sanitized", SUDO),
     p("sys/step-down", SUDO),
     // Vault's token store `PathsSpecial.Root`.
     p("auth/token/revoke-orphan", SUDO),

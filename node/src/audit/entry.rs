@@ -1,9 +1,10 @@
 //! The JSON lines a `file` device writes, shaped as Vault's (`type`, `time`, `auth`, `request`,
 //! `response`, `error`), every string value of request and response data hashed.
 
-use super::hash::{hash_strings, hash_value};
+use super::hash::{hash_strings, hash_strings_except, hash_value};
 use super::AuditDeviceEntry;
 use crate::error::ApiError;
+use crate::mounts::MountConfig;
 use crate::request::{Request, Response};
 use crate::token::TokenEntry;
 use serde_json::{json, Map, Value};
@@ -22,6 +23,14 @@ impl Hasher {
     fn value(&self, mut value: Value) -> Value {
         if let Some(key) = &self.0 {
             hash_strings(key, &mut value);
+        }
+        value
+    }
+
+    /// Request or response data: every string hashed but those under a `plain` key.
+    fn data(&self, mut value: Value, plain: &[String]) -> Value {
+        if let Some(key) = &self.0 {
+            hash_strings_except(key, &mut value, plain);
         }
         value
     }
@@ -46,7 +55,21 @@ fn auth_block(h: &Hasher, caller: &TokenEntry) -> Value {
     })
 }
 
-fn request_block(h: &Hasher, caller: &TokenEntry, req: &Request) -> Value {
+/// The keys a mount's `audit_non_hmac_request_keys`/`_response_keys` leave in plain.
+fn plain_request(mount: Option<&MountConfig>) -> &[String] {
+    mount.map_or(&[], |m| m.audit_non_hmac_request_keys.as_slice())
+}
+
+fn plain_response(mount: Option<&MountConfig>) -> &[String] {
+    mount.map_or(&[], |m| m.audit_non_hmac_response_keys.as_slice())
+}
+
+fn request_block(
+    h: &Hasher,
+    caller: &TokenEntry,
+    req: &Request,
+    mount: Option<&MountConfig>,
+) -> Value {
     json!({
         "id": req.id,
         "operation": req.operation.capability(),
@@ -54,19 +77,24 @@ fn request_block(h: &Hasher, caller: &TokenEntry, req: &Request) -> Value {
         "client_token_accessor": h.text(&caller.accessor),
         "namespace": {"id": "root"},
         "path": req.path,
-        "data": h.value(Value::Object(req.data.clone())),
+        "data": h.data(Value::Object(req.data.clone()), plain_request(mount)),
         "remote_address": req.remote_addr.clone().unwrap_or_default(),
     })
 }
 
 /// The line logged before a request runs.
-pub fn request_line(entry: &AuditDeviceEntry, caller: &TokenEntry, req: &Request) -> String {
+pub fn request_line(
+    entry: &AuditDeviceEntry,
+    caller: &TokenEntry,
+    req: &Request,
+    mount: Option<&MountConfig>,
+) -> String {
     let h = Hasher::new(entry);
     json!({
         "time": crate::clock::now_rfc3339(),
         "type": "request",
         "auth": auth_block(&h, caller),
-        "request": request_block(&h, caller, req),
+        "request": request_block(&h, caller, req, mount),
     })
     .to_string()
 }
@@ -94,21 +122,25 @@ pub fn response_line(
     caller: &TokenEntry,
     req: &Request,
     resp: &Result<Option<Response>, ApiError>,
+    mount: Option<&MountConfig>,
 ) -> String {
     let h = Hasher::new(entry);
     let mut line = Map::new();
     line.insert("time".into(), crate::clock::now_rfc3339().into());
     line.insert("type".into(), "response".into());
     line.insert("auth".into(), auth_block(&h, caller));
-    line.insert("request".into(), request_block(&h, caller, req));
+    line.insert("request".into(), request_block(&h, caller, req, mount));
     match resp {
         Ok(Some(r)) => {
             let mut out = Map::new();
             if let Some(data) = &r.data {
-                out.insert("data".into(), h.value(Value::Object(data.clone())));
+                out.insert(
+                    "data".into(),
+                    h.data(Value::Object(data.clone()), plain_response(mount)),
+                );
             }
             if let Some((_, raw)) = r.raw_body() {
-                out.insert("data".into(), h.value(raw.clone()));
+                out.insert("data".into(), h.data(raw.clone(), plain_response(mount)));
             }
             if let Some(info) = &r.wrap_info {
                 out.insert("wrap_info".into(), wrap_info_block(&h, info));
@@ -154,8 +186,8 @@ mod tests {
     fn logged(req: &Request, resp: Response) -> (String, Zeroizing<Vec<u8>>) {
         let dev = device();
         let caller = crate::token::TokenEntry::default();
-        let request = request_line(&dev, &caller, req);
-        let response = response_line(&dev, &caller, req, &Ok(Some(resp)));
+        let request = request_line(&dev, &caller, req, None);
+        let response = response_line(&dev, &caller, req, &Ok(Some(resp)), None);
         (format!("{request}\n{response}"), dev.hmac_key())
     }
 

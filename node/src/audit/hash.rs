@@ -15,10 +15,23 @@ pub fn hash_value(key: &[u8], input: &str) -> String {
 
 /// Replace every string in `value` (recursively; object keys stay) by its hash.
 pub fn hash_strings(key: &[u8], value: &mut Value) {
+    hash_strings_except(key, value, &[]);
+}
+
+/// `hash_strings`, except strings whose nearest object key is in `plain` (a mount's
+/// `audit_non_hmac_*_keys`): as in Vault, the key names a value at any depth, and a list under
+/// it is kept whole, a map under it is not (its own keys decide).
+pub fn hash_strings_except(key: &[u8], value: &mut Value, plain: &[String]) {
+    walk(key, value, plain, false);
+}
+
+fn walk(key: &[u8], value: &mut Value, plain: &[String], keep: bool) {
     match value {
-        Value::String(s) => *s = hash_value(key, s),
-        Value::Array(items) => items.iter_mut().for_each(|v| hash_strings(key, v)),
-        Value::Object(map) => map.values_mut().for_each(|v| hash_strings(key, v)),
+        Value::String(s) if !keep => *s = hash_value(key, s),
+        Value::Array(items) => items.iter_mut().for_each(|v| walk(key, v, plain, keep)),
+        Value::Object(map) => map
+            .iter_mut()
+            .for_each(|(k, v)| walk(key, v, plain, plain.contains(k))),
         _ => {}
     }
 }
@@ -44,5 +57,18 @@ mod tests {
         );
         assert!(hash_value(key, "x").starts_with("hmac-sha256:"));
         assert_eq!(hash_value(key, "x").len(), "hmac-sha256:".len() + 64);
+    }
+
+    #[test]
+    fn non_hmac_keys_stay_plain_at_any_depth_and_nothing_else_does() {
+        let key = b"k";
+        let mut v =
+            json!({"a": "1", "b": "2", "n": {"a": ["3"], "m": {"c": "4"}}, "a2": {"c": "5"}});
+        hash_strings_except(key, &mut v, &["a".into(), "a2".into()]);
+        assert_eq!(v["a"], "1");
+        assert_eq!(v["n"]["a"][0], "3");
+        assert_eq!(v["b"], hash_value(key, "2"));
+        assert_eq!(v["n"]["m"]["c"], hash_value(key, "4"));
+        assert_eq!(v["a2"]["c"], hash_value(key, "5"));
     }
 }

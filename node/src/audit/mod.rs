@@ -1,4 +1,5 @@
-//! Audit devices (Vault's `sys/audit`): every authenticated request and every login is logged
+//! Audit devices (Vault's `sys/audit`; `file` with its `stdout` and `discard` paths, `socket`,
+//! `syslog`: `sink.rs`): every authenticated request and every login is logged
 //! before it runs and its response after (a request refused for its token or by policy: both
 //! lines, with the error), as one JSON line each, with secret values replaced by their
 //! HMAC-SHA256 under the device's own key (`hash.rs`). If devices are enabled and none of them
@@ -10,16 +11,20 @@
 mod device;
 mod entry;
 mod hash;
+mod sink;
+mod socket;
+mod syslog;
 pub(crate) mod table;
 
 pub use hash::hash_value;
 pub use table::{AuditDeviceEntry, AuditTable, AUDIT_TABLE_PATH};
 
 use crate::error::ApiError;
+use crate::mounts::MountConfig;
 use crate::request::{Request, Response};
 use crate::token::TokenEntry;
-use device::FileDevice;
 use parking_lot::Mutex;
+use sink::Sink;
 use std::sync::Arc;
 
 /// Why auditing failed.
@@ -31,18 +36,20 @@ pub enum AuditError {
     UnknownType(String),
     #[error("file_path is required for a file audit device")]
     NoFilePath,
+    #[error("{0}")]
+    Option(String),
 }
 
 /// Check `entry`'s device can be written (when enabling it: Vault refuses a device it cannot
 /// open).
 pub fn check_device(entry: &AuditDeviceEntry) -> Result<(), AuditError> {
-    FileDevice::new(entry.file_path()).check()
+    Sink::for_entry(entry)?.check()
 }
 
 /// The enabled devices, opened.
 #[derive(Default)]
 pub struct AuditBroker {
-    devices: Mutex<Vec<(AuditDeviceEntry, Arc<FileDevice>)>>,
+    devices: Mutex<Vec<(AuditDeviceEntry, Arc<Sink>)>>,
     /// Held across a change of the stored table (read, persist, reload), so concurrent
     /// enables and disables each see the one before.
     changes: tokio::sync::Mutex<()>,
@@ -60,7 +67,7 @@ impl AuditBroker {
         let devices = table
             .entries
             .iter()
-            .map(|e| (e.clone(), Arc::new(FileDevice::new(e.file_path()))))
+            .map(|e| (e.clone(), Arc::new(Sink::open(e))))
             .collect();
         AuditBroker {
             devices: Mutex::new(devices),
@@ -69,17 +76,37 @@ impl AuditBroker {
     }
 
     /// Replace the open devices by those of `table` (after enable or disable).
+    /// A device that stays (same path, type and options) keeps its open sink, so enabling
+    /// another device does not drop a socket device's connection.
     pub fn reload(&self, table: &AuditTable) {
-        *self.devices.lock() = AuditBroker::open(table).devices.into_inner();
+        let mut devices = self.devices.lock();
+        let reopened = table
+            .entries
+            .iter()
+            .map(|e| {
+                let kept = devices.iter().find(|(old, _)| {
+                    old.path == e.path && old.kind == e.kind && old.options == e.options
+                });
+                let sink = kept.map_or_else(|| Arc::new(Sink::open(e)), |(_, s)| s.clone());
+                (e.clone(), sink)
+            })
+            .collect();
+        *devices = reopened;
     }
 
-    fn snapshot(&self) -> Vec<(AuditDeviceEntry, Arc<FileDevice>)> {
+    fn snapshot(&self) -> Vec<(AuditDeviceEntry, Arc<Sink>)> {
         self.devices.lock().clone()
     }
 
     /// Log `req` before it runs. With devices enabled, at least one must take it.
-    pub fn log_request(&self, caller: &TokenEntry, req: &Request) -> Result<(), ApiError> {
-        self.log_all(|entry| entry::request_line(entry, caller, req))
+    /// `mount`: the config of the mount the request is routed to (its `audit_non_hmac_*_keys`).
+    pub fn log_request(
+        &self,
+        caller: &TokenEntry,
+        req: &Request,
+        mount: Option<&MountConfig>,
+    ) -> Result<(), ApiError> {
+        self.log_all(|entry| entry::request_line(entry, caller, req, mount))
     }
 
     /// Log the answer to `req` (`Err`: the error the client gets).
@@ -88,17 +115,24 @@ impl AuditBroker {
         caller: &TokenEntry,
         req: &Request,
         resp: &Result<Option<Response>, ApiError>,
+        mount: Option<&MountConfig>,
     ) -> Result<(), ApiError> {
-        self.log_all(|entry| entry::response_line(entry, caller, req, resp))
+        self.log_all(|entry| entry::response_line(entry, caller, req, resp, mount))
     }
 
     /// Log a request refused before it ran (bad token, ACL denial) and the error it gets; the
     /// error to answer with: `err`, or a 500 when no enabled device could log the refusal.
-    pub fn refused(&self, caller: &TokenEntry, req: &Request, err: ApiError) -> ApiError {
+    pub fn refused(
+        &self,
+        caller: &TokenEntry,
+        req: &Request,
+        err: ApiError,
+        mount: Option<&MountConfig>,
+    ) -> ApiError {
         let result: Result<Option<Response>, ApiError> = Err(err);
         let logged = self
-            .log_request(caller, req)
-            .and_then(|()| self.log_response(caller, req, &result));
+            .log_request(caller, req, mount)
+            .and_then(|()| self.log_response(caller, req, &result, mount));
         match logged {
             Err(audit) => audit,
             // `result` is the refusal itself, always an `Err`.

@@ -35,7 +35,8 @@ impl std::fmt::Debug for AuditDeviceEntry {
 }
 
 impl AuditDeviceEntry {
-    /// A new `kind` device at `path` with a fresh HMAC key. Only `file` exists.
+    /// A new `kind` device at `path` with a fresh HMAC key. The type and the other options are
+    /// checked as the device reads them, by `audit::check_device` before it is enabled.
     pub fn new(
         path: &str,
         kind: &str,
@@ -43,22 +44,22 @@ impl AuditDeviceEntry {
         options: BTreeMap<String, String>,
         local: bool,
     ) -> Result<AuditDeviceEntry, AuditError> {
-        if kind != "file" {
-            return Err(AuditError::UnknownType(kind.to_string()));
-        }
-        match options.get("file_path").or_else(|| options.get("path")) {
-            Some(p) if !p.is_empty() => {}
-            _ => return Err(AuditError::NoFilePath),
+        if kind == "file" {
+            match options.get("file_path").or_else(|| options.get("path")) {
+                Some(p) if !p.is_empty() => {}
+                _ => return Err(AuditError::NoFilePath),
+            }
         }
         let key = Zeroizing::new(crate::ids::random_bytes(32));
-        Ok(AuditDeviceEntry {
+        let entry = AuditDeviceEntry {
             path: path.to_string(),
             kind: kind.to_string(),
             description: description.to_string(),
             options,
             local,
             hmac_key: hex::encode(key.as_slice()),
-        })
+        };
+        Ok(entry)
     }
 
     /// The file the device appends to.

@@ -19,6 +19,8 @@ pub struct ActiveState {
     pub policies: PolicyStore,
     /// The enabled audit devices, opened on this node.
     pub audit: AuditBroker,
+    /// Rate limit quotas and their buckets (`sys/quotas/*`).
+    pub quotas: crate::quota::Quotas,
     /// Unix seconds when this node became active.
     pub active_since: i64,
     /// The Raft term this state was loaded in as leader, after a read index (0 without Raft, and
@@ -113,6 +115,7 @@ impl Core {
                     .await?
                     .unwrap_or_default(),
             ),
+            quotas: crate::quota::Quotas::load(&self.view("")).await?,
             active_since: crate::clock::unix_now(),
             term,
             rotation_policy: RwLock::new(None),

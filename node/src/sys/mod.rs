@@ -3,17 +3,22 @@
 
 mod audit;
 mod capabilities;
+mod host_info;
+mod internal;
 
 pub(crate) mod auto_rotate;
 mod internal_ui;
 mod keys;
 mod leases;
 mod mounts;
+mod plugins;
 mod policy;
+mod quotas;
 mod raft;
 mod rotate_config;
 mod snapshot;
 mod status;
+mod tools;
 mod wrapping;
 
 use crate::core::{ActiveState, Core};
@@ -87,6 +92,12 @@ pub async fn handle(
         "internal" if rel == "internal/ui/resultant-acl" && req.operation == Operation::Read => {
             internal_ui::resultant_acl(active, caller).await
         }
+        "internal" if rel.starts_with("internal/counters/") => {
+            internal::counters(active, req, &rel["internal/counters/".len()..]).await
+        }
+        "config" if rel == "config/state/sanitized" => internal::config_state(core, req),
+        "host-info" if rel == "host-info" => host_info::handle(req).await,
+        "plugins" if rel.starts_with("plugins/catalog") => plugins::handle(req, rel),
         "metrics" if rel == "metrics" && req.operation == Operation::Read => {
             Ok(Some(metrics(core, req)))
         }
@@ -108,6 +119,11 @@ pub async fn handle(
         "audit-hash" => audit::hash(core, req, rel).await,
         "policy" | "policies" => policy::handle(active, req, rel).await,
         "wrapping" => wrapping::handle(core, active, req, rel).await,
+        "quotas" => quotas::handle(core, active, req, rel).await,
+        "tools" if rel.starts_with("tools/random") => {
+            tools::random(req, &rel["tools/random".len()..])
+        }
+        "tools" if rel.starts_with("tools/hash") => tools::hash(req, &rel["tools/hash".len()..]),
         "capabilities" | "capabilities-self" | "capabilities-accessor" => {
             capabilities::handle(active, caller, req, rel).await
         }

@@ -72,7 +72,7 @@ fn effective_ttl(configured: u64, system: u64) -> u64 {
 }
 
 pub(super) fn entry_json(e: &MountEntry) -> Value {
-    json!({
+    let mut shown = json!({
         "accessor": e.accessor,
         "config": {
             "default_lease_ttl": e.config.default_lease_ttl,
@@ -89,7 +89,48 @@ pub(super) fn entry_json(e: &MountEntry) -> Value {
         "seal_wrap": e.seal_wrap,
         "type": e.kind,
         "uuid": e.uuid,
-    })
+    });
+    for (name, value) in e.config.optional_fields() {
+        shown["config"][name] = value;
+    }
+    shown
+}
+
+/// The tunables Vault takes both in a mount's `config` and in a tune's body; `None` leaves a
+/// field as it is. `listing_visibility` is `""`, `unauth` or `hidden`.
+fn read_tunables(f: &Fields<'_>, config: &mut MountConfig) -> Result<(), ApiError> {
+    let lists: [(&str, &mut Vec<String>); 4] = [
+        (
+            "audit_non_hmac_request_keys",
+            &mut config.audit_non_hmac_request_keys,
+        ),
+        (
+            "audit_non_hmac_response_keys",
+            &mut config.audit_non_hmac_response_keys,
+        ),
+        (
+            "passthrough_request_headers",
+            &mut config.passthrough_request_headers,
+        ),
+        (
+            "allowed_response_headers",
+            &mut config.allowed_response_headers,
+        ),
+    ];
+    for (name, field) in lists {
+        if let Some(list) = f.list_opt(name)? {
+            *field = list;
+        }
+    }
+    if let Some(visibility) = f.str_opt("listing_visibility")? {
+        if !matches!(visibility.as_str(), "" | "unauth" | "hidden") {
+            return Err(ApiError::bad(format!(
+                "invalid listing_visibility {visibility}"
+            )));
+        }
+        config.listing_visibility = visibility;
+    }
+    Ok(())
 }
 
 fn list(active: &ActiveState, table: Table) -> Response {
@@ -111,7 +152,7 @@ fn parse_config(f: &Fields<'_>) -> Result<MountConfig, ApiError> {
         config.default_lease_ttl = cf.secs_opt("default_lease_ttl")?.unwrap_or(0);
         config.max_lease_ttl = cf.secs_opt("max_lease_ttl")?.unwrap_or(0);
         config.force_no_cache = cf.bool_or("force_no_cache", false)?;
-        config.listing_visibility = cf.str_opt("listing_visibility")?.unwrap_or_default();
+        read_tunables(&cf, &mut config)?;
     } else if f.0.get("config").is_some_and(|c| !c.is_null()) {
         return Err(ApiError::bad("config: expected an object"));
     }
@@ -191,13 +232,20 @@ async fn tune(
     match req.operation {
         Operation::Read => {
             let sys = &core.config;
-            Ok(Some(legacy(json!({
+            let mut data = json!({
                 "default_lease_ttl": effective_ttl(entry.config.default_lease_ttl, sys.default_lease_ttl_secs),
                 "max_lease_ttl": effective_ttl(entry.config.max_lease_ttl, sys.max_lease_ttl_secs),
                 "force_no_cache": entry.config.force_no_cache,
                 "description": entry.description,
                 "options": entry.options,
-            }))))
+            });
+            if table == Table::Auth {
+                data["token_type"] = json!("default-service");
+            }
+            for (name, value) in entry.config.optional_fields() {
+                data[name] = value;
+            }
+            Ok(Some(legacy(data)))
         }
         Operation::Create | Operation::Update => {
             let f = Fields(&req.data);
@@ -208,6 +256,7 @@ async fn tune(
             if options.get("version").is_some_and(|v| v != "1" && v != "2") {
                 return Err(ApiError::bad("invalid KV version"));
             }
+
             active
                 .mounts
                 .tune(table, path, |e| {
@@ -221,7 +270,7 @@ async fn tune(
                         e.description = d;
                     }
                     e.options.extend(options);
-                    Ok(())
+                    read_tunables(&f, &mut e.config)
                 })
                 .await?;
             Ok(None)

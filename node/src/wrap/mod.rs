@@ -129,7 +129,7 @@ async fn serve_self(
             id: token.clone().unwrap_or_default(),
             ..TokenEntry::default()
         };
-        active.audit.log_request(&caller, req)?;
+        active.audit.log_request(&caller, req, None)?;
         let result = async {
             let token = token.ok_or_else(store::invalid)?;
             let resp = match which {
@@ -143,7 +143,7 @@ async fn serve_self(
             Ok(Some(resp))
         }
         .await;
-        active.audit.log_response(&caller, req, &result)?;
+        active.audit.log_response(&caller, req, &result, None)?;
         result
     })
     .await
