@@ -370,6 +370,7 @@ impl RaftHandle {
     /// seal records it unseals with are whatever it applied before it stopped.
     pub async fn sync(&self) -> Result<(), RaftError> {
         use openraft::AsyncRuntime as _;
+        crate::store::disk_wait(self.inner.engine.as_ref()).await;
         let engine = Arc::clone(&self.inner.engine);
         let done = CofferRuntime::spawn_blocking(move || engine.sync())
             .await

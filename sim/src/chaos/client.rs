@@ -91,7 +91,7 @@ impl<'a> Client<'a> {
             (
                 rng.gen_range(0..usize::MAX),
                 rng.gen_range(0..100u32),
-                rng.gen_range(0..self.cluster.nodes.len()),
+                rng.gen_range(0..usize::MAX),
                 rng.gen_range(0..2u64),
             )
         };
@@ -106,7 +106,8 @@ impl<'a> Client<'a> {
                 value,
             },
         };
-        let via = &self.cluster.nodes[node];
+        let members = self.cluster.members();
+        let via = &members[node % members.len()];
         let id = self
             .history
             .borrow_mut()

@@ -11,9 +11,11 @@
 
 mod client;
 mod cluster;
+mod crashes;
 mod events;
 mod faults;
 mod keys;
+mod membership;
 mod report;
 
 pub use cluster::Cluster;
