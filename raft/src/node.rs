@@ -84,6 +84,12 @@ impl RaftConfig {
             snapshot_policy,
             max_in_snapshot_log_to_keep: self.trailing_logs,
             install_snapshot_timeout: self.snapshot_timeout_ms,
+            // A restarted leader must win a new election. Restored as leader of its old term
+            // (openraft's default), a leader that crashed before flushing entries it had
+            // already replicated would write different entries at the same (term, index), and
+            // followers holding the old ones would keep them: replicas diverge and an
+            // acknowledged write can be lost (found by the simulation's slow-disk crashes).
+            enable_leader_restore: Some(false),
             ..Default::default()
         };
         config
