@@ -7,7 +7,9 @@
 # Seeds S..S+N-1 (default 1..200); even seeds run a 3-node cluster, odd seeds 5 nodes. Prints
 # a progress line per seed, then the determinism check (seed S in two processes must print the
 # same event-log hash) and one summary line:
-#   seeds N, violations V, lost writes L, inconclusive I, failed F
+#   seeds N, violations V, lost writes L, inconclusive I, snapshots installed S,
+#   majority crashes M, membership changes C, failed F
+# Over 50 seeds or more, S, M and C must each be above 0 (else the run exercised too little).
 # A failing seed prints the command that replays it and the tail of its event log (the whole
 # log is in the file named). Exit status 0 only when every seed passed and the hashes agree.
 #
@@ -134,7 +136,7 @@ else
   deterministic=0
 fi
 
-violations=0 lost=0 inconclusive=0 snapshots=0 failed=0
+violations=0 lost=0 inconclusive=0 snapshots=0 majority=0 membership=0 failed=0
 for seed in $(seq "$from" $((from + seeds - 1))); do
   log="$logs/seed-$seed.log"
   line=$(grep -m1 '^CHAOS ' "$log" || true)
@@ -142,8 +144,10 @@ for seed in $(seq "$from" $((from + seeds - 1))); do
   l=$(echo "$line" | grep -Eo 'lost writes [0-9]+' | awk '{print $3}')
   i=$(echo "$line" | grep -Eo 'inconclusive [0-9]+' | awk '{print $2}')
   s=$(echo "$line" | grep -Eo 'snapshots installed [0-9]+' | awk '{print $3}')
+  m=$(echo "$line" | grep -Eo 'majority crashes [0-9]+' | awk '{print $3}')
+  c=$(echo "$line" | grep -Eo 'membership changes [0-9]+' | awk '{print $3}')
   violations=$((violations + ${v:-0})) lost=$((lost + ${l:-0})) inconclusive=$((inconclusive + ${i:-0}))
-  snapshots=$((snapshots + ${s:-0}))
+  snapshots=$((snapshots + ${s:-0})) majority=$((majority + ${m:-0})) membership=$((membership + ${c:-0}))
   if ! grep -q '^test result: ok' "$log"; then
     failed=$((failed + 1))
     echo
@@ -155,6 +159,17 @@ for seed in $(seq "$from" $((from + seeds - 1))); do
   fi
 done
 [ "$deterministic" -eq 1 ] || failed=$((failed + 1))
+# Over a real run, each fault class the run is meant to exercise must have happened.
+missing=""
+if [ "$seeds" -ge 50 ]; then
+  [ "$snapshots" -gt 0 ] || missing="$missing snapshots installed,"
+  [ "$majority" -gt 0 ] || missing="$missing majority crashes,"
+  [ "$membership" -gt 0 ] || missing="$missing membership changes,"
+fi
 echo
-echo "seeds $seeds, violations $violations, lost writes $lost, inconclusive $inconclusive, snapshots installed $snapshots, failed $failed"
+echo "seeds $seeds, violations $violations, lost writes $lost, inconclusive $inconclusive, snapshots installed $snapshots, majority crashes $majority, membership changes $membership, failed $failed"
+if [ -n "$missing" ]; then
+  echo "none of:${missing%,} in $seeds seeds: the run did not exercise what it must"
+  exit 1
+fi
 [ "$failed" -eq 0 ]

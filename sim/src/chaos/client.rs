@@ -78,14 +78,18 @@ impl<'a> Client<'a> {
         let _ = start();
         let mut n = 0u64;
         while !self.stop.get() {
-            self.one(n).await;
+            let answered = self.one(n).await;
             n += 1;
-            let pause = madsim::rand::thread_rng().gen_range(0..40);
+            // After no answer (a node down, no active node) back off a little, as a real
+            // client would, rather than pile up calls nobody can decide.
+            let max = if answered { 40 } else { 300 };
+            let pause = madsim::rand::thread_rng().gen_range(0..max);
             tokio::time::sleep(Duration::from_millis(pause)).await;
         }
     }
 
-    async fn one(&mut self, n: u64) {
+    /// One call; false when its outcome is unknown.
+    async fn one(&mut self, n: u64) -> bool {
         let (slot, roll, node, cas_delta) = {
             let mut rng = madsim::rand::thread_rng();
             (
@@ -156,7 +160,9 @@ impl<'a> Client<'a> {
             "client {} <- {status}: {outcome}{version} {key}",
             self.id
         ));
+        let answered = outcome != Outcome::Unknown;
         self.history.borrow_mut().complete(id, outcome, now_ms());
+        answered
     }
 }
 

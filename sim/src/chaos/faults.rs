@@ -141,7 +141,7 @@ impl<'a> Faults<'a> {
 
     async fn one(&self) {
         let net = NetSim::current();
-        let kinds = if self.cluster.kms.is_some() { 12 } else { 10 };
+        let kinds = if self.cluster.kms.is_some() { 13 } else { 11 };
         match rng().gen_range(0..kinds) {
             0 | 1 => {
                 let Some((node, _claim)) = self.claimed_victim() else {
@@ -259,6 +259,7 @@ impl<'a> Faults<'a> {
                 self.log.record(format!("heal: {}'s clock", node.name));
                 coffer_node::clock::set_skew(node.sim_id(), 0);
             }
+            10 => self.cut_off_active().await,
             _ => self.kms_fault().await,
         }
     }
@@ -298,6 +299,37 @@ impl<'a> Faults<'a> {
         kms.unclog();
         kms.set_delay(Duration::ZERO);
         self.unseal(&node).await;
+    }
+
+    /// Cut the active node off from every peer, both ways, while clients still reach it: the
+    /// others elect a new leader and take writes, and whatever the old one still answers must
+    /// not be stale (its reads confirm leadership with a quorum first).
+    async fn cut_off_active(&self) {
+        let Some(active) = self.cluster.active() else {
+            return;
+        };
+        let net = NetSim::current();
+        let peers: Vec<Rc<SimNode>> = self
+            .cluster
+            .members()
+            .into_iter()
+            .filter(|n| n.name != active.name)
+            .collect();
+        self.log.record(format!(
+            "fault: active {} cut off from its peers (clients still reach it)",
+            active.name
+        ));
+        for p in &peers {
+            net.clog_link(active.sim_id(), p.sim_id());
+            net.clog_link(p.sim_id(), active.sim_id());
+        }
+        hold(2000, 6000).await;
+        self.log
+            .record(format!("heal: {} rejoins its peers", active.name));
+        for p in &peers {
+            net.unclog_link(active.sim_id(), p.sim_id());
+            net.unclog_link(p.sim_id(), active.sim_id());
+        }
     }
 
     /// A random minority and the rest.
