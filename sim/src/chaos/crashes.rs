@@ -15,11 +15,18 @@ use std::time::Duration;
 const DISK_MS: std::ops::RangeInclusive<u64> = 1..=4;
 
 impl Faults<'_> {
-    /// Crash a majority (or everyone) now and then, until `stop`.
+    /// Crash a majority (or everyone), or cut the active node off, now and then, until `stop`.
     pub(super) async fn crash_lane(&self, stop: &Cell<bool>) {
         hold(1500, 4000).await;
         while !stop.get() {
-            if self.crash_many().await {
+            // Half the time the active node is cut off from its peers instead (not from
+            // clients): the fault that stale reads and unfenced writes need.
+            let done = if rng().gen_bool(0.5) {
+                self.crash_many().await
+            } else {
+                self.cut_off_active().await
+            };
+            if done {
                 self.report.borrow_mut().injected += 1;
                 hold(2000, 5000).await;
             } else {

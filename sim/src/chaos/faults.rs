@@ -160,7 +160,9 @@ impl<'a> Faults<'a> {
                 self.unseal(&node).await;
             }
             2 => {
-                let node = self.victim();
+                let Some((node, _claim)) = self.claimed_victim() else {
+                    return;
+                };
                 self.log.record(format!("fault: isolate {}", node.name));
                 node.clog();
                 hold(500, 4000).await;
@@ -243,6 +245,16 @@ impl<'a> Faults<'a> {
                 hold(200, 2000).await;
                 self.check_sealed(&node).await;
                 self.unseal(&node).await;
+                // On a standby, `sys/seal` is forwarded and seals the active node (as in
+                // Vault): unseal whichever node it sealed.
+                for other in self.cluster.members() {
+                    if other.name != node.name && other.is_running() && !other.is_unsealed() {
+                        self.log
+                            .record(format!("{} was sealed through {}", other.name, node.name));
+                        self.check_sealed(&other).await;
+                        self.unseal(&other).await;
+                    }
+                }
             }
             9 if rng().gen_bool(0.5) => {
                 let jump = rng().gen_range(200..3000);
@@ -259,7 +271,9 @@ impl<'a> Faults<'a> {
                 self.log.record(format!("heal: {}'s clock", node.name));
                 coffer_node::clock::set_skew(node.sim_id(), 0);
             }
-            10 => self.cut_off_active().await,
+            10 => {
+                self.cut_off_active().await;
+            }
             _ => self.kms_fault().await,
         }
     }
@@ -304,9 +318,13 @@ impl<'a> Faults<'a> {
     /// Cut the active node off from every peer, both ways, while clients still reach it: the
     /// others elect a new leader and take writes, and whatever the old one still answers must
     /// not be stale (its reads confirm leadership with a quorum first).
-    async fn cut_off_active(&self) {
+    /// False when there is no active node or another lane holds it.
+    pub(super) async fn cut_off_active(&self) -> bool {
         let Some(active) = self.cluster.active() else {
-            return;
+            return false;
+        };
+        let Some(_claim) = self.claim(std::slice::from_ref(&active)) else {
+            return false;
         };
         let net = NetSim::current();
         let peers: Vec<Rc<SimNode>> = self
@@ -330,6 +348,7 @@ impl<'a> Faults<'a> {
             net.unclog_link(active.sim_id(), p.sim_id());
             net.unclog_link(p.sim_id(), active.sim_id());
         }
+        true
     }
 
     /// A random minority and the rest.

@@ -50,7 +50,10 @@ impl Faults<'_> {
             node.name, node.raft_id
         ));
         let mut added = false;
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
+            if attempt % 20 == 19 {
+                self.log_no_active();
+            }
             // The joining node may already be a voter, even the active one (an earlier attempt
             // committed without an answer): asked to add itself, it answers at once.
             let active = self
@@ -109,7 +112,10 @@ impl Faults<'_> {
         self.log.record(format!("membership: remove {}", node.name));
         let body = json!({ "server_id": node.raft_id.to_string() });
         let mut removed = false;
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
+            if attempt % 20 == 19 {
+                self.log_no_active();
+            }
             if let Some(active) = self.cluster.active() {
                 if active.name == node.name {
                     // It took over meanwhile: the active node cannot remove itself.
@@ -150,6 +156,29 @@ impl Faults<'_> {
             .record(format!("membership: {} removed, its disk wiped", node.name));
         self.report.borrow_mut().membership_changes += 1;
         true
+    }
+
+    /// While a change waits: each member's seal and Raft state, when none is active.
+    fn log_no_active(&self) {
+        if self.cluster.active().is_some() {
+            return;
+        }
+        let states: Vec<String> = self
+            .cluster
+            .members()
+            .iter()
+            .map(|n| {
+                let seal = if n.is_unsealed() {
+                    "unsealed"
+                } else {
+                    "sealed"
+                };
+                let raft = n.raft_status().unwrap_or_else(|| "down".to_string());
+                format!("{} {seal} {raft}", n.name)
+            })
+            .collect();
+        self.log
+            .record(format!("membership: no active node: {}", states.join("; ")));
     }
 
     /// A membership change that never completed, even with the cluster healthy enough to
