@@ -4,7 +4,7 @@
 #   sim/run.sh [--seeds N] [--from S] [--jobs J]
 #   sim/run.sh --mutants [--budget N] [--jobs J]
 #
-# Seeds S..S+N-1 (default 1..200); even seeds run a 3-node cluster, odd seeds 5 nodes. Prints
+# Seeds S..S+N-1 (default 1..200; ./test.sh runs 500); even seeds run a 3-node cluster, odd seeds 5 nodes. Prints
 # a progress line per seed, then the determinism check (seed S in two processes must print the
 # same event-log hash) and one summary line:
 #   seeds N, violations V, lost writes L, inconclusive I, snapshots installed S,
@@ -27,11 +27,13 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 # The planted bugs of the mutation gate (each named where it is planted: grep the name).
-# Two more are planted but not gated, because the chaos run cannot catch them yet (issue 20):
-# read_without_read_index and fence_ignored; try them with COFFER_MUTANTS="<names>".
+# One more is planted but not gated, because the chaos run cannot catch it yet (issue 20):
+# fence_ignored (it needs a request that spans its node losing and regaining leadership); try it
+# with COFFER_MUTANTS="fence_ignored". read_without_read_index is caught by the fault that cuts the
+# active node off from its peers but not from clients.
 # shellcheck disable=SC2206 # the names are split on blanks
 MUTANTS=(${COFFER_MUTANTS:-sm_skip_entry snapshot_drops_last_pair kv_cas_ignored kv_delete_ignored
-  write_acked_before_commit barrier_plaintext})
+  write_acked_before_commit barrier_plaintext read_without_read_index})
 
 seeds=200 from=1 jobs=$(nproc) mutants=0 budget=30
 while [ $# -gt 0 ]; do

@@ -32,10 +32,12 @@ impl Faults<'_> {
             let n = self.cluster.members().len() as u64;
             if n > self.cluster.size {
                 self.remove().await;
-            } else if rng().gen_bool(0.5) {
-                self.join().await;
-            } else if self.remove().await {
-                self.join().await;
+            } else {
+                // Grow by one, or replace a member: remove one, then a fresh node joins.
+                let replace = !rng().gen_bool(0.5);
+                if !replace || self.remove().await {
+                    self.join().await;
+                }
             }
             hold(1500, 4000).await;
         }
