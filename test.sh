@@ -49,7 +49,7 @@ RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR="$COFFER_SIM_TARGET_DIR" \
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 count_cargo "$LOG_DIR/sim.log"
 
-step "chaos simulation (sim/run.sh --seeds ${COFFER_SIM_SEEDS:=200})"
+step "chaos simulation (sim/run.sh --seeds ${COFFER_SIM_SEEDS:=500})"
 sim/run.sh --seeds "$COFFER_SIM_SEEDS" 2>&1 | tee "$LOG_DIR/chaos.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 summary=$(grep -E '^seeds [0-9]+, violations' "$LOG_DIR/chaos.log" | tail -1)

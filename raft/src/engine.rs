@@ -182,6 +182,13 @@ pub trait Engine: Send + Sync + 'static {
     /// log's group commit).
     fn sync(&self) -> Result<(), EngineError>;
 
+    /// How long one sync (or synced write) takes before it starts, in simulated time: the
+    /// simulation's slow disks (see [`MemEngine`](crate::MemEngine)). Zero for a real disk,
+    /// whose fsync takes its own time inside [`Engine::sync`].
+    fn sync_latency(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// All pairs whose key starts with `prefix`, ascending.
     fn scan_prefix(&self, space: Space, prefix: &[u8]) -> Result<Vec<Pair>, EngineError> {
         let end = prefix_end(prefix);

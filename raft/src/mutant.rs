@@ -8,7 +8,7 @@
 //! - `snapshot_drops_last_pair`: installing a snapshot drops its last pair;
 //! - `fence_ignored`: a fenced command is applied whatever the entry's term (not gated: the
 //!   chaos run does not catch it yet);
-//! - in node: `read_without_read_index` (not gated either), `kv_cas_ignored`, `kv_delete_ignored`,
+//! - in node: `read_without_read_index`, `kv_cas_ignored`, `kv_delete_ignored`,
 //!   `write_acked_before_commit`; in barrier: `barrier_plaintext`.
 
 /// Whether the planted bug `name` is switched on (`COFFER_MUTANT=name`, read once).

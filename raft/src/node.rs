@@ -84,6 +84,12 @@ impl RaftConfig {
             snapshot_policy,
             max_in_snapshot_log_to_keep: self.trailing_logs,
             install_snapshot_timeout: self.snapshot_timeout_ms,
+            // A restarted leader must win a new election. Restored as leader of its old term
+            // (openraft's default), a leader that crashed before flushing entries it had
+            // already replicated would write different entries at the same (term, index), and
+            // followers holding the old ones would keep them: replicas diverge and an
+            // acknowledged write can be lost (found by the simulation's slow-disk crashes).
+            enable_leader_restore: Some(false),
             ..Default::default()
         };
         config
@@ -370,6 +376,7 @@ impl RaftHandle {
     /// seal records it unseals with are whatever it applied before it stopped.
     pub async fn sync(&self) -> Result<(), RaftError> {
         use openraft::AsyncRuntime as _;
+        crate::store::disk_wait(self.inner.engine.as_ref()).await;
         let engine = Arc::clone(&self.inner.engine);
         let done = CofferRuntime::spawn_blocking(move || engine.sync())
             .await

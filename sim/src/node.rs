@@ -5,6 +5,7 @@ use coffer_node::config::{ListenerConfig, ServerConfig, StorageConfig};
 use coffer_node::core::Core;
 use coffer_node::StorageHandle;
 use http_body_util::BodyExt;
+use madsim::rand::Rng;
 use madsim::runtime::{Handle, NodeHandle};
 use madsim::task::NodeId;
 use parking_lot::Mutex;
@@ -135,23 +136,65 @@ impl SimNode {
         }
     }
 
-    /// Kill the node: its tasks stop, unsynced engine writes are lost.
-    pub fn kill(&self) {
-        self.retire();
-        coffer_raft::MemEngine::crash(self.raft_id);
-        Handle::current().kill(self.id);
+    /// Kill the node: its tasks stop and its engine crashes with a torn tail — half the time
+    /// every unsynced batch is lost, else a random suffix of them (what survives a crash is a
+    /// prefix of the write order, as the `Engine` contract allows). Returns `(lost, unsynced)`.
+    pub fn kill(&self) -> (usize, usize) {
+        self.kill_keeping(|n| {
+            let mut rng = madsim::rand::thread_rng();
+            if rng.gen_bool(0.5) {
+                0
+            } else {
+                rng.gen_range(0..=n)
+            }
+        })
     }
 
-    /// Restart the node from its engine (a kill first, so unsynced writes are dropped).
+    /// Kill the node, keeping the first `keep(n)` of its `n` unsynced batches. Returns
+    /// `(lost, n)`.
+    pub fn kill_keeping(&self, keep: impl FnOnce(usize) -> usize) -> (usize, usize) {
+        self.retire();
+        let torn = coffer_raft::MemEngine::crash_keeping(self.raft_id, keep);
+        Handle::current().kill(self.id);
+        torn.unwrap_or((0, 0))
+    }
+
+    /// Restart the node from its engine (a kill first, which crashes the engine as
+    /// [`SimNode::kill`] does). Returns what the kill lost, `(lost, unsynced)`.
     ///
     /// madsim's `restart` alone keeps the old incarnation's sockets bound (a killed node's
     /// socket guards do not release them; only `kill` resets the node's network), so the new
     /// incarnation could not bind its listener or cluster port: kill first, always.
-    pub fn restart(&self) {
-        self.retire();
-        coffer_raft::MemEngine::crash(self.raft_id);
-        Handle::current().kill(self.id);
+    pub fn restart(&self) -> (usize, usize) {
+        let torn = self.kill();
         Handle::current().restart(self.id);
+        torn
+    }
+
+    /// Kill the node for good and wipe its disk (a node removed from the cluster).
+    pub fn wipe(&self) {
+        self.kill();
+        coffer_raft::MemEngine::remove(self.raft_id);
+    }
+
+    /// Make every sync of this node's disk take `latency` (simulated).
+    pub fn set_sync_latency(&self, latency: std::time::Duration) {
+        coffer_raft::MemEngine::set_sync_latency(self.raft_id, latency);
+    }
+
+    /// This node's Raft status (role, term, log, commit and apply indexes, voters, snapshot),
+    /// readable, or `None` when it is down.
+    pub fn raft_status(&self) -> Option<String> {
+        let core = apps().lock().get(&self.name).map(|r| r.core.clone())?;
+        let raft = core.storage.raft.as_ref()?;
+        Some(format!("{:?}", raft.metrics()))
+    }
+
+    /// The Raft members (voters and learners) this node knows of, or `None` when it is down.
+    pub fn raft_members(&self) -> Option<Vec<u64>> {
+        let core = apps().lock().get(&self.name).map(|r| r.core.clone())?;
+        let raft = core.storage.raft.as_ref()?;
+        Some(raft.membership().into_iter().map(|m| m.node_id).collect())
     }
 
     /// Forget the running incarnation, keeping its counters.
@@ -250,7 +293,7 @@ impl SimNode {
         let node: NodeHandle = Handle::current().get_node(self.id).ok_or("no such node")?;
         node.spawn(async move {
             let raft = core.storage.raft.as_ref().ok_or("no raft")?;
-            raft.add_voter(id, member, std::time::Duration::from_secs(30))
+            raft.add_voter(id, member, std::time::Duration::from_secs(20))
                 .await
                 .map_err(|e| e.to_string())
         })

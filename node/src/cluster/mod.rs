@@ -6,6 +6,7 @@
 pub mod autopilot;
 pub mod joining;
 mod open_port;
+pub mod sealed_leader;
 
 use crate::core::Core;
 use crate::error::ApiError;

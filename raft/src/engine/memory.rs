@@ -8,7 +8,9 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
@@ -69,6 +71,8 @@ impl State {
 #[derive(Default)]
 pub struct MemEngine {
     state: Mutex<State>,
+    /// [`Engine::sync_latency`], in microseconds.
+    sync_latency_us: AtomicU64,
 }
 
 static REGISTRY: Mutex<BTreeMap<u64, Arc<MemEngine>>> = Mutex::new(BTreeMap::new());
@@ -95,6 +99,35 @@ impl MemEngine {
             }
             None => false,
         }
+    }
+
+    /// Simulate a kill of `node_id` that tears the tail: of the `n` unsynced batches, the first
+    /// `keep(n)` (at most `n`) survive, the rest are lost. Returns `(lost, n)`, or `None` when
+    /// the node has no engine. Stop the node's tasks first.
+    pub fn crash_keeping(
+        node_id: u64,
+        keep: impl FnOnce(usize) -> usize,
+    ) -> Option<(usize, usize)> {
+        let engine = REGISTRY.lock().get(&node_id).cloned()?;
+        let mut state = engine.state.lock();
+        let n = state.unsynced.len();
+        let kept = keep(n).min(n);
+        let survivors: Vec<WriteBatch> = state.unsynced.drain(..kept).collect();
+        for op in survivors.into_iter().flat_map(WriteBatch::into_ops) {
+            state.durable.apply(&op);
+        }
+        state.unsynced.clear();
+        state.visible = state.durable.clone();
+        Some((n - kept, n))
+    }
+
+    /// Make every sync of `node_id`'s engine (created empty if new) take `latency` of
+    /// (simulated) time before it starts: a slow disk.
+    pub fn set_sync_latency(node_id: u64, latency: Duration) {
+        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        Self::open(node_id)
+            .sync_latency_us
+            .store(us, Ordering::Relaxed);
     }
 
     /// Forget `node_id`'s engine (its disk is wiped); the next `open` starts empty.
@@ -166,6 +199,10 @@ impl Engine for MemEngine {
         self.state.lock().make_durable();
         Ok(())
     }
+
+    fn sync_latency(&self) -> Duration {
+        Duration::from_micros(self.sync_latency_us.load(Ordering::Relaxed))
+    }
 }
 
 #[cfg(test)]
@@ -220,6 +257,29 @@ mod tests {
         assert_eq!(engine.get(Space::Log, b"a").unwrap(), Some(b"1".to_vec()));
         assert_eq!(engine.get(Space::Log, b"b").unwrap(), Some(b"2".to_vec()));
         assert_eq!(engine.get(Space::Log, b"c").unwrap(), None);
+    }
+
+    #[test]
+    fn a_torn_crash_keeps_a_prefix_of_the_unsynced_batches() {
+        const NODE: u64 = 0xC0FF_EE02;
+        MemEngine::remove(NODE);
+        let engine = MemEngine::open(NODE);
+        for key in ["a", "b", "c"] {
+            let mut batch = WriteBatch::new();
+            batch.put(Space::Log, key, key);
+            engine.write(batch, false).unwrap();
+        }
+        assert_eq!(MemEngine::crash_keeping(NODE, |n| n - 2), Some((2, 3)));
+        assert_eq!(engine.get(Space::Log, b"a").unwrap(), Some(b"a".to_vec()));
+        assert_eq!(engine.get(Space::Log, b"b").unwrap(), None);
+        assert_eq!(engine.get(Space::Log, b"c").unwrap(), None);
+        // What the torn crash kept is durable now: a second crash keeps it.
+        assert!(MemEngine::crash(NODE));
+        assert_eq!(engine.get(Space::Log, b"a").unwrap(), Some(b"a".to_vec()));
+        MemEngine::set_sync_latency(NODE, Duration::from_millis(7));
+        assert_eq!(engine.sync_latency(), Duration::from_millis(7));
+        MemEngine::remove(NODE);
+        assert_eq!(MemEngine::crash_keeping(NODE, |n| n), None);
     }
 
     #[test]

@@ -49,6 +49,16 @@ pub(crate) fn log_key(index: u64) -> [u8; 8] {
     index.to_be_bytes()
 }
 
+/// Wait out the engine's [`Engine::sync_latency`] before a sync starts (no wait on a real
+/// disk). Writes made meanwhile are unsynced all that time, so a crash in it loses them: the
+/// unsynced window the simulation's slow disks open.
+pub(crate) async fn disk_wait(engine: &dyn Engine) {
+    let latency = engine.sync_latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+}
+
 /// The engine plus a lease that tells the handle when openraft has dropped every storage object
 /// (each clone holds one), so a shutdown can wait until the engine is really released.
 #[derive(Clone)]
@@ -107,6 +117,7 @@ impl Storage {
 
     /// Make every earlier write durable, off the async worker (inline under madsim).
     pub(crate) async fn sync(&self) -> io::Result<()> {
+        disk_wait(self.engine.as_ref()).await;
         let engine = Arc::clone(&self.engine);
         let done = CofferRuntime::spawn_blocking(move || engine.sync()).await?;
         done.map_err(io_err)
@@ -114,6 +125,7 @@ impl Storage {
 
     /// Write and fsync, off the async worker (inline under madsim).
     pub(crate) async fn write_synced(&self, batch: WriteBatch) -> io::Result<()> {
+        disk_wait(self.engine.as_ref()).await;
         let engine = Arc::clone(&self.engine);
         let done = CofferRuntime::spawn_blocking(move || engine.write(batch, true)).await?;
         done.map_err(io_err)

@@ -86,35 +86,43 @@ impl<'a> Client<'a> {
         let _ = start();
         let mut n = 0u64;
         while !self.stop.get() {
-            self.one(n).await;
+            let answered = self.one(n).await;
             n += 1;
-            let pause = madsim::rand::thread_rng().gen_range(0..40);
+            // After no answer (a node down, no active node) back off a little, as a real
+            // client would, rather than pile up calls nobody can decide.
+            let max = if answered { 40 } else { 300 };
+            let pause = madsim::rand::thread_rng().gen_range(0..max);
             tokio::time::sleep(Duration::from_millis(pause)).await;
         }
     }
 
-    async fn one(&mut self, n: u64) {
+    /// One call; false when its outcome is unknown.
+    async fn one(&mut self, n: u64) -> bool {
         let (slot, roll, node, cas_delta, aside) = {
             let mut rng = madsim::rand::thread_rng();
             (
                 rng.gen_range(0..usize::MAX),
                 rng.gen_range(0..100u32),
-                rng.gen_range(0..self.cluster.nodes.len()),
+                rng.gen_range(0..usize::MAX),
                 rng.gen_range(0..2u64),
                 rng.gen_range(0..100u32),
             )
         };
         let (side, host, log, root) = (&self.side, &self.host, &self.log, &self.cluster.root);
-        let via = &self.cluster.nodes[node];
+        let members = self.cluster.members();
+        let via = &members[node % members.len()];
         match aside {
-            0..=7 => return tokens::step(side, host, via, self.id, root, log).await,
-            8..=13 => return policy::read(side, host, via, self.id, log).await,
+            0..=7 => tokens::step(side, host, via, self.id, root, log).await,
+            8..=13 => policy::read(side, host, via, self.id, log).await,
             14..=18 => {
                 let plaintext = format!("transit-s{}-c{}-n{n}", self.seed, self.id);
-                return transit::encrypt(side, host, via, self.id, root, plaintext, log).await;
+                transit::encrypt(side, host, via, self.id, root, plaintext, log).await;
             }
-            19 => return transit::rotate(host, via, self.id, root, log).await,
+            19 => transit::rotate(host, via, self.id, root, log).await,
             _ => {}
+        }
+        if aside < 20 {
+            return true;
         }
         let key = self.keys.take(slot);
         let value = format!("{}c{}-n{n}", value_marker(self.seed), self.id);
@@ -175,7 +183,9 @@ impl<'a> Client<'a> {
             "client {} <- {status}: {outcome}{version} {key}",
             self.id
         ));
+        let answered = outcome != Outcome::Unknown;
         self.history.borrow_mut().complete(id, outcome, now_ms());
+        answered
     }
 }
 

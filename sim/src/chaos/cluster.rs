@@ -5,12 +5,21 @@ use super::EventLog;
 use crate::node::{eventually, SimNode};
 use crate::SimKmsHost;
 use serde_json::json;
+use std::cell::{Cell, RefCell};
 use std::net::IpAddr;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// Formed cluster.
 pub struct Cluster {
-    pub nodes: Vec<SimNode>,
+    /// The current members; membership faults add and remove (see [`Cluster::members`]).
+    nodes: RefCell<Vec<Rc<SimNode>>>,
+    /// The number the next fresh node gets (its name, Raft id and address).
+    next: Cell<u64>,
+    /// Snapshots installed by nodes no longer members.
+    past_snapshots: Cell<u64>,
+    /// The size it was formed with.
+    pub size: u64,
     /// Shamir unseal keys; empty when the nodes auto-unseal through `kms`.
     pub unseal_keys: Vec<String>,
     pub root: String,
@@ -67,16 +76,54 @@ impl Cluster {
         let seal = if kms.is_some() { "simkms" } else { "shamir" };
         log.record(format!("formed a cluster of {n} ({seal})"));
         Cluster {
-            nodes,
+            nodes: RefCell::new(nodes.into_iter().map(Rc::new).collect()),
+            next: Cell::new(n + 1),
+            past_snapshots: Cell::new(0),
+            size: n,
             unseal_keys,
             root,
             kms,
         }
     }
 
+    /// The current members, in the order they joined.
+    pub fn members(&self) -> Vec<Rc<SimNode>> {
+        self.nodes.borrow().clone()
+    }
+
     /// The active node, if one is.
-    pub fn active(&self) -> Option<&SimNode> {
-        self.nodes.iter().find(|n| n.is_active())
+    pub fn active(&self) -> Option<Rc<SimNode>> {
+        self.nodes.borrow().iter().find(|n| n.is_active()).cloned()
+    }
+
+    /// Start a fresh node with an empty disk (a new name, Raft id and address), not yet a
+    /// member: [`Cluster::admit`] it once it has joined.
+    pub async fn fresh_node(&self) -> Rc<SimNode> {
+        let i = self.next.get();
+        self.next.set(i + 1);
+        let kms = self.kms.as_ref().map(|k| k.addr);
+        let ip = IpAddr::from([10, 0, 1, i as u8]);
+        let node = SimNode::start_with_kms(&format!("coffer-{i}"), 100 + i, ip, kms);
+        node.wait_ready().await;
+        Rc::new(node)
+    }
+
+    /// Count `node` a member.
+    pub fn admit(&self, node: Rc<SimNode>) {
+        self.nodes.borrow_mut().push(node);
+    }
+
+    /// Stop counting `node` a member (keeping its snapshot count).
+    pub fn forget(&self, node: &SimNode) {
+        self.past_snapshots
+            .set(self.past_snapshots.get() + node.snapshots_installed());
+        self.nodes.borrow_mut().retain(|n| n.name != node.name);
+    }
+
+    /// Snapshots installed from a leader, by every node that ever was a member.
+    pub fn snapshots_installed(&self) -> u64 {
+        let members: u64 = self.members().iter().map(|n| n.snapshots_installed()).sum();
+        members + self.past_snapshots.get()
     }
 
     /// Wait (simulated) until some node is active.

@@ -13,9 +13,11 @@
 
 mod client;
 mod cluster;
+mod crashes;
 mod events;
 mod faults;
 mod keys;
+mod membership;
 mod policy;
 mod report;
 mod side;

@@ -22,8 +22,8 @@ pub async fn writer(side: Side, cluster: &Cluster, log: EventLog, stop: Rc<Cell<
         let pause = madsim::rand::thread_rng().gen_range(100..600);
         tokio::time::sleep(Duration::from_millis(pause)).await;
         version += 1;
-        let node = madsim::rand::thread_rng().gen_range(0..cluster.nodes.len());
-        let via = &cluster.nodes[node];
+        let members = cluster.members();
+        let via = &members[madsim::rand::thread_rng().gen_range(0..members.len())];
         let invoked_at = now_ms();
         let path = format!("sys/policies/acl/{POLICY}");
         let body = json!({"policy": policy_text(version)});

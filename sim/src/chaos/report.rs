@@ -29,6 +29,10 @@ pub struct Report {
     pub inconclusive: usize,
     /// Snapshots the nodes installed from a leader (all incarnations), after healing.
     pub snapshots_installed: u64,
+    /// Crashes of a majority of the members (or all of them) at once.
+    pub majority_crashes: u64,
+    /// Nodes added, removed or replaced while the workload ran.
+    pub membership_changes: u64,
     pub event_hash: u64,
     /// Limited-use token uses the cluster served.
     pub tokens_used: usize,
@@ -46,8 +50,8 @@ impl fmt::Display for Report {
         write!(
             f,
             "ops {} acknowledged {} unknown {} faults {} violations {} lost writes {} \
-             inconclusive {} snapshots installed {} event-log hash {:016x} \
-             tokens used {} policy flips {} policy reads {} ciphertexts checked {}",
+             inconclusive {} snapshots installed {} majority crashes {} membership changes {} \
+             event-log hash {:016x} tokens used {} policy flips {} policy reads {} ciphertexts checked {}",
             self.ops,
             self.acknowledged,
             self.unknown,
@@ -56,6 +60,8 @@ impl fmt::Display for Report {
             self.lost_writes,
             self.inconclusive,
             self.snapshots_installed,
+            self.majority_crashes,
+            self.membership_changes,
             self.event_hash,
             self.tokens_used,
             self.policy_flips,
@@ -86,6 +92,8 @@ pub async fn check(
             .filter(|o| o.outcome == crate::history::Outcome::Unknown)
             .count(),
         faults: faults.injected,
+        majority_crashes: faults.majority_crashes,
+        membership_changes: faults.membership_changes,
         violations: faults.sealed_answers,
         ..Report::default()
     };
@@ -152,9 +160,15 @@ pub async fn check(
         },
         Err(e) => report.violations.push(e),
     }
+    if !report.violations.is_empty() {
+        for node in cluster.members() {
+            let status = node.raft_status().unwrap_or_else(|| "down".to_string());
+            log.record(format!("{}: {status}", node.name));
+        }
+    }
     // Every workload value starts with this marker: finding it is finding a plaintext value.
     let marker = super::client::value_marker(seed);
-    for node in &cluster.nodes {
+    for node in &cluster.members() {
         if node.engine_contains(marker.as_bytes()) {
             report.violations.push(format!(
                 "{} stores workload values ({marker:?}…) in plaintext",
@@ -163,7 +177,7 @@ pub async fn check(
         }
     }
     log.record(format!("checked: {} violations", report.violations.len()));
-    report.snapshots_installed = cluster.nodes.iter().map(|n| n.snapshots_installed()).sum();
+    report.snapshots_installed = cluster.snapshots_installed();
     report.event_hash = log.hash();
     // Kept when something broke, or when asked for (`COFFER_SIM_EVENTS=1`, to study a seed).
     if !report.violations.is_empty() || std::env::var_os("COFFER_SIM_EVENTS").is_some() {
@@ -184,7 +198,7 @@ async fn heal(cluster: &Cluster, log: &EventLog) {
         kms.set_failing(false);
         kms.set_delay(Duration::ZERO);
     }
-    for node in &cluster.nodes {
+    for node in &cluster.members() {
         node.unclog();
         coffer_node::clock::set_skew(node.sim_id(), 0);
         if !node.is_running() {
@@ -192,7 +206,7 @@ async fn heal(cluster: &Cluster, log: &EventLog) {
             node.wait_ready().await;
         }
     }
-    for node in &cluster.nodes {
+    for node in &cluster.members() {
         if !node.is_unsealed() {
             eventually(SETTLE, || node.is_running()).await;
             for _ in 0..40 {
@@ -242,7 +256,7 @@ async fn node_states(cluster: &Cluster) -> Result<Vec<BTreeMap<String, String>>,
     let deadline = tokio::time::Instant::now() + SETTLE;
     loop {
         let mut states = Vec::new();
-        for node in &cluster.nodes {
+        for node in &cluster.members() {
             let data = node
                 .local_data()
                 .await

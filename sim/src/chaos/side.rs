@@ -66,7 +66,8 @@ impl Side {
     /// the value they read, version 0 of the policy written (acknowledged at time 0 as far as
     /// the checker is concerned), a token holding it.
     pub async fn setup(cluster: &Cluster, log: &EventLog) -> Side {
-        let node = &cluster.nodes[0];
+        let members = cluster.members();
+        let node = &members[0];
         let root = Some(cluster.root.as_str());
         let call = |method: &'static str, path: String, body: serde_json::Value| async move {
             let r = node.call(method, &path, root, Some(body)).await;
