@@ -17,7 +17,7 @@
 # --mutants is the mutation gate: it proves the checkers can fail. It builds the chaos test once
 # more with `--cfg coffer_mutants` (into "$COFFER_SIM_TARGET_DIR-mutants", so the plain
 # simulation build is untouched), then for each planted bug (switched on by COFFER_MUTANT=<name>;
-# see raft/src/mutant.rs) runs seeds 1..N (default 30), J at a time, until one fails with a
+# see raft/src/mutant.rs) runs seeds 1..N (default 100), J at a time, until one fails with a
 # checker violation. One line per mutant, then a summary:
 #   mutant <name>: caught by seed S (<first violation>)   or   mutant <name>: NOT caught in N seeds
 #   mutants M, caught C, missed X
@@ -36,7 +36,7 @@ source scripts/env.sh
 MUTANTS=(${COFFER_MUTANTS:-sm_skip_entry snapshot_drops_last_pair kv_cas_ignored kv_delete_ignored
   write_acked_before_commit barrier_plaintext read_without_read_index})
 
-seeds=200 from=1 jobs=$(nproc) mutants=0 budget=30
+seeds=200 from=1 jobs=$(nproc) mutants=0 budget=100
 while [ $# -gt 0 ]; do
   case "$1" in
     --seeds) seeds=$2; shift 2 ;;

@@ -126,7 +126,9 @@ def test_three_nodes_join_forward_and_survive_the_active_node_being_killed(clust
     n1.start()
     unseal(n1, keys[:2])
     wait_until(lambda: health(n1) == 429, what="the old active node back as a standby")
-    assert http(n1, "GET", "sys/leader").json()["leader_address"] == active.addr
+    # A restarted node learns the leader from its first heartbeat; until then it names none.
+    wait_until(lambda: http(n1, "GET", "sys/leader").json()["leader_address"] == active.addr,
+               what="the old active node naming the new one as leader")
     got = n1.client(root).secrets.kv.v2.read_secret_version(path="after", mount_point="secret", raise_on_deleted_version=True)
     assert got["data"]["data"]["v"] == "x"
 
