@@ -9,38 +9,20 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
-from conftest import Node, http, init_and_unseal
+from conftest import http, init_and_unseal
+from transit_helpers import start_transit_node, b64, unb64, encrypt, decrypt
 
 SYMMETRIC = ["aes256-gcm96", "chacha20-poly1305"]
 ENCRYPTING = SYMMETRIC + ["rsa-2048"]
 SIGNING = ["ed25519", "ecdsa-p256", "rsa-2048"]
 
 
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def unb64(text: str) -> bytes:
-    return base64.b64decode(text)
-
-
 @pytest.fixture(scope="module")
 def transit(tmp_path_factory):
     """One unsealed node with transit mounted at transit/: (node, root client)."""
-    node = Node(tmp_path_factory.mktemp("transit")).start()
-    root, _ = init_and_unseal(node)
-    client = node.client(root)
-    client.sys.enable_secrets_engine(backend_type="transit", path="transit")
+    node, _root, client = start_transit_node(tmp_path_factory, "transit")
     yield node, client
     node.stop()
-
-
-def encrypt(client, name, plaintext: bytes, **kw) -> str:
-    return client.secrets.transit.encrypt_data(name=name, plaintext=b64(plaintext), **kw)["data"]["ciphertext"]
-
-
-def decrypt(client, name, ciphertext: str, **kw) -> bytes:
-    return unb64(client.secrets.transit.decrypt_data(name=name, ciphertext=ciphertext, **kw)["data"]["plaintext"])
 
 
 @pytest.mark.parametrize("key_type", ENCRYPTING)

@@ -7,34 +7,15 @@ import json
 import hvac
 import pytest
 
-from conftest import Node, assert_vault_error, http, init_and_unseal
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def unb64(text: str) -> bytes:
-    return base64.b64decode(text)
+from conftest import assert_vault_error, http
+from transit_helpers import start_transit_node, b64, unb64, encrypt, decrypt
 
 
 @pytest.fixture(scope="module")
 def transit(tmp_path_factory):
-    """One unsealed node with transit mounted at transit/: (node, root token, root client)."""
-    node = Node(tmp_path_factory.mktemp("transit-lifecycle")).start()
-    root, _ = init_and_unseal(node)
-    client = node.client(root)
-    client.sys.enable_secrets_engine(backend_type="transit", path="transit")
+    node, root, client = start_transit_node(tmp_path_factory, "transit-lifecycle")
     yield node, root, client
     node.stop()
-
-
-def encrypt(client, name, plaintext: bytes) -> str:
-    return client.secrets.transit.encrypt_data(name=name, plaintext=b64(plaintext))["data"]["ciphertext"]
-
-
-def decrypt(client, name, ciphertext: str) -> bytes:
-    return unb64(client.secrets.transit.decrypt_data(name=name, ciphertext=ciphertext)["data"]["plaintext"])
 
 
 def test_backup_needs_exportable_and_plaintext_backup(transit):

@@ -1,7 +1,6 @@
 """Transit BYOK: `wrapping_key`, `keys/<name>/import` and `import_version`, with the key
 material wrapped here with `cryptography` as a client would (RSA-OAEP of an ephemeral AES-256
 key, then AES-KWP of the material), and what Coffer then does checked with the known key."""
-import base64
 import os
 
 import hvac
@@ -11,34 +10,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
 
-from conftest import Node, assert_vault_error, http, init_and_unseal
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def unb64(text: str) -> bytes:
-    return base64.b64decode(text)
+from conftest import assert_vault_error, http
+from transit_helpers import start_transit_node, b64, unb64, encrypt, decrypt
 
 
 @pytest.fixture(scope="module")
 def transit(tmp_path_factory):
-    """One unsealed node with transit mounted at transit/: (node, root token, root client)."""
-    node = Node(tmp_path_factory.mktemp("transit-import")).start()
-    root, _ = init_and_unseal(node)
-    client = node.client(root)
-    client.sys.enable_secrets_engine(backend_type="transit", path="transit")
+    node, root, client = start_transit_node(tmp_path_factory, "transit-import")
     yield node, root, client
     node.stop()
-
-
-def encrypt(client, name, plaintext: bytes) -> str:
-    return client.secrets.transit.encrypt_data(name=name, plaintext=b64(plaintext))["data"]["ciphertext"]
-
-
-def decrypt(client, name, ciphertext: str) -> bytes:
-    return unb64(client.secrets.transit.decrypt_data(name=name, ciphertext=ciphertext)["data"]["plaintext"])
 
 
 def wrap_for_import(node, root, material: bytes, hash_algorithm=hashes.SHA256()) -> str:

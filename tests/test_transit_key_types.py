@@ -5,31 +5,19 @@ import base64
 import hashlib
 import hmac as py_hmac
 
-import hvac
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from conftest import Node, assert_vault_error, http, init_and_unseal
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def unb64(text: str) -> bytes:
-    return base64.b64decode(text)
+from conftest import assert_vault_error, http
+from transit_helpers import start_transit_node, b64, unb64
 
 
 @pytest.fixture(scope="module")
 def transit(tmp_path_factory):
-    """One unsealed node with transit mounted at transit/: (node, root token, root client)."""
-    node = Node(tmp_path_factory.mktemp("transit-types")).start()
-    root, _ = init_and_unseal(node)
-    client = node.client(root)
-    client.sys.enable_secrets_engine(backend_type="transit", path="transit")
+    node, root, client = start_transit_node(tmp_path_factory, "transit-types")
     yield node, root, client
     node.stop()
 
