@@ -78,7 +78,8 @@ impl Core {
     ) -> Result<Option<Response>, ApiError> {
         if let Target::Auth(routed) = target {
             if crate::auth::is_login(routed, &req) {
-                return self.login(active, routed, &req).await;
+                let login = crate::auth::handle(self, active, routed, &req);
+                return self.serve_anonymous(active, routed, &req, login).await;
             }
         }
         if let Target::Secret(routed) = target {
@@ -87,7 +88,13 @@ impl Core {
                 .engine(&routed.entry)
                 .is_some_and(|e| e.is_unauthenticated(&routed.rel, req.operation))
             {
-                return self.serve_public(active, routed, &req).await;
+                let public = async {
+                    match active.mounts.engine(&routed.entry) {
+                        Some(engine) => engine.handle(routed.call(&req)).await,
+                        None => Err(ApiError::no_route(&req.path)),
+                    }
+                };
+                return self.serve_anonymous(active, routed, &req, public).await;
             }
         }
         let mount = target.mount_config();
@@ -161,39 +168,22 @@ impl Core {
         }
     }
 
-    /// A login to an auth method: Vault's unauthenticated paths take no token and no ACL check.
-    async fn login(
+    /// A request served with no token and no ACL check: a login to an auth method (Vault's
+    /// unauthenticated paths), or a path a secrets engine serves publicly (PKI's CA and CRL).
+    /// Audited like any request, failures included: unloggable means not run. Answered after a
+    /// read index, like any read.
+    async fn serve_anonymous(
         &self,
         active: &ActiveState,
         routed: &crate::routed::Routed,
         req: &Request,
-    ) -> Result<Option<Response>, ApiError> {
-        self.confirm_leadership().await?;
-        // Audited like any request, failed logins included; unloggable means not run.
-        let anonymous = TokenEntry::default();
-        let mount = Some(&routed.entry.config);
-        active.audit.log_request(&anonymous, req, mount)?;
-        let result = crate::auth::handle(self, active, routed, req).await;
-        active.audit.log_response(&anonymous, req, &result, mount)?;
-        result
-    }
-
-    /// A path a secrets engine serves without a token (PKI's CA and CRL): no token, no ACL,
-    /// audited like a login, answered after a read index like any read.
-    async fn serve_public(
-        &self,
-        active: &ActiveState,
-        routed: &crate::routed::Routed,
-        req: &Request,
+        handler: impl std::future::Future<Output = Result<Option<Response>, ApiError>>,
     ) -> Result<Option<Response>, ApiError> {
         self.confirm_leadership().await?;
         let anonymous = TokenEntry::default();
         let mount = Some(&routed.entry.config);
         active.audit.log_request(&anonymous, req, mount)?;
-        let result = match active.mounts.engine(&routed.entry) {
-            Some(engine) => engine.handle(routed.call(req)).await,
-            None => Err(ApiError::no_route(&req.path)),
-        };
+        let result = handler.await;
         active.audit.log_response(&anonymous, req, &result, mount)?;
         result
     }
