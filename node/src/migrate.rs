@@ -41,6 +41,8 @@ use zeroize::Zeroizing;
 /// longest wait between checks after failures.
 const TAKEOVER_POLL: Duration = Duration::from_millis(250);
 const TAKEOVER_BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// How long a lone voter's migration waits for its own election (see `await_lone_leadership`).
+const LONE_LEADER_WAIT: Duration = Duration::from_secs(30);
 
 /// A pending migration and the seal it needs.
 pub enum Migration {
@@ -129,6 +131,7 @@ impl Core {
         if let Some(key) = combined {
             let key = Zeroizing::new(key.to_vec());
             self.open_for_migration(&key, &migration).await?;
+            self.await_lone_leadership().await;
             if self.leads_confirmed().await {
                 if let Err(e) = self.write_migration(&key, &migration).await {
                     // A seal failed or leadership was lost: the records are as before (see the
@@ -177,6 +180,21 @@ impl Core {
                     return Err(e);
                 }
                 Ok(())
+            }
+        }
+    }
+
+    /// A lone voter is the whole cluster and will lead once its election ends (a restarted
+    /// leader runs a new election: openraft's leader restore is off), so its migration waits
+    /// for that and completes before the answer, as on Vault's single node, instead of being
+    /// left to a takeover. A node with peers does not wait: a standby migrates on takeover.
+    async fn await_lone_leadership(&self) {
+        let Some(raft) = &self.storage.raft else {
+            return;
+        };
+        if raft.metrics().voters.len() == 1 && !raft.is_leader() {
+            if let Err(e) = raft.wait_leader(LONE_LEADER_WAIT).await {
+                tracing::warn!(error = %e, "a lone voter did not become leader; the seal migrates on takeover");
             }
         }
     }

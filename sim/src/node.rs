@@ -361,6 +361,27 @@ impl SimNode {
         SimNode::start_many_with_kms(name_prefix, count, id_base, subnet, None).await
     }
 
+    /// Three Shamir-sealed nodes formed as an operator would: the first initialised with one
+    /// key share and unsealed, the others joined as voters and caught up, and unsealed too
+    /// when `unseal_all`. Returns the nodes, the unseal keys and the root token.
+    pub async fn form_three(unseal_all: bool) -> (Vec<SimNode>, Vec<String>, String) {
+        let nodes = SimNode::start_many("coffer", 3, 100, 1).await;
+        let (keys, root) = nodes[0].init(1, 1).await;
+        assert_eq!(nodes[0].unseal(&keys).await.body["sealed"], false);
+        for other in &nodes[1..] {
+            nodes[0].add_voter(other).await.expect("a voter joins");
+            assert!(
+                other.wait_initialized().await,
+                "{} never caught up",
+                other.name
+            );
+            if unseal_all {
+                assert_eq!(other.unseal(&keys).await.body["sealed"], false);
+            }
+        }
+        (nodes, keys, root)
+    }
+
     /// [`SimNode::start_many`], each node auto-unsealing through the KMS at `kms` if given.
     pub async fn start_many_with_kms(
         name_prefix: &str,

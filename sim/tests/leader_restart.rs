@@ -10,18 +10,7 @@ use std::time::Duration;
 
 #[madsim::test]
 async fn a_leader_restarted_without_its_log_tail_does_not_reuse_its_term() {
-    let nodes = SimNode::start_many("coffer", 3, 100, 1).await;
-    let (keys, root) = nodes[0].init(1, 1).await;
-    assert_eq!(nodes[0].unseal(&keys).await.body["sealed"], false);
-    for other in &nodes[1..] {
-        nodes[0].add_voter(other).await.expect("a voter joins");
-        assert!(
-            other.wait_initialized().await,
-            "{} never caught up",
-            other.name
-        );
-        assert_eq!(other.unseal(&keys).await.body["sealed"], false);
-    }
+    let (nodes, keys, root) = SimNode::form_three(true).await;
     let mount = json!({"type": "kv", "options": {"version": "2"}});
     let r = nodes[0]
         .call("POST", "sys/mounts/secret", Some(&root), Some(mount))

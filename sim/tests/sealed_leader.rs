@@ -8,17 +8,7 @@ use std::time::Duration;
 
 #[madsim::test]
 async fn a_sealed_leader_hands_over_to_the_unsealed_nodes() {
-    let nodes = SimNode::start_many("coffer", 3, 100, 1).await;
-    let (keys, _root) = nodes[0].init(1, 1).await;
-    assert_eq!(nodes[0].unseal(&keys).await.body["sealed"], false);
-    for other in &nodes[1..] {
-        nodes[0].add_voter(other).await.expect("a voter joins");
-        assert!(
-            other.wait_initialized().await,
-            "{} never caught up",
-            other.name
-        );
-    }
+    let (nodes, keys, _root) = SimNode::form_three(false).await;
     // Every node restarts sealed (Shamir); one of them wins the election while sealed.
     for n in &nodes {
         n.restart();

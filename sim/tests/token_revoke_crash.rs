@@ -54,7 +54,7 @@ async fn revocation_cut_short_leaves_the_token_revocable() {
         tokio::join!(revoke, crash);
         active.restart();
         active.wait_ready().await;
-        assert!(cluster.unseal(active).await, "{} unseals", active.name);
+        assert!(cluster.unseal(&active).await, "{} unseals", active.name);
         assert!(
             cluster
                 .wait_active(std::time::Duration::from_secs(30))

@@ -257,14 +257,18 @@ pub fn gather() -> Map<String, Value> {
     data
 }
 
-/// `sys/host-info`: reads a few small files; done on the blocking pool.
+/// `sys/host-info`: reads a few small files; done on the blocking pool (inline under the
+/// simulation, which has no blocking pool and no host to describe).
 pub async fn handle(req: &Request) -> Result<Option<Response>, ApiError> {
     if req.operation != Operation::Read {
         return Err(ApiError::UnsupportedOperation);
     }
+    #[cfg(not(madsim))]
     let data = tokio::task::spawn_blocking(gather)
         .await
         .map_err(ApiError::internal)?;
+    #[cfg(madsim)]
+    let data = gather();
     Ok(Some(Response::data(Value::Object(data))))
 }
 
