@@ -167,6 +167,9 @@ pub struct Response {
     /// The type of the mount that answered (`kv`, `transit`, `token`, `system`, ...), set by
     /// the pipeline from the request's route.
     pub mount_type: String,
+    /// A secret the engine hands out under a lease; the lease manager registers it and fills
+    /// the lease fields above.
+    pub secret: Option<crate::engines::SecretLease>,
 }
 
 impl Response {

@@ -17,6 +17,20 @@ pub struct LoginGrant {
     pub display_name: String,
     /// CIDR blocks the token is bound to (the params' own unless a secret ID overrides them).
     pub bound_cidrs: Vec<String>,
+    /// Who logged in, as the identity store knows them (Vault's `logical.Alias`): the entity
+    /// alias on this mount, created with its entity on first login.
+    pub alias: Option<AliasGrant>,
+}
+
+/// The alias a login names: unique per auth mount and name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AliasGrant {
+    /// userpass: the username; approle: the role id; kubernetes: the service account's uid (or
+    /// `namespace/name`, per the role's `alias_name_source`); jwt: the `user_claim`'s value.
+    pub name: String,
+    /// The method's metadata on the alias (`service_account_namespace`, `role_name`, claims
+    /// mapped by `claim_mappings`...), which templated policies read.
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// TTL limits, seconds; 0 in a mount's config means "the system's".
@@ -139,6 +153,7 @@ mod tests {
 
     fn grant(params: TokenParams) -> LoginGrant {
         LoginGrant {
+            alias: None,
             params,
             display_name: "bob".into(),
             ..Default::default()

@@ -24,7 +24,7 @@ use crate::mounts::MountRequest;
 use crate::request::{Operation, Request, Response};
 use crate::routed::Routed;
 use async_trait::async_trait;
-pub use issue::LoginGrant;
+pub use issue::{AliasGrant, LoginGrant};
 
 /// The auth method types `sys/auth` can enable (the token method is built in).
 pub const AUTH_TYPES: &[&str] = &["userpass", "approle", "kubernetes"];

@@ -4,7 +4,7 @@
 
 use super::token_params::TokenParams;
 use super::{cidr, data_reply, list_response, no_content, password};
-use super::{AuthMethod, LoginGrant, MountRequest, Outcome};
+use super::{AliasGrant, AuthMethod, LoginGrant, MountRequest, Outcome};
 use crate::error::ApiError;
 use crate::fields::Fields;
 use crate::request::Operation;
@@ -169,6 +169,10 @@ async fn login(areq: &MountRequest<'_>, name: &str) -> Result<Outcome, ApiError>
     }
     let metadata = [("username".to_string(), name.clone())].into();
     let grant = LoginGrant {
+        alias: Some(AliasGrant {
+            name: name.clone(),
+            metadata: Default::default(),
+        }),
         bound_cidrs: user.token.token_bound_cidrs.clone(),
         params: user.token,
         metadata,

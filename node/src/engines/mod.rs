@@ -7,10 +7,43 @@ pub mod pki;
 pub mod transit;
 
 use crate::error::ApiError;
+use crate::mounts::MountEntry;
 use crate::request::{Operation, Response};
+use crate::storage::StorageView;
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 pub use crate::mounts::MountRequest;
+
+/// A secret an engine hands out under a lease (Vault's `logical.Secret`), attached to its
+/// [`Response`]. The lease manager (`sys/leases`) stores it behind the barrier with a lease id
+/// `<request path>/<random>`, fills the reply's `lease_id`, `lease_duration` and `renewable`, and
+/// on expiry or revocation calls the engine's [`SecretEngine::revoke_secret`] with `internal`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecretLease {
+    /// Seconds the lease lasts (0: the mount's default TTL); the manager caps it at the mount's
+    /// max TTL.
+    pub ttl_secs: u64,
+    /// Seconds from issue beyond which no renewal extends it (0: the mount's max TTL).
+    pub max_ttl_secs: u64,
+    pub renewable: bool,
+    /// What the engine needs to revoke or renew the secret later (a username, the role name).
+    /// Never shown to clients.
+    pub internal: Map<String, Value>,
+}
+
+/// One call from the lease manager into the engine that issued a lease.
+pub struct LeaseCall<'a> {
+    /// The mount's private storage.
+    pub storage: &'a StorageView,
+    /// The mount table entry.
+    pub mount: &'a MountEntry,
+    /// The lease's `internal` data, as the engine attached it.
+    pub internal: &'a Map<String, Value>,
+    /// Renewals: the seconds asked for (`increment`), 0 for the lease's own TTL.
+    pub increment_secs: u64,
+}
 
 /// A secrets engine (a Vault "logical backend").
 #[async_trait]
@@ -28,5 +61,18 @@ pub trait SecretEngine: Send + Sync {
     /// `PathsSpecial.Unauthenticated` of the backend, e.g. PKI's CA and CRL).
     fn is_unauthenticated(&self, _path: &str, _op: Operation) -> bool {
         false
+    }
+
+    /// Revoke a secret this engine leased (drop the database user). Called on expiry and on
+    /// `sys/leases/revoke*`; an error keeps the lease, and the manager retries with backoff.
+    async fn revoke_secret(&self, _call: LeaseCall<'_>) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    /// Renew a secret this engine leased: `Ok(Some(ttl))` extends it by `ttl` seconds (the
+    /// manager caps it at the max TTL), `Ok(None)` refuses renewal (Vault's 400 "lease is not
+    /// renewable").
+    async fn renew_secret(&self, _call: LeaseCall<'_>) -> Result<Option<u64>, ApiError> {
+        Ok(None)
     }
 }

@@ -9,7 +9,7 @@ pub mod role;
 pub mod secret_id;
 
 use super::{cidr, data_reply, list_response, name_segment, no_content};
-use super::{AuthMethod, LoginGrant, MountRequest, Outcome};
+use super::{AliasGrant, AuthMethod, LoginGrant, MountRequest, Outcome};
 use crate::error::ApiError;
 use crate::fields::Fields;
 use crate::request::Operation;
@@ -476,12 +476,17 @@ async fn login(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
         }
         metadata = entry.metadata;
     }
-    metadata.insert("role_name".to_string(), name);
+    metadata.insert("role_name".to_string(), name.clone());
+    let alias = AliasGrant {
+        name: role_id,
+        metadata: [("role_name".to_string(), name)].into(),
+    };
     Ok(Outcome::Login(LoginGrant {
         params: role.token,
         metadata,
         display_name: String::new(),
         bound_cidrs,
+        alias: Some(alias),
     }))
 }
 

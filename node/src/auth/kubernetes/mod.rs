@@ -14,7 +14,7 @@ pub mod review;
 pub mod role;
 
 use super::{cidr, data_reply, list_response, name_segment, no_content};
-use super::{AuthMethod, LoginGrant, MountRequest, Outcome};
+use super::{AliasGrant, AuthMethod, LoginGrant, MountRequest, Outcome};
 use crate::error::ApiError;
 use crate::fields::Fields;
 use crate::request::Operation;
@@ -202,7 +202,19 @@ async fn login(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    let alias = AliasGrant {
+        name: match role.alias_name_source.as_str() {
+            "serviceaccount_name" => format!("{}/{}", claims.namespace, claims.name),
+            _ => claims.uid.clone(),
+        },
+        metadata: metadata
+            .iter()
+            .filter(|(k, _)| k.starts_with("service_account_"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    };
     Ok(Outcome::Login(LoginGrant {
+        alias: Some(alias),
         bound_cidrs: role.token.token_bound_cidrs.clone(),
         display_name: format!("{}-{}", claims.namespace, claims.name),
         params: role.token,
