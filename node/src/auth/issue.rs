@@ -20,6 +20,9 @@ pub struct LoginGrant {
     /// Who logged in, as the identity store knows them (Vault's `logical.Alias`): the entity
     /// alias on this mount, created with its entity on first login.
     pub alias: Option<AliasGrant>,
+    /// External group names the method asserts (jwt's `groups_claim`): the identity store
+    /// matches them to group aliases on this mount.
+    pub group_aliases: Vec<String>,
 }
 
 /// The alias a login names: unique per auth mount and name.
@@ -154,6 +157,7 @@ mod tests {
     fn grant(params: TokenParams) -> LoginGrant {
         LoginGrant {
             alias: None,
+            group_aliases: Vec::new(),
             params,
             display_name: "bob".into(),
             ..Default::default()

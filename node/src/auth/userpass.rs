@@ -173,6 +173,7 @@ async fn login(areq: &MountRequest<'_>, name: &str) -> Result<Outcome, ApiError>
             name: name.clone(),
             metadata: Default::default(),
         }),
+        group_aliases: Vec::new(),
         bound_cidrs: user.token.token_bound_cidrs.clone(),
         params: user.token,
         metadata,

@@ -487,6 +487,7 @@ async fn login(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
         display_name: String::new(),
         bound_cidrs,
         alias: Some(alias),
+        group_aliases: Vec::new(),
     }))
 }
 

@@ -215,6 +215,7 @@ async fn login(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
     };
     Ok(Outcome::Login(LoginGrant {
         alias: Some(alias),
+        group_aliases: Vec::new(),
         bound_cidrs: role.token.token_bound_cidrs.clone(),
         display_name: format!("{}-{}", claims.namespace, claims.name),
         params: role.token,
