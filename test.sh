@@ -59,7 +59,7 @@ if [ -z "$summary" ]; then failed=$((failed + 1)); else
   passed=$((passed + seeds_run - seeds_failed)); failed=$((failed + seeds_failed)); fi
 
 step "mutation gate (sim/run.sh --mutants: each planted bug must fail the chaos checkers)"
-# One more simulation build (--cfg coffer_mutants, its own target dir); each caught mutant
+# The chaos test once more with the `mutants` feature (coffer's crates only); each caught mutant
 # counts as a pass, each missed one as a failure.
 sim/run.sh --mutants 2>&1 | tee "$LOG_DIR/mutants.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1

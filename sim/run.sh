@@ -15,8 +15,8 @@
 # log is in the file named). Exit status 0 only when every seed passed and the hashes agree.
 #
 # --mutants is the mutation gate: it proves the checkers can fail. It builds the chaos test once
-# more with `--cfg coffer_mutants` (into "$COFFER_SIM_TARGET_DIR-mutants", so the plain
-# simulation build is untouched), then for each planted bug (switched on by COFFER_MUTANT=<name>;
+# more with the `mutants` feature (only coffer's own crates rebuild: the dependencies are the
+# plain simulation build's, and that build's artifacts stay as they are), then for each planted bug (switched on by COFFER_MUTANT=<name>;
 # see raft/src/mutant.rs) runs seeds 1..N (default 100), J at a time, until one fails with a
 # checker violation. One line per mutant, then a summary:
 #   mutant <name>: caught by seed S (<first violation>)   or   mutant <name>: NOT caught in N seeds
@@ -49,10 +49,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# Build the chaos test with RUSTFLAGS=$1 into $2; prints the test binary's path.
+# Build the chaos test (extra cargo arguments: $@); prints the test binary's path.
 build_chaos() {
-  RUSTFLAGS=$1 CARGO_TARGET_DIR=$2 \
-    cargo test -q --profile sim -p coffer-sim --test chaos --no-run --message-format=json 2>/dev/null |
+  RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR="$COFFER_SIM_TARGET_DIR" \
+    cargo test -q --profile sim -p coffer-sim --test chaos --no-run --message-format=json "$@" 2>/dev/null |
     python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
@@ -61,10 +61,10 @@ for line in sys.stdin:
 }
 
 if [ "$mutants" -eq 1 ]; then
-  flags="--cfg madsim --cfg coffer_mutants" dir="$COFFER_SIM_TARGET_DIR-mutants"
-  bin=$(build_chaos "$flags" "$dir")
+  bin=$(build_chaos --features mutants)
   if [ -z "$bin" ]; then
-    RUSTFLAGS=$flags CARGO_TARGET_DIR=$dir cargo test --profile sim -p coffer-sim --test chaos --no-run
+    RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR="$COFFER_SIM_TARGET_DIR" \
+      cargo test --profile sim -p coffer-sim --test chaos --no-run --features mutants
     echo "mutants ${#MUTANTS[@]}, caught 0, missed ${#MUTANTS[@]} (the mutant build failed)"
     exit 1
   fi
@@ -104,7 +104,7 @@ if [ "$mutants" -eq 1 ]; then
   exit
 fi
 
-bin=$(build_chaos "--cfg madsim" "$COFFER_SIM_TARGET_DIR")
+bin=$(build_chaos)
 if [ -z "$bin" ]; then
   RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR="$COFFER_SIM_TARGET_DIR" \
     cargo test --profile sim -p coffer-sim --test chaos --no-run

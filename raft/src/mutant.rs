@@ -1,5 +1,5 @@
 //! Planted bugs for the mutation gate (`sim/run.sh --mutants`), which proves the chaos
-//! simulation can fail. Only a build with `--cfg coffer_mutants` (never the normal or the plain
+//! simulation can fail. Only a build with the `mutants` feature (never the normal or the plain
 //! simulation build) can switch one on, at run time, with `COFFER_MUTANT=<name>`; elsewhere
 //! [`mutant`] is a `const fn` answering false and the planted code is dead.
 //!
@@ -12,7 +12,7 @@
 //!   `write_acked_before_commit`; in barrier: `barrier_plaintext`.
 
 /// Whether the planted bug `name` is switched on (`COFFER_MUTANT=name`, read once).
-#[cfg(coffer_mutants)]
+#[cfg(feature = "mutants")]
 pub fn mutant(name: &str) -> bool {
     static ON: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     ON.get_or_init(|| std::env::var("COFFER_MUTANT").ok())
@@ -20,8 +20,8 @@ pub fn mutant(name: &str) -> bool {
         == Some(name)
 }
 
-/// Whether the planted bug `name` is switched on: never, without `--cfg coffer_mutants`.
-#[cfg(not(coffer_mutants))]
+/// Whether the planted bug `name` is switched on: never, without the `mutants` feature.
+#[cfg(not(feature = "mutants"))]
 #[inline(always)]
 pub const fn mutant(_name: &str) -> bool {
     false
