@@ -159,3 +159,22 @@ def assert_vault_error(response: requests.Response, status: int):
     assert isinstance(body.get("errors"), list), body
     assert all(isinstance(e, str) for e in body["errors"]), body
     return body["errors"]
+
+
+def wait_until(check, timeout=60.0, what="condition"):
+    """Poll `check` every 0.1 s until it returns something truthy (returned) or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def health(node):
+    """The status code of `sys/health` on `node`, or None when nothing answers."""
+    try:
+        return requests.get(f"{node.addr}/v1/sys/health", timeout=2).status_code
+    except requests.ConnectionError:
+        return None

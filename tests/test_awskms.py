@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -13,24 +12,7 @@ import hvac
 import pytest
 import requests
 
-from conftest import Node, free_port
-
-
-def wait_until(check, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
-def health(node):
-    try:
-        return requests.get(f"{node.addr}/v1/sys/health", timeout=2).status_code
-    except requests.ConnectionError:
-        return None
+from conftest import Node, free_port, health, wait_until  # noqa: F401 (re-exported to other tests)
 
 
 @pytest.fixture

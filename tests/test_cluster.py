@@ -6,27 +6,9 @@ import time
 
 import hvac
 import pytest
-import requests
 
-from conftest import Node, cli, http
+from conftest import Node, cli, health, http, wait_until  # noqa: F401 (re-exported to other tests)
 from test_single_node import base64_forms
-
-
-def wait_until(check, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
-def health(node):
-    try:
-        return requests.get(f"{node.addr}/v1/sys/health", timeout=2).status_code
-    except requests.ConnectionError:
-        return None
 
 
 def unseal(node, keys):

@@ -1,33 +1,16 @@
 """Auto-unseal through a PKCS#11 HSM: SoftHSM2 with a token under the test's temp dir. The AES key
 is generated inside the token on first use; a node restarts unsealed with nobody typing a key."""
 import subprocess
-import time
 
 import pytest
 import requests
 
-from conftest import Node
+from conftest import Node, health, wait_until
 
 LIB = "/usr/lib/softhsm/libsofthsm2.so"
 # A PIN no port number or timestamp in the log can contain by chance (a test that greps the log
 # for "4321" once matched the port 43211).
 PIN = "hsm-pin-7f3c"
-
-
-def wait_until(check, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
-def health(node):
-    try:
-        return requests.get(f"{node.addr}/v1/sys/health", timeout=2).status_code
-    except requests.ConnectionError:
-        return None
 
 
 @pytest.fixture
