@@ -2,6 +2,7 @@
 //! HTTP (or a forwarded call) → `Request` → token → ACL → router → engine → `Response`.
 
 use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -169,7 +170,7 @@ pub struct Response {
     pub mount_type: String,
     /// A secret the engine hands out under a lease; the lease manager registers it and fills
     /// the lease fields above.
-    pub secret: Option<crate::engines::SecretLease>,
+    pub secret: Option<SecretLease>,
 }
 
 impl Response {
@@ -247,6 +248,24 @@ impl Response {
             ..Default::default()
         }
     }
+}
+
+/// A secret an engine hands out under a lease (Vault's `logical.Secret`), attached to its
+/// [`Response`]. The lease manager (`sys/leases`) stores it behind the barrier with a lease id
+/// `<request path>/<random>`, fills the reply's `lease_id`, `lease_duration` and `renewable`, and
+/// on expiry or revocation calls the engine's
+/// `SecretEngine::revoke_secret` (engines/) with `internal`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecretLease {
+    /// Seconds the lease lasts (0: the mount's default TTL); the manager caps it at the mount's
+    /// max TTL.
+    pub ttl_secs: u64,
+    /// Seconds from issue beyond which no renewal extends it (0: the mount's max TTL).
+    pub max_ttl_secs: u64,
+    pub renewable: bool,
+    /// What the engine needs to revoke or renew the secret later (a username, the role name).
+    /// Never shown to clients.
+    pub internal: Map<String, Value>,
 }
 
 #[cfg(test)]

@@ -11,27 +11,10 @@ use crate::mounts::MountEntry;
 use crate::request::{Operation, Response};
 use crate::storage::StorageView;
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use crate::mounts::MountRequest;
-
-/// A secret an engine hands out under a lease (Vault's `logical.Secret`), attached to its
-/// [`Response`]. The lease manager (`sys/leases`) stores it behind the barrier with a lease id
-/// `<request path>/<random>`, fills the reply's `lease_id`, `lease_duration` and `renewable`, and
-/// on expiry or revocation calls the engine's [`SecretEngine::revoke_secret`] with `internal`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SecretLease {
-    /// Seconds the lease lasts (0: the mount's default TTL); the manager caps it at the mount's
-    /// max TTL.
-    pub ttl_secs: u64,
-    /// Seconds from issue beyond which no renewal extends it (0: the mount's max TTL).
-    pub max_ttl_secs: u64,
-    pub renewable: bool,
-    /// What the engine needs to revoke or renew the secret later (a username, the role name).
-    /// Never shown to clients.
-    pub internal: Map<String, Value>,
-}
+pub use crate::request::SecretLease;
 
 /// One call from the lease manager into the engine that issued a lease.
 pub struct LeaseCall<'a> {
