@@ -19,7 +19,7 @@ from conftest import COFFER_BIN, Node, init_and_unseal
 CHART = Path(__file__).resolve().parent.parent / "helm" / "coffer"
 KUBERNETES_VERSION = "1.32.0"
 NAMESPACE = "vault"
-CLUSTER_SCOPED = {"ClusterRoleBinding"}
+CLUSTER_SCOPED = {"ClusterRoleBinding", "ClusterRole", "MutatingWebhookConfiguration"}
 RELEASE = "coffer"
 
 VALUES_SETS = {
@@ -55,7 +55,13 @@ VALUES_SETS = {
         }
     },
     "tls": {"server": {"tls": {"enabled": True, "secretName": "coffer-tls"}}},
+    "injector": {"injector": {"enabled": True}},
+    "injector_certs": {"injector": {"enabled": True, "failurePolicy": "Fail", "certs": {
+        "secretName": "injector-tls", "caBundle": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="}}},
 }
+# What injector.enabled adds.
+INJECTOR_KINDS = ["Deployment", "Service", "ServiceAccount", "ClusterRole", "ClusterRoleBinding",
+                  "MutatingWebhookConfiguration"]
 
 
 @pytest.fixture(scope="module")
@@ -126,9 +132,10 @@ def pod_env(rendered, ordinal):
 def test_every_rendered_object_is_valid_kubernetes_1_32(chart, values_set):
     rendered = render(chart, VALUES_SETS[values_set])
     kinds = sorted(o["kind"] for o in objects(rendered))
+    injector = INJECTOR_KINDS if VALUES_SETS[values_set].get("injector", {}).get("enabled") else []
     assert kinds == sorted([
         "ConfigMap", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "Service", "Service",
-        "Service", "ServiceAccount", "StatefulSet", "Pod", "ClusterRoleBinding",
+        "Service", "ServiceAccount", "StatefulSet", "Pod", "ClusterRoleBinding", *injector,
     ]), kinds
     for obj in objects(rendered):
         try:
@@ -432,3 +439,66 @@ def test_a_long_release_name_still_gives_valid_names(chart):
     (cm,) = [o for o in objs if o["kind"] == "ConfigMap"]
     internal = [o["metadata"]["name"] for o in objs if o["kind"] == "Service" and o["spec"].get("clusterIP") == "None"]
     assert f'{sts["metadata"]["name"]}-0.{internal[0]}:8200' in cm["data"]["server.hcl"]
+
+
+def test_injector_webhook_sends_pod_creates_to_the_injector_service(chart):
+    rendered = render(chart, VALUES_SETS["injector"])
+    (hook_config,) = [o for o in objects(rendered) if o["kind"] == "MutatingWebhookConfiguration"]
+    (hook,) = hook_config["webhooks"]
+    assert hook["admissionReviewVersions"] == ["v1"]
+    assert hook["sideEffects"] == "None" and hook["failurePolicy"] == "Ignore"
+    assert hook["rules"] == [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"],
+                              "resources": ["pods"], "scope": "Namespaced"}]
+    assert "caBundle" not in hook["clientConfig"], "auto TLS: the injector patches it at start"
+    service = hook["clientConfig"]["service"]
+    svc = one(rendered, "Service", service["name"])
+    assert service["namespace"] == NAMESPACE and service["path"] == "/mutate"
+    assert hook["objectSelector"]["matchExpressions"][0]["operator"] == "NotIn"
+
+    deployment = one(rendered, "Deployment")
+    pod = deployment["spec"]["template"]
+    assert all(pod["metadata"]["labels"].get(k) == v for k, v in svc["spec"]["selector"].items())
+    assert svc["spec"]["ports"][0]["targetPort"] == pod["spec"]["containers"][0]["ports"][0]["containerPort"]
+    (c,) = pod["spec"]["containers"]
+    assert c["command"] == ["coffer", "injector"]
+    env = {e["name"]: e["value"] for e in c["env"]}
+    assert env["AGENT_INJECT_TLS_AUTO"] == hook_config["metadata"]["name"]
+    assert f"{service['name']}.{NAMESPACE}.svc" in env["AGENT_INJECT_TLS_AUTO_HOSTS"].split(",")
+    assert env["AGENT_INJECT_VAULT_ADDR"] == f"http://{RELEASE}.{NAMESPACE}.svc:8200"
+    assert env["AGENT_INJECT_LISTEN"] == ":8080"
+
+    # The service account may read and patch that one webhook configuration, nothing else.
+    role = one(rendered, "ClusterRole")
+    assert role["rules"] == [{"apiGroups": ["admissionregistration.k8s.io"],
+                              "resources": ["mutatingwebhookconfigurations"],
+                              "resourceNames": [hook_config["metadata"]["name"]],
+                              "verbs": ["get", "patch"]}]
+    binding = [o for o in objects(rendered) if o["kind"] == "ClusterRoleBinding"
+               and o["roleRef"]["name"] == role["metadata"]["name"]]
+    assert binding[0]["subjects"] == [{"kind": "ServiceAccount", "namespace": NAMESPACE,
+                                       "name": pod["spec"]["serviceAccountName"]}]
+    # The server's selectors never pick the injector's pods.
+    sts = one(rendered, "StatefulSet")
+    assert sts["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "server"
+    assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == "agent-injector"
+
+
+def test_injector_with_a_certificate_secret_serves_it_and_pins_its_ca(chart):
+    rendered = render(chart, VALUES_SETS["injector_certs"])
+    (hook,) = one(rendered, "MutatingWebhookConfiguration")["webhooks"]
+    assert hook["failurePolicy"] == "Fail"
+    assert hook["clientConfig"]["caBundle"] == VALUES_SETS["injector_certs"]["injector"]["certs"]["caBundle"]
+    pod = one(rendered, "Deployment")["spec"]["template"]["spec"]
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    assert "AGENT_INJECT_TLS_AUTO" not in env
+    assert env["AGENT_INJECT_TLS_CERT_FILE"] == "/coffer/injector-tls/tls.crt"
+    assert pod["volumes"] == [{"name": "injector-tls", "secret": {"secretName": "injector-tls"}}]
+
+
+@pytest.mark.parametrize("injector", [
+    {"enabled": True, "failurePolicy": "Sometimes"},
+    {"enabled": True, "certs": {"secretName": "x"}},
+])
+def test_bad_injector_values_are_refused(chart, injector):
+    with pytest.raises(Exception):
+        render(chart, {"injector": injector})

@@ -24,6 +24,8 @@ pub mod error;
 pub mod fields;
 pub mod http;
 pub mod ids;
+#[cfg(not(madsim))]
+pub mod injector;
 pub mod link;
 pub mod metrics;
 pub mod migrate;

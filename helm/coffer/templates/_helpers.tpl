@@ -74,3 +74,51 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $t := .Values.server.seal.type | default "" }}
 {{- if eq $t "shamir" }}{{ else }}{{ $t }}{{ end }}
 {{- end }}
+
+{{/* The agent injector: object names and labels (a component of its own, so the server's selectors never pick it). */}}
+{{- define "coffer.injector.fullname" -}}
+{{- printf "%s-agent-injector" (include "coffer.fullname" .) }}
+{{- end }}
+
+{{- define "coffer.injector.service" -}}
+{{- printf "%s-agent-injector-svc" (include "coffer.fullname" .) }}
+{{- end }}
+
+{{/* Cluster-scoped names carry the namespace: two releases of one name in two namespaces do not collide. */}}
+{{- define "coffer.injector.webhookConfig" -}}
+{{- list .Release.Namespace (include "coffer.fullname" .) "agent-injector-cfg" | compact | join "-" | trunc 253 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "coffer.injector.clusterRole" -}}
+{{- list .Release.Namespace (include "coffer.fullname" .) "agent-injector" | compact | join "-" | trunc 253 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "coffer.injector.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "coffer.name" . }}-agent-injector
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: agent-injector
+{{- end }}
+
+{{- define "coffer.injector.labels" -}}
+helm.sh/chart: {{ include "coffer.chart" . }}
+{{ include "coffer.injector.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "coffer.injector.image" -}}
+{{- printf "%s:%s" (.Values.injector.image.repository | default .Values.image.repository) (.Values.injector.image.tag | default .Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+
+{{- define "coffer.injector.agentImage" -}}
+{{- printf "%s:%s" (.Values.injector.agentImage.repository | default .Values.image.repository) (.Values.injector.agentImage.tag | default .Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+
+{{/* The address agents reach Coffer at: externalVaultAddr, else the release's client service. */}}
+{{- define "coffer.injector.vaultAddr" -}}
+{{- if .Values.injector.externalVaultAddr }}
+{{- .Values.injector.externalVaultAddr }}
+{{- else }}
+{{- printf "%s://%s.%s.svc:%v" (include "coffer.scheme" .) (include "coffer.fullname" .) .Release.Namespace .Values.server.service.port }}
+{{- end }}
+{{- end }}

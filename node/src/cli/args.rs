@@ -56,6 +56,9 @@ pub enum Command {
     Server(ServerArgs),
     /// Print the version.
     Version,
+    /// Run the Kubernetes mutating admission webhook that injects `coffer agent` into pods
+    /// annotated `vault.hashicorp.com/agent-inject: "true"`.
+    Injector(super::injector_cmd::InjectorArgs),
     /// Seal status of the server.
     Status,
     /// Operator commands: init, unseal, seal, rekey, generate-root, rotate, key-status.

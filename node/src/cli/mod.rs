@@ -8,6 +8,7 @@ mod client;
 mod commands;
 mod grammar;
 mod init;
+mod injector_cmd;
 mod kv;
 pub mod kv_args;
 mod kv_path;
@@ -64,6 +65,7 @@ pub fn main() -> i32 {
     };
     match command {
         Command::Server(a) => server_cmd::run(a),
+        Command::Injector(a) => injector_cmd::run(a),
         Command::Version => {
             println!("{}", version_line());
             0
@@ -147,7 +149,9 @@ fn run_client(
         Command::List { path } => commands::list(&client, &path, format),
         Command::Delete { path } => commands::delete(&client, &path),
         Command::Unwrap { token } => commands::unwrap(&mut client, token, out),
-        Command::Server(_) | Command::Version => unreachable!("handled before a client is built"),
+        Command::Server(_) | Command::Injector(_) | Command::Version => {
+            unreachable!("handled before a client is built")
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! The two calls service registration makes: GET this pod, PATCH its labels with a JSON patch.
+//! The two calls service registration makes: GET this pod, PATCH its labels with a JSON patch
+//! (and [`KubeClient::call_path`] for other objects: the agent injector patches its webhook).
 //! HTTPS over rustls trusting only the service account's CA, `Authorization: Bearer <token>`.
 //! A 401 or 403 drops the cached token: the next call reads it again (kubelet rotates it).
 
@@ -48,24 +49,28 @@ impl KubeClient {
 
     /// GET the pod.
     pub async fn get_pod(&mut self) -> Result<Value, KubeError> {
-        self.call("GET", None).await
+        let path = self.cluster.pod_path();
+        self.call_path("GET", &path, None).await
     }
 
     /// PATCH the pod with a JSON patch (RFC 6902).
     pub async fn patch_pod(&mut self, patch: &Value) -> Result<Value, KubeError> {
         let body = serde_json::to_vec(patch).unwrap_or_default();
-        self.call("PATCH", Some(("application/json-patch+json", body)))
+        let path = self.cluster.pod_path();
+        self.call_path("PATCH", &path, Some(("application/json-patch+json", body)))
             .await
     }
 
-    /// One call; after a 401/403 the credentials are read again and the call is made once more.
-    async fn call(
+    /// One call to `path` with an optional `(content type, body)`; after a 401/403 the
+    /// credentials are read again and the call is made once more.
+    pub async fn call_path(
         &mut self,
         method: &str,
+        path: &str,
         body: Option<(&str, Vec<u8>)>,
     ) -> Result<Value, KubeError> {
-        match self.call_once(method, body.clone()).await {
-            Err(KubeError::Unauthorized { .. }) => self.call_once(method, body).await,
+        match self.call_once(method, path, body.clone()).await {
+            Err(KubeError::Unauthorized { .. }) => self.call_once(method, path, body).await,
             other => other,
         }
     }
@@ -73,6 +78,7 @@ impl KubeClient {
     async fn call_once(
         &mut self,
         method: &str,
+        path: &str,
         body: Option<(&str, Vec<u8>)>,
     ) -> Result<Value, KubeError> {
         if self.credentials.is_none() {
@@ -84,7 +90,7 @@ impl KubeClient {
             .expect("credentials were loaded just above");
         let mut builder = hyper::Request::builder()
             .method(method)
-            .uri(self.cluster.pod_path())
+            .uri(path)
             .header(hyper::header::HOST, self.cluster.authority.as_str())
             .header(hyper::header::ACCEPT, "application/json")
             .header(
