@@ -12,6 +12,8 @@ pub mod auth;
 pub mod auto_unseal;
 pub mod cidr;
 #[cfg(not(madsim))]
+pub mod csi_provider;
+#[cfg(not(madsim))]
 pub mod cli;
 pub mod clock;
 pub mod cluster;
@@ -24,12 +26,16 @@ pub mod error;
 pub mod fields;
 pub mod http;
 pub mod ids;
+#[cfg(not(madsim))]
+pub mod kms_plugin;
 pub mod link;
 pub mod metrics;
 pub mod migrate;
 pub mod mounts;
 pub mod physical;
 pub mod pipeline;
+#[cfg(not(madsim))]
+pub mod plugin_client;
 pub mod policy;
 pub mod policy_store;
 pub mod quota;
@@ -46,6 +52,8 @@ pub mod sys_paths;
 mod testkit;
 pub mod token;
 pub mod ui;
+#[cfg(not(madsim))]
+pub mod unix_socket;
 pub mod unseal;
 pub mod wrap;
 

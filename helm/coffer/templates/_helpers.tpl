@@ -74,3 +74,25 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $t := .Values.server.seal.type | default "" }}
 {{- if eq $t "shamir" }}{{ else }}{{ $t }}{{ end }}
 {{- end }}
+
+{{/* The CSI provider's objects: their own component, so the server's selectors never match them. */}}
+{{- define "coffer.csiSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "coffer.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: csi-provider
+{{- end }}
+
+{{- define "coffer.csiLabels" -}}
+helm.sh/chart: {{ include "coffer.chart" . }}
+{{ include "coffer.csiSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "coffer.csiServiceAccountName" -}}
+{{- if .Values.csi.serviceAccount.create }}
+{{- default (printf "%s-csi-provider" (include "coffer.fullname" .)) .Values.csi.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.csi.serviceAccount.name }}
+{{- end }}
+{{- end }}

@@ -56,6 +56,12 @@ pub enum Command {
     Server(ServerArgs),
     /// Print the version.
     Version,
+    /// Kubernetes KMS v2 plugin on a unix socket, backed by a transit key (etcd encryption).
+    #[command(name = "kms-plugin")]
+    KmsPlugin(crate::kms_plugin::KmsPluginArgs),
+    /// Secrets Store CSI driver provider on a unix socket (secrets mounted as pod files).
+    #[command(name = "csi-provider")]
+    CsiProvider(crate::csi_provider::CsiProviderArgs),
     /// Seal status of the server.
     Status,
     /// Operator commands: init, unseal, seal, rekey, generate-root, rotate, key-status.
