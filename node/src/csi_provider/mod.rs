@@ -36,7 +36,7 @@ pub struct CsiProviderArgs {
 
 /// Run the provider until SIGTERM; the process exit code.
 pub fn run(args: CsiProviderArgs, target: &Target) -> i32 {
-    let timeout = match crate::kms_plugin::parse_timeout(&args.timeout) {
+    let timeout = match crate::plugin_client::parse_timeout(&args.timeout) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("-timeout: {e}");

@@ -130,7 +130,7 @@ impl CsiDriverProvider for CsiService {
         Ok(Response::new(pb::VersionResponse {
             version: request.into_inner().version,
             runtime_name: RUNTIME_NAME.into(),
-            runtime_version: crate::core::VERSION.into(),
+            runtime_version: env!("CARGO_PKG_VERSION").into(),
         }))
     }
 

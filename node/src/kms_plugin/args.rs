@@ -3,7 +3,6 @@
 use crate::plugin_client::Login;
 use clap::Args;
 use std::path::PathBuf;
-use std::time::Duration;
 
 #[derive(Args, Debug, Clone)]
 pub struct KmsPluginArgs {
@@ -79,31 +78,5 @@ impl KmsPluginArgs {
             0 => Err("choose a login: -token-file, -approle-role-id-file/-approle-secret-id-file, or -k8s-role".into()),
             _ => Err("choose only one login: -token-file, AppRole, or -k8s-role".into()),
         }
-    }
-}
-
-/// `3s`, `500ms`, or a number of seconds; never zero.
-pub fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let d = match s.trim().parse::<u64>() {
-        Ok(secs) => Duration::from_secs(secs),
-        Err(_) => humantime::parse_duration(s.trim()).map_err(|e| format!("{s:?}: {e}"))?,
-    };
-    if d.is_zero() {
-        return Err(format!("{s:?}: must be more than zero"));
-    }
-    Ok(d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timeouts_take_go_durations_or_seconds() {
-        assert_eq!(parse_timeout("3s").unwrap(), Duration::from_secs(3));
-        assert_eq!(parse_timeout("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_timeout("2").unwrap(), Duration::from_secs(2));
-        assert!(parse_timeout("0").is_err());
-        assert!(parse_timeout("soon").is_err());
     }
 }

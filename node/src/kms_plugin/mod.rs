@@ -13,7 +13,7 @@ mod args;
 mod server;
 mod transit;
 
-pub use args::{parse_timeout, KmsPluginArgs};
+pub use args::KmsPluginArgs;
 pub use server::{KmsService, API_VERSION};
 pub use transit::{key_id, TransitKey};
 
@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 /// Run the plugin until SIGTERM; the process exit code.
 pub fn run(args: KmsPluginArgs, target: &Target) -> i32 {
-    let timeout = match args::parse_timeout(&args.timeout) {
+    let timeout = match crate::plugin_client::parse_timeout(&args.timeout) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("-timeout: {e}");

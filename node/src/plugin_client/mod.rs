@@ -47,6 +47,18 @@ impl Target {
     }
 }
 
+/// `3s`, `500ms`, or a number of seconds; never zero.
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = match s.trim().parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(s.trim()).map_err(|e| format!("{s:?}: {e}"))?,
+    };
+    if d.is_zero() {
+        return Err(format!("{s:?}: must be more than zero"));
+    }
+    Ok(d)
+}
+
 /// Why a call to Coffer failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
@@ -233,6 +245,15 @@ fn answer(status: u16, value: Value) -> Result<Value, ClientError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_take_go_durations_or_seconds() {
+        assert_eq!(parse_timeout("3s").unwrap(), Duration::from_secs(3));
+        assert_eq!(parse_timeout("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_timeout("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_timeout("0").is_err());
+        assert!(parse_timeout("soon").is_err());
+    }
 
     #[test]
     fn addresses_take_the_default_port_of_their_scheme() {
