@@ -12,14 +12,14 @@ pub mod auth;
 pub mod auto_unseal;
 pub mod cidr;
 #[cfg(not(madsim))]
-pub mod csi_provider;
-#[cfg(not(madsim))]
 pub mod cli;
 pub mod clock;
 pub mod cluster;
 pub mod config;
 mod config_check;
 pub mod core;
+#[cfg(not(madsim))]
+pub mod csi_provider;
 pub mod duration;
 pub mod engines;
 pub mod error;

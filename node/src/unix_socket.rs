@@ -8,10 +8,7 @@ use tokio::net::{UnixListener, UnixStream};
 
 /// `unix:///var/run/kms/coffer.sock` or a plain path → the path.
 pub fn socket_path(listen: &str) -> Result<PathBuf, String> {
-    let path = listen
-        .strip_prefix("unix://")
-        .unwrap_or(listen)
-        .trim();
+    let path = listen.strip_prefix("unix://").unwrap_or(listen).trim();
     if path.is_empty() || !path.starts_with('/') && !path.starts_with('.') {
         return Err(format!(
             "{listen:?}: expected unix:///absolute/path.sock or a socket path"

@@ -82,7 +82,10 @@ async fn fetch_one(
     let (path, body) = if object.method == "GET" {
         (with_query(&object.path, &object.args), None)
     } else {
-        (object.path.clone(), Some(Value::Object(object.args.clone())))
+        (
+            object.path.clone(),
+            Some(Value::Object(object.args.clone())),
+        )
     };
     let answer = session
         .call(&object.method, &path, body.as_ref())
@@ -159,9 +162,7 @@ fn decode(raw: &[u8], encoding: Encoding) -> Option<Vec<u8>> {
         Encoding::Utf8 => Some(raw.to_vec()),
         Encoding::Base64 => {
             let text = std::str::from_utf8(raw).ok()?.trim();
-            base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .ok()
+            base64::engine::general_purpose::STANDARD.decode(text).ok()
         }
         Encoding::Hex => hex::decode(std::str::from_utf8(raw).ok()?.trim()).ok(),
     }

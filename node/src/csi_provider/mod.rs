@@ -71,9 +71,7 @@ pub fn run(args: CsiProviderArgs, target: &Target) -> i32 {
             target.address()
         );
         let served = tonic::transport::Server::builder()
-            .add_service(pb::csi_driver_provider_server::CsiDriverProviderServer::new(
-                service,
-            ))
+            .add_service(pb::csi_driver_provider_server::CsiDriverProviderServer::new(service))
             .serve_with_incoming_shutdown(
                 unix_socket::incoming(listener),
                 unix_socket::shutdown_signal(),

@@ -104,7 +104,12 @@ pub fn parse(yaml: &str) -> Result<Vec<Object>, ObjectsError> {
             Some(method) => return Err(ObjectsError::Method { index, method }),
             None => default_method(&args),
         };
-        let encoding = match r.encoding.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let encoding = match r
+            .encoding
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("") | Some("utf-8") | Some("utf8") => Encoding::Utf8,
             Some("base64") => Encoding::Base64,
             Some("hex") => Encoding::Hex,
@@ -205,10 +210,7 @@ mod tests {
     #[test]
     fn bad_objects_are_refused_with_their_index() {
         assert_eq!(parse("[]"), Err(ObjectsError::Empty));
-        assert_eq!(
-            parse("- secretPath: a"),
-            Err(ObjectsError::NoName(0))
-        );
+        assert_eq!(parse("- secretPath: a"), Err(ObjectsError::NoName(0)));
         assert!(matches!(
             parse("- objectName: ../x\n  secretPath: a"),
             Err(ObjectsError::BadName { .. })

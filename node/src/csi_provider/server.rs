@@ -75,7 +75,10 @@ impl CsiService {
             .address
             .clone()
             .unwrap_or_else(|| self.target.address());
-        let ca_cert = params.ca_cert.clone().or_else(|| self.target.ca_cert.clone());
+        let ca_cert = params
+            .ca_cert
+            .clone()
+            .or_else(|| self.target.ca_cert.clone());
         let endpoint = Endpoint::new(
             &address,
             ca_cert.as_deref(),

@@ -87,9 +87,9 @@ pub fn run(args: KmsPluginArgs, target: &Target) -> i32 {
             args.key
         );
         let served = tonic::transport::Server::builder()
-            .add_service(pb::key_management_service_server::KeyManagementServiceServer::new(
-                service,
-            ))
+            .add_service(
+                pb::key_management_service_server::KeyManagementServiceServer::new(service),
+            )
             .serve_with_incoming_shutdown(
                 unix_socket::incoming(listener),
                 unix_socket::shutdown_signal(),

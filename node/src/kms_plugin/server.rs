@@ -112,7 +112,10 @@ mod tests {
             code(ClientError::Timeout(Duration::from_secs(1))),
             Code::DeadlineExceeded
         );
-        assert_eq!(code(ClientError::Unreachable("x".into())), Code::Unavailable);
+        assert_eq!(
+            code(ClientError::Unreachable("x".into())),
+            Code::Unavailable
+        );
         let answered = |status| ClientError::Status {
             status,
             message: String::new(),

@@ -129,7 +129,9 @@ mod tests {
 
     #[test]
     fn only_keys_that_encrypt_are_usable() {
-        assert!(usable(&json!({"supports_encryption": true, "supports_decryption": true})));
+        assert!(usable(
+            &json!({"supports_encryption": true, "supports_decryption": true})
+        ));
         assert!(!usable(&json!({"supports_encryption": false})));
         assert!(!usable(&json!({})));
     }

@@ -50,8 +50,8 @@ pub(super) async fn send(
             .rsplit_once(':')
             .map_or(address.authority.as_str(), |(h, _)| h)
             .trim_matches(['[', ']']);
-        let name = rustls::pki_types::ServerName::try_from(host.to_string())
-            .map_err(|e| e.to_string())?;
+        let name =
+            rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
         let stream = tokio_rustls::TlsConnector::from(config.clone())
             .connect(name, stream)
             .await

@@ -127,7 +127,12 @@ impl Session {
                 Some(at) if Instant::now() >= at => {
                     let renewed = self
                         .endpoint
-                        .call("POST", "auth/token/renew-self", Some(&h.token), Some(&json!({})))
+                        .call(
+                            "POST",
+                            "auth/token/renew-self",
+                            Some(&h.token),
+                            Some(&json!({})),
+                        )
                         .await
                         .and_then(|a| held_from_auth(&a));
                     match renewed {
@@ -219,8 +224,10 @@ mod tests {
     #[test]
     fn login_answers_without_a_token_are_errors() {
         assert!(held_from_auth(&json!({"auth": null})).is_err());
-        let h = held_from_auth(&json!({"auth": {"client_token": "s.x", "lease_duration": 60,
-            "renewable": true}}))
+        let h = held_from_auth(
+            &json!({"auth": {"client_token": "s.x", "lease_duration": 60,
+            "renewable": true}}),
+        )
         .unwrap();
         assert_eq!(h.token, "s.x");
         assert!(h.renew_at.is_some());
