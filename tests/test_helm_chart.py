@@ -58,6 +58,10 @@ VALUES_SETS = {
     "injector": {"injector": {"enabled": True}},
     "injector_certs": {"injector": {"enabled": True, "failurePolicy": "Fail", "certs": {
         "secretName": "injector-tls", "caBundle": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="}}},
+    "csi": {
+        "server": {"tls": {"enabled": True, "secretName": "coffer-tls"}},
+        "csi": {"enabled": True, "tolerations": [{"operator": "Exists"}]},
+    },
 }
 # What injector.enabled adds.
 INJECTOR_KINDS = ["Deployment", "Service", "ServiceAccount", "ClusterRole", "ClusterRoleBinding",
@@ -133,9 +137,10 @@ def test_every_rendered_object_is_valid_kubernetes_1_32(chart, values_set):
     rendered = render(chart, VALUES_SETS[values_set])
     kinds = sorted(o["kind"] for o in objects(rendered))
     injector = INJECTOR_KINDS if VALUES_SETS[values_set].get("injector", {}).get("enabled") else []
+    csi = ["DaemonSet", "ServiceAccount"] if values_set == "csi" else []
     assert kinds == sorted([
         "ConfigMap", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "Service", "Service",
-        "Service", "ServiceAccount", "StatefulSet", "Pod", "ClusterRoleBinding", *injector,
+        "Service", "ServiceAccount", "StatefulSet", "Pod", "ClusterRoleBinding", *injector, *csi,
     ]), kinds
     for obj in objects(rendered):
         try:
@@ -316,6 +321,37 @@ def test_auth_delegator_binds_the_service_account_and_mounts_its_token(chart):
     assert "auth/kubernetes/config" in rendered["NOTES"]
 
 
+def test_csi_provider_daemonset_serves_the_drivers_provider_socket(chart):
+    assert not [o for o in objects(render(chart, {})) if o["kind"] == "DaemonSet"], "off by default"
+    rendered = render(chart, VALUES_SETS["csi"])
+    ds = one(rendered, "DaemonSet", f"{RELEASE}-csi-provider")
+    pod = ds["spec"]["template"]["spec"]
+    labels = ds["spec"]["template"]["metadata"]["labels"]
+    assert ds["spec"]["selector"]["matchLabels"] == labels
+    assert labels["app.kubernetes.io/component"] == "csi-provider"
+    for service in (o for o in objects(rendered) if o["kind"] == "Service"):
+        selector = service["spec"]["selector"]
+        assert not all(labels.get(k) == v for k, v in selector.items()), "no server service selects providers"
+    sa = one(rendered, "ServiceAccount", f"{RELEASE}-csi-provider")
+    assert pod["serviceAccountName"] == sa["metadata"]["name"]
+    assert pod["automountServiceAccountToken"] is False, "the provider logs in with the pods' tokens"
+    (c,) = pod["containers"]
+    assert c["args"][:3] == ["csi-provider", "-endpoint=/provider/coffer.sock", "-timeout=10s"]
+    assert f"-address=https://{RELEASE}.{NAMESPACE}.svc:8200" in c["args"]
+    assert "-ca-cert=/coffer/tls/ca.crt" in c["args"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["providers"]["hostPath"] == {"path": "/etc/kubernetes/secrets-store-csi-providers",
+                                                "type": "DirectoryOrCreate"}
+    assert {m["name"]: m["mountPath"] for m in c["volumeMounts"]}["providers"] == "/provider"
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    elsewhere = render(chart, {"csi": {"enabled": True, "address": "https://coffer.example:8200",
+                                       "providersDir": "/var/run/secrets-store-csi-providers"}})
+    ds = one(elsewhere, "DaemonSet")
+    assert "-address=https://coffer.example:8200" in ds["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert ds["spec"]["template"]["spec"]["volumes"][0]["hostPath"]["path"] == "/var/run/secrets-store-csi-providers"
+
+
 def test_seal_stanzas_and_tls_render_into_the_config(chart):
     kms = server_hcl(render(chart, VALUES_SETS["awskms"]))
     assert re.search(r'seal "awskms" \{\s*region\s*= "eu-west-1"\s*kms_key_id = "alias/coffer-unseal"\s*\}', kms), kms
@@ -356,6 +392,9 @@ def test_seal_stanzas_and_tls_render_into_the_config(chart):
         ({"server": {"authDelegator": {"enabled": "yes"}}}, "/server/authDelegator/enabled"),
         ({"server": {"authDelegator": {"enable": True}}}, "enable"),
         ({"server": {"readinessProbe": {"enabled": True, "path": "v1/sys/health"}}}, "/server/readinessProbe/path"),
+        ({"csi": {"enabled": "true"}}, "/csi/enabled"),
+        ({"csi": {"providersDir": "relative/dir"}}, "/csi/providersDir"),
+        ({"csi": {"endpoint": "/x.sock"}}, "endpoint"),
     ],
 )
 def test_bad_values_are_refused_by_the_schema(chart, values, complaint):

@@ -18,6 +18,8 @@ pub mod cluster;
 pub mod config;
 mod config_check;
 pub mod core;
+#[cfg(not(madsim))]
+pub mod csi_provider;
 pub mod duration;
 pub mod engines;
 pub mod error;
@@ -26,12 +28,16 @@ pub mod http;
 pub mod ids;
 #[cfg(not(madsim))]
 pub mod injector;
+#[cfg(not(madsim))]
+pub mod kms_plugin;
 pub mod link;
 pub mod metrics;
 pub mod migrate;
 pub mod mounts;
 pub mod physical;
 pub mod pipeline;
+#[cfg(not(madsim))]
+pub mod plugin_client;
 pub mod policy;
 pub mod policy_store;
 pub mod quota;
@@ -48,6 +54,8 @@ pub mod sys_paths;
 mod testkit;
 pub mod token;
 pub mod ui;
+#[cfg(not(madsim))]
+pub mod unix_socket;
 pub mod unseal;
 pub mod wrap;
 

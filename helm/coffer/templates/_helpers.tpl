@@ -106,6 +106,20 @@ app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | qu
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{/* The CSI provider's objects: their own component, so the server's selectors never match them. */}}
+{{- define "coffer.csiSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "coffer.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: csi-provider
+{{- end }}
+
+{{- define "coffer.csiLabels" -}}
+helm.sh/chart: {{ include "coffer.chart" . }}
+{{ include "coffer.csiSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
 {{- define "coffer.injector.image" -}}
 {{- printf "%s:%s" (.Values.injector.image.repository | default .Values.image.repository) (.Values.injector.image.tag | default .Values.image.tag | default .Chart.AppVersion) }}
 {{- end }}
@@ -120,5 +134,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- .Values.injector.externalVaultAddr }}
 {{- else }}
 {{- printf "%s://%s.%s.svc:%v" (include "coffer.scheme" .) (include "coffer.fullname" .) .Release.Namespace .Values.server.service.port }}
+{{- end }}
+{{- end }}
+
+{{- define "coffer.csiServiceAccountName" -}}
+{{- if .Values.csi.serviceAccount.create }}
+{{- default (printf "%s-csi-provider" (include "coffer.fullname" .)) .Values.csi.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.csi.serviceAccount.name }}
 {{- end }}
 {{- end }}

@@ -59,6 +59,12 @@ pub enum Command {
     /// Run the Kubernetes mutating admission webhook that injects `coffer agent` into pods
     /// annotated `vault.hashicorp.com/agent-inject: "true"`.
     Injector(super::injector_cmd::InjectorArgs),
+    /// Kubernetes KMS v2 plugin on a unix socket, backed by a transit key (etcd encryption).
+    #[command(name = "kms-plugin")]
+    KmsPlugin(crate::kms_plugin::KmsPluginArgs),
+    /// Secrets Store CSI driver provider on a unix socket (secrets mounted as pod files).
+    #[command(name = "csi-provider")]
+    CsiProvider(crate::csi_provider::CsiProviderArgs),
     /// Seal status of the server.
     Status,
     /// Operator commands: init, unseal, seal, rekey, generate-root, rotate, key-status.

@@ -66,6 +66,14 @@ pub fn main() -> i32 {
     match command {
         Command::Server(a) => server_cmd::run(a),
         Command::Injector(a) => injector_cmd::run(a),
+        Command::KmsPlugin(a) => {
+            let target = plugin_target(&cli.address, &cli.ca_cert, cli.tls_skip_verify);
+            crate::kms_plugin::run(a, &target)
+        }
+        Command::CsiProvider(a) => {
+            let target = plugin_target(&cli.address, &cli.ca_cert, cli.tls_skip_verify);
+            crate::csi_provider::run(a, &target)
+        }
         Command::Version => {
             println!("{}", version_line());
             0
@@ -96,6 +104,15 @@ pub fn main() -> i32 {
             }
         }
     }
+}
+
+/// Where a Kubernetes plugin finds Coffer: the global flags, else Vault's variables.
+fn plugin_target(
+    address: &Option<String>,
+    ca_cert: &Option<String>,
+    skip_verify: bool,
+) -> crate::plugin_client::Target {
+    crate::plugin_client::Target::from_flags(address.clone(), ca_cert.clone(), skip_verify)
 }
 
 /// How a client command prints: `-format`, and `-field` when only one value is wanted.
@@ -149,7 +166,11 @@ fn run_client(
         Command::List { path } => commands::list(&client, &path, format),
         Command::Delete { path } => commands::delete(&client, &path),
         Command::Unwrap { token } => commands::unwrap(&mut client, token, out),
-        Command::Server(_) | Command::Injector(_) | Command::Version => {
+        Command::Server(_)
+        | Command::Injector(_)
+        | Command::Version
+        | Command::KmsPlugin(_)
+        | Command::CsiProvider(_) => {
             unreachable!("handled before a client is built")
         }
     }
