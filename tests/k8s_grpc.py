@@ -63,7 +63,11 @@ class Plugin:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{name} did not bind {socket}")
             time.sleep(0.05)
-        self.channel = grpc.insecure_channel(f"unix://{socket}")
+        # kube-apiserver and the CSI driver (grpc-go) send `:authority: localhost` on a unix socket;
+        # grpc-core would send the percent-encoded path, which HTTP/2 servers may refuse.
+        self.channel = grpc.insecure_channel(
+            f"unix://{socket}", options=[("grpc.default_authority", "localhost")]
+        )
         grpc.channel_ready_future(self.channel).result(timeout=10)
 
     def stop(self):

@@ -85,10 +85,16 @@ impl Session {
         let (mount, body) = match &self.login {
             Login::TokenFile(path) => {
                 let token = read_trimmed(path)?;
-                let lookup = self
+                // A token without the default policy may not look itself up (Vault's rule):
+                // then it is used as it is, never renewed, and replaced from the file on a 403.
+                let lookup = match self
                     .endpoint
                     .call("GET", "auth/token/lookup-self", Some(&token), None)
-                    .await?;
+                    .await
+                {
+                    Err(ClientError::Status { status: 403, .. }) => serde_json::Value::Null,
+                    other => other?,
+                };
                 let data = &lookup["data"];
                 let ttl = data["ttl"].as_u64().unwrap_or(0);
                 let renewable = data["renewable"].as_bool().unwrap_or(false);
