@@ -32,7 +32,7 @@ pub const AUTH_TYPES: &[&str] = &["userpass", "approle", "kubernetes"];
 /// What a method answers: a plain response, or a successful login to turn into a token.
 pub enum Outcome {
     Reply(Option<Box<Response>>),
-    Login(LoginGrant),
+    Login(Box<LoginGrant>),
 }
 
 /// An auth method (a Vault "credential backend").

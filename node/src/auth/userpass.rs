@@ -179,7 +179,7 @@ async fn login(areq: &MountRequest<'_>, name: &str) -> Result<Outcome, ApiError>
         metadata,
         display_name: name,
     };
-    Ok(Outcome::Login(grant))
+    Ok(Outcome::Login(Box::new(grant)))
 }
 
 #[cfg(test)]

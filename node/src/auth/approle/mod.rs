@@ -481,14 +481,14 @@ async fn login(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
         name: role_id,
         metadata: [("role_name".to_string(), name)].into(),
     };
-    Ok(Outcome::Login(LoginGrant {
+    Ok(Outcome::Login(Box::new(LoginGrant {
         params: role.token,
         metadata,
         display_name: String::new(),
         bound_cidrs,
         alias: Some(alias),
         group_aliases: Vec::new(),
-    }))
+    })))
 }
 
 #[cfg(test)]

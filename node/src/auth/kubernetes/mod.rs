@@ -213,12 +213,12 @@ async fn login(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     };
-    Ok(Outcome::Login(LoginGrant {
+    Ok(Outcome::Login(Box::new(LoginGrant {
         alias: Some(alias),
         group_aliases: Vec::new(),
         bound_cidrs: role.token.token_bound_cidrs.clone(),
         display_name: format!("{}-{}", claims.namespace, claims.name),
         params: role.token,
         metadata,
-    }))
+    })))
 }
