@@ -1,5 +1,5 @@
-//! Auth methods mounted under `auth/<path>/` (the `core/auth` table): `userpass`, `approle` and
-//! `kubernetes`. `auth/token/` is the token store's own backend (`token/`) and never comes here.
+//! Auth methods mounted under `auth/<path>/` (the `core/auth` table): `userpass`, `approle`,
+//! `kubernetes` and `jwt` (also enabled as type `oidc`). `auth/token/` is the token store's own backend (`token/`) and never comes here.
 //!
 //! A method owns the paths inside its mount and sees only its mount's `StorageView`
 //! (`auth/<uuid>/`). Its login paths need no token (Vault's unauthenticated paths): the pipeline
@@ -10,6 +10,7 @@ pub mod approle;
 pub use crate::cidr;
 pub mod glob;
 pub mod issue;
+pub mod jwt;
 pub mod kubernetes;
 mod password;
 #[cfg(test)]
@@ -27,7 +28,7 @@ use async_trait::async_trait;
 pub use issue::{AliasGrant, LoginGrant};
 
 /// The auth method types `sys/auth` can enable (the token method is built in).
-pub const AUTH_TYPES: &[&str] = &["userpass", "approle", "kubernetes"];
+pub const AUTH_TYPES: &[&str] = &["userpass", "approle", "kubernetes", "jwt", "oidc"];
 
 /// What a method answers: a plain response, or a successful login to turn into a token.
 pub enum Outcome {
@@ -56,6 +57,7 @@ fn method_for(kind: &str) -> Option<&'static dyn AuthMethod> {
         "userpass" => Some(&userpass::Userpass),
         "approle" => Some(&approle::AppRole),
         "kubernetes" => Some(&kubernetes::Kubernetes),
+        "jwt" | "oidc" => Some(&jwt::Jwt),
         _ => None,
     }
 }
