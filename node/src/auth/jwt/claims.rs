@@ -19,7 +19,9 @@ pub fn get<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> 
     let Some(pointer) = name.strip_prefix('/') else {
         return claims.get(name).filter(|v| !v.is_null());
     };
-    let mut tokens = pointer.split('/').map(|t| t.replace("~1", "/").replace("~0", "~"));
+    let mut tokens = pointer
+        .split('/')
+        .map(|t| t.replace("~1", "/").replace("~0", "~"));
     let first = tokens.next()?;
     let mut at = claims.get(&first)?;
     for token in tokens {
@@ -106,8 +108,7 @@ pub fn validate(claims: &Map<String, Value>, e: &Expected<'_>) -> Result<(), Str
     let mut nbf = date(claims, "nbf")?;
     if iat == 0 && exp == 0 && nbf == 0 {
         return Err(
-            "no issued at (iat), not before (nbf), or expiration time (exp) claims in token"
-                .into(),
+            "no issued at (iat), not before (nbf), or expiration time (exp) claims in token".into(),
         );
     }
     if exp == 0 {
@@ -212,8 +213,10 @@ mod tests {
 
     #[test]
     fn names_are_keys_and_slashes_are_json_pointers() {
-        let c = obj(json!({"kubernetes.io": {"namespace": "a", "pods": ["p0", "p1"]},
-                           "a/b": 1, "k~": {"x": true}, "n": null}));
+        let c = obj(
+            json!({"kubernetes.io": {"namespace": "a", "pods": ["p0", "p1"]},
+                           "a/b": 1, "k~": {"x": true}, "n": null}),
+        );
         assert_eq!(get(&c, "/kubernetes.io/namespace"), Some(&json!("a")));
         assert_eq!(get(&c, "/kubernetes.io/pods/1"), Some(&json!("p1")));
         assert_eq!(get(&c, "/a~1b"), Some(&json!(1)));
@@ -239,14 +242,18 @@ mod tests {
         let recent = obj(json!({"exp": now - 30}));
         assert_eq!(validate(&recent, &expected(now)), Ok(()));
         let old = obj(json!({"exp": now - 90}));
-        assert!(validate(&old, &expected(now)).unwrap_err().contains("expired"));
+        assert!(validate(&old, &expected(now))
+            .unwrap_err()
+            .contains("expired"));
         let strict = Expected {
             clock_skew_leeway: -1,
             ..expected(now)
         };
         assert!(validate(&recent, &strict).is_err());
         let future = obj(json!({"nbf": now + 120, "exp": now + 500}));
-        assert!(validate(&future, &expected(now)).unwrap_err().contains("nbf"));
+        assert!(validate(&future, &expected(now))
+            .unwrap_err()
+            .contains("nbf"));
         let issued_later = obj(json!({"iat": now + 120}));
         assert!(validate(&issued_later, &expected(now)).is_err());
         // No exp: iat + 150s (+ skew).
@@ -287,8 +294,10 @@ mod tests {
 
     #[test]
     fn bound_claims_match_exactly_or_by_glob() {
-        let c = obj(json!({"groups": ["dev", "ops"], "kubernetes.io": {"namespace": "team-a"},
-                           "admin": true, "n": 3}));
+        let c = obj(
+            json!({"groups": ["dev", "ops"], "kubernetes.io": {"namespace": "team-a"},
+                           "admin": true, "n": 3}),
+        );
         let bound = obj(json!({"/kubernetes.io/namespace": ["team-b", "team-a"], "groups": "ops"}));
         assert_eq!(check_bound(&bound, false, &c), Ok(()));
         let miss = obj(json!({"/kubernetes.io/namespace": "team-*"}));

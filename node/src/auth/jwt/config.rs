@@ -220,11 +220,15 @@ mod tests {
             e(json!({"jwks_url": "https://a", "oidc_client_id": "x", "oidc_client_secret": "y"})),
             "'oidc_discovery_url' must be set for OIDC"
         );
-        assert!(write(json!({"jwks_url": "https://a", "provider_config": {"provider": "azure"}}))
-            .is_err());
+        assert!(
+            write(json!({"jwks_url": "https://a", "provider_config": {"provider": "azure"}}))
+                .is_err()
+        );
         assert!(write(json!({"jwks_url": "https://a", "provider_config": {}})).is_ok());
-        let keys = write(json!({"jwt_validation_pubkeys": ["-----BEGIN PUBLIC KEY-----\nx\n"],
-                                "jwt_supported_algs": "RS256,ES256"}))
+        let keys = write(
+            json!({"jwt_validation_pubkeys": ["-----BEGIN PUBLIC KEY-----\nx\n"],
+                                "jwt_supported_algs": "RS256,ES256"}),
+        )
         .unwrap();
         assert!(matches!(keys.source(), KeySource::Static(k) if k.len() == 1));
         assert_eq!(keys.jwt_supported_algs, vec!["RS256", "ES256"]);

@@ -135,6 +135,9 @@ impl Remote<'_> {
 struct Cached {
     keys: Arc<Vec<Key>>,
     fetched_ms: i64,
+    /// When an unknown kid last forced a fetch (those are rate-limited; the first one after a
+    /// rotation always goes through).
+    forced_ms: Option<i64>,
 }
 
 /// Keys by `<mount uuid>|<url>`.
@@ -144,7 +147,7 @@ fn cache() -> &'static Mutex<HashMap<String, Cached>> {
 }
 
 /// The mount's keys: cached ones while fresh, unless `refetch` (a token named a kid they lack)
-/// and the last fetch is older than [`REFETCH_MIN_MS`]. When a fetch fails and keys were cached,
+/// and no other unknown kid forced a fetch in the last [`REFETCH_MIN_MS`]. When a fetch fails and keys were cached,
 /// those are kept (and not fetched again for a while): a provider that is down for a moment does
 /// not stop logins.
 pub async fn keys_for(
@@ -157,8 +160,17 @@ pub async fn keys_for(
     let cached = cache().lock().get(&slot).map(|c| {
         let age = now_ms - c.fetched_ms;
         let fresh = (0..TTL_MS).contains(&age);
-        (c.keys.clone(), fresh && (!refetch || age < REFETCH_MIN_MS))
+        let forced_lately = c
+            .forced_ms
+            .is_some_and(|f| (0..REFETCH_MIN_MS).contains(&(now_ms - f)));
+        (
+            c.keys.clone(),
+            fresh && (!refetch || forced_lately),
+            c.forced_ms,
+        )
     });
+    let forced_before = cached.as_ref().and_then(|c| c.2);
+    let cached = cached.map(|(keys, serve, _)| (keys, serve));
     if let Some((keys, true)) = &cached {
         return Ok(keys.clone());
     }
@@ -175,6 +187,7 @@ pub async fn keys_for(
         Cached {
             keys: keys.clone(),
             fetched_ms: now_ms,
+            forced_ms: if refetch { Some(now_ms) } else { forced_before },
         },
     );
     Ok(keys)
@@ -224,15 +237,31 @@ mod tests {
             Cached {
                 keys: Arc::new(Vec::new()),
                 fetched_ms: t0,
+                forced_ms: None,
             },
         );
         let at = |refetch, now| keys_for("m-cache", remote, refetch, now);
         assert!(at(false, t0 + TTL_MS - 1).await.is_ok());
-        assert!(at(true, t0 + REFETCH_MIN_MS - 1).await.is_ok());
         assert_eq!(stamp(), Some(t0), "served from the cache");
+        assert!(at(true, t0 + 1).await.is_ok());
+        assert_eq!(
+            stamp(),
+            Some(t0 + 1),
+            "the first unknown kid forces a fetch at once"
+        );
         assert!(at(true, t0 + REFETCH_MIN_MS).await.is_ok());
-        assert_eq!(stamp(), Some(t0 + REFETCH_MIN_MS), "a refetch was tried");
-        let t1 = t0 + REFETCH_MIN_MS;
+        assert_eq!(
+            stamp(),
+            Some(t0 + 1),
+            "a second one within the limit is served from the cache"
+        );
+        let t1 = t0 + 1 + REFETCH_MIN_MS;
+        assert!(at(true, t1).await.is_ok());
+        assert_eq!(
+            stamp(),
+            Some(t1),
+            "past the limit an unknown kid forces a fetch again"
+        );
         assert!(at(false, t1 + TTL_MS).await.is_ok());
         assert_eq!(stamp(), Some(t1 + TTL_MS), "stale keys were refetched");
         forget("m-cache");

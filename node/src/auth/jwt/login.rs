@@ -31,11 +31,7 @@ pub enum Refused {
 }
 
 /// Verify the token's signature with the config's keys; its claims when it holds.
-async fn verify(
-    mount_uuid: &str,
-    config: &JwtConfig,
-    jwt: &str,
-) -> Result<Unverified, String> {
+async fn verify(mount_uuid: &str, config: &JwtConfig, jwt: &str) -> Result<Unverified, String> {
     let t = token::parse(jwt).map_err(|e| e.to_string())?;
     let verified = match config.source() {
         KeySource::Static(pems) => {
@@ -50,9 +46,7 @@ async fn verify(
         }
     };
     if !verified {
-        return Err(
-            "error verifying token signature: failed to verify id token signature".into(),
-        );
+        return Err("error verifying token signature: failed to verify id token signature".into());
     }
     let alg = token::alg_name(t.alg);
     let allowed = if config.jwt_supported_algs.is_empty() {
@@ -101,7 +95,12 @@ fn identity(
     .ok_or_else(|| format!("claim {:?} not found in token", role.user_claim))?;
     let user = user
         .as_str()
-        .ok_or_else(|| format!("claim {:?} could not be converted to string", role.user_claim))?
+        .ok_or_else(|| {
+            format!(
+                "claim {:?} could not be converted to string",
+                role.user_claim
+            )
+        })?
         .to_string();
     let mut metadata = claims::mapped_metadata(claims, &role.claim_mappings)?;
     metadata.insert("role".into(), role_name.to_string());
@@ -194,7 +193,7 @@ pub async fn login(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
         .map_err(|e| refused(Refused::Token(e)))?;
     let now = crate::clock::unix_now();
     grant(&t.claims, &config, &role_name, &role, now)
-        .map(Outcome::Login)
+        .map(|grant| Outcome::Login(Box::new(grant)))
         .map_err(refused)
 }
 
@@ -218,11 +217,15 @@ mod tests {
 
     #[test]
     fn a_grant_carries_the_user_claim_mapped_metadata_and_groups() {
-        let r = role(json!({"role_type": "jwt", "user_claim": "email", "bound_audiences": "vault",
+        let r = role(
+            json!({"role_type": "jwt", "user_claim": "email", "bound_audiences": "vault",
             "claim_mappings": {"/org/team": "team"}, "groups_claim": "groups",
-            "token_policies": "dev", "bound_claims": {"env": ["prod", "stage"]}}));
-        let c = obj(json!({"email": "a@x", "aud": ["vault"], "iat": 100, "exp": 1000,
-            "org": {"team": "blue"}, "groups": ["g1", "g2"], "env": "prod"}));
+            "token_policies": "dev", "bound_claims": {"env": ["prod", "stage"]}}),
+        );
+        let c = obj(
+            json!({"email": "a@x", "aud": ["vault"], "iat": 100, "exp": 1000,
+            "org": {"team": "blue"}, "groups": ["g1", "g2"], "env": "prod"}),
+        );
         let g = grant(&c, &JwtConfig::default(), "ci", &r, 500).unwrap();
         let alias = g.alias.unwrap();
         assert_eq!(alias.name, "a@x");
@@ -266,7 +269,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            grant(&single, &config, "r", &r, 100).unwrap_err().to_string(),
+            grant(&single, &config, "r", &r, 100)
+                .unwrap_err()
+                .to_string(),
             "error validating token: invalid issuer (iss) claim"
         );
     }

@@ -246,7 +246,10 @@ impl JwtRole {
             },
         );
         put("user_claim", self.user_claim.clone().into());
-        put("user_claim_json_pointer", self.user_claim_json_pointer.into());
+        put(
+            "user_claim_json_pointer",
+            self.user_claim_json_pointer.into(),
+        );
         put("groups_claim", self.groups_claim.clone().into());
         put(
             "allowed_redirect_uris",
@@ -289,9 +292,11 @@ mod tests {
             err(json!({"role_type": "saml", "user_claim": "sub"})),
             "invalid 'role_type': saml"
         );
-        let r = role(json!({"role_type": "jwt", "user_claim": "sub", "bound_subject": "x",
+        let r = role(
+            json!({"role_type": "jwt", "user_claim": "sub", "bound_subject": "x",
                             "token_policies": "dev", "clock_skew_leeway": "-1",
-                            "expiration_leeway": 30, "allowed_redirect_uris": null}))
+                            "expiration_leeway": 30, "allowed_redirect_uris": null}),
+        )
         .unwrap();
         assert_eq!(r.clock_skew_leeway, -1);
         assert_eq!(r.expiration_leeway, 30);
@@ -328,9 +333,7 @@ mod tests {
         let r = with(json!({"claim_mappings": ["email=mail"]})).unwrap();
         assert_eq!(r.claim_mappings["email"], "mail");
         assert!(with(json!({"bound_claims_type": "regex"})).is_err());
-        assert!(
-            with(json!({"bound_claims_type": "glob", "bound_claims": {"g": [1]}})).is_err()
-        );
+        assert!(with(json!({"bound_claims_type": "glob", "bound_claims": {"g": [1]}})).is_err());
         let r = with(json!({"bound_claims_type": "glob",
                             "bound_claims": "{\"/ns\": [\"team-*\"]}"}))
         .unwrap();
