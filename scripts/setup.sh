@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, if missing: Debian packages (libclang for
 # rocksdb's bindgen, protoc for tonic, Node.js for the node-vault test, headless Chromium and its
-# WebDriver for the web UI test), a Python venv with hvac
+# WebDriver for the web UI test, PostgreSQL for the database engine test), a Python venv with hvac
 # and pytest, and node-vault from tests/js/package-lock.json in $COFFER_NODE_DIR.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -17,6 +17,9 @@ command -v node >/dev/null || need_apt+=(nodejs)   # tests/test_node_vault.py ru
 command -v npm >/dev/null || need_apt+=(npm)
 command -v chromium >/dev/null || need_apt+=(chromium)   # tests/test_ui.py drives the web UI
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+# tests/test_database.py starts its own PostgreSQL server (initdb, pg_ctl) and checks logins with psql.
+[ -n "$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | head -1)" ] || need_apt+=(postgresql)
+command -v psql >/dev/null || need_apt+=(postgresql-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -47,6 +47,8 @@ pub mod routed;
 pub mod router;
 pub mod server;
 pub mod service_registration;
+#[cfg(not(madsim))]
+mod static_rotation;
 pub mod storage;
 pub mod sys;
 pub mod sys_paths;

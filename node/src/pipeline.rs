@@ -104,6 +104,7 @@ impl Core {
             Err(e) => return Err(active.audit.refused(&presented(&req), &req, e, mount)),
         };
         let mut req = req;
+        req.display_name = caller.display_name.clone();
         if let Err(e) = self.authorize(active, target, &caller, &mut req).await {
             return Err(active.audit.refused(&caller, &req, e, mount));
         }

@@ -65,6 +65,9 @@ pub struct Request {
     /// The body as sent, for the few paths that take bytes rather than JSON (a snapshot to
     /// restore); `None` elsewhere.
     pub raw_body: Option<Vec<u8>>,
+    /// The display name of the token that made the request, set by the pipeline once the
+    /// token is checked (empty before; engines name generated users after it, as Vault's).
+    pub display_name: String,
 }
 
 impl Request {
@@ -79,6 +82,7 @@ impl Request {
             headers: BTreeMap::new(),
             remote_addr: None,
             raw_body: None,
+            display_name: String::new(),
         }
     }
 

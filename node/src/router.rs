@@ -2,7 +2,8 @@
 //! the barrier) and longest-prefix routing of a request path to its mount.
 
 use crate::engines::{
-    cubbyhole::Cubbyhole, kv1::KvV1, kv2::KvV2, pki::Pki, transit::Transit, SecretEngine,
+    cubbyhole::Cubbyhole, database::Database, kv1::KvV1, kv2::KvV2, pki::Pki, transit::Transit,
+    SecretEngine,
 };
 use crate::error::ApiError;
 use crate::mounts::{MountConfig, MountEntry};
@@ -59,6 +60,7 @@ fn new_engine(entry: &MountEntry) -> Option<Arc<dyn SecretEngine>> {
         ("kv", _) => Some(Arc::new(KvV1)),
         ("transit", _) => Some(Arc::new(Transit::default())),
         ("pki", _) => Some(Arc::new(Pki::default())),
+        ("database", _) => Some(Arc::new(Database::default())),
         ("cubbyhole", _) => Some(Arc::new(Cubbyhole)),
         _ => None,
     }

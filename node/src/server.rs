@@ -170,6 +170,9 @@ pub async fn start(
         tokio::spawn(crate::cluster::autopilot::cleanup_loop(core.clone()));
         tokio::spawn(crate::cluster::sealed_leader::hand_over_loop(core.clone()));
     }
+    // The database engine's static role rotations (not simulated: no database client there).
+    #[cfg(not(madsim))]
+    tokio::spawn(crate::static_rotation::rotation_loop(core.clone()));
     // Labels this node's pod with its state (not simulated: there is no Kubernetes API there).
     #[cfg(not(madsim))]
     crate::service_registration::start(core.clone())?;

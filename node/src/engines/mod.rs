@@ -1,6 +1,7 @@
 //! Secret engines. Each owns the paths inside its mount and sees only its own `StorageView`.
 
 pub mod cubbyhole;
+pub mod database;
 pub mod kv1;
 pub mod kv2;
 pub mod pki;

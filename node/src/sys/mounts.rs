@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Engine types this build can mount.
-const SECRET_TYPES: &[&str] = &["kv", "kv-v1", "kv-v2", "generic", "transit", "pki"];
+const SECRET_TYPES: &[&str] = &[
+    "kv", "kv-v1", "kv-v2", "generic", "transit", "pki", "database",
+];
 /// Auth types this build can enable (token is built in).
 const AUTH_TYPES: &[&str] = crate::auth::AUTH_TYPES;
 

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 fn builtins(kind: &str) -> Option<&'static [&'static str]> {
     match kind {
         "auth" => Some(crate::auth::AUTH_TYPES),
-        "secret" => Some(&["kv", "transit"]),
-        "database" => Some(&[]),
+        "secret" => Some(&["database", "kv", "transit"]),
+        "database" => Some(&["postgresql-database-plugin"]),
         _ => None,
     }
 }
