@@ -201,8 +201,9 @@ def test_static_role_rotates_and_the_old_password_stops_working(env):
     assert pg.psql("static_app", creds["password"]).returncode != 0, "the old password stops working"
 
     # On schedule: a 5 s period rotates without a request, on the active node's timer.
-    client.secrets.database.create_static_role(name="static", db_name="pg", username="static_app",
-                                               rotation_period=5)
+    client.secrets.database.create_static_role(
+        name="static", db_name="pg", username="static_app",
+        rotation_statements=["ALTER ROLE \"{{name}}\" WITH PASSWORD '{{password}}';"], rotation_period=5)
     before = client.secrets.database.get_static_credentials(name="static")["data"]["password"]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
