@@ -24,6 +24,7 @@ pub mod error;
 pub mod fields;
 pub mod http;
 pub mod ids;
+pub mod lease;
 pub mod link;
 pub mod metrics;
 pub mod migrate;

@@ -169,6 +169,7 @@ pub async fn start(
     if core.storage.raft.is_some() {
         tokio::spawn(crate::cluster::autopilot::cleanup_loop(core.clone()));
         tokio::spawn(crate::cluster::sealed_leader::hand_over_loop(core.clone()));
+        tokio::spawn(crate::cluster::takeover::take_over_loop(core.clone()));
     }
     // Labels this node's pod with its state (not simulated: there is no Kubernetes API there).
     #[cfg(not(madsim))]
