@@ -86,9 +86,10 @@ def test_revoking_a_lease_revokes_children_and_prefix_needs_sudo(unsealed):
 def leased_pki(client, mount="pki", max_ttl="87600h"):
     """pki mounted at `mount` with a root CA and a role `web` that leases what it issues."""
     client.sys.enable_secrets_engine(backend_type="pki", path=mount)
-    client.sys.tune_mount_configuration(path=mount, max_lease_ttl=max_ttl)
+    client.sys.tune_mount_configuration(path=mount, max_lease_ttl="87600h")
     client.secrets.pki.generate_root(type="internal", common_name="Lease Root", mount_point=mount,
                                      extra_params={"ttl": "87600h"})
+    client.sys.tune_mount_configuration(path=mount, max_lease_ttl=max_ttl)
     client.secrets.pki.create_or_update_role(
         "web", {"allowed_domains": "example.com", "allow_subdomains": True, "generate_lease": True},
         mount_point=mount)

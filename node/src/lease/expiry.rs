@@ -20,7 +20,7 @@ fn is_invalid(e: &ApiError) -> bool {
 /// manager is not stopped.
 pub async fn run<F>(mgr: Arc<LeaseManager>, term: u64, still_active: F)
 where
-    F: Fn() -> bool + Send + 'static,
+    F: Fn() -> bool + Send + Sync + 'static,
 {
     let live = || !mgr.is_stopped() && still_active();
     while live() {

@@ -191,7 +191,7 @@ impl LeaseManager {
                 self.store.put(&rec).await?;
                 self.schedule_at(id, rec.expire_time_ms);
             }
-            Ok(())
+            Ok::<(), ApiError>(())
         }
         .await;
         self.release(id, lock);
