@@ -55,8 +55,7 @@ impl LeaseManager {
     pub async fn tick(&self, term: u64) {
         let accessors = std::mem::take(&mut *self.revoked_tokens.lock());
         for accessor in accessors {
-            if let Err(e) =
-                crate::physical::fenced(term, self.expire_token_leases(&accessor)).await
+            if let Err(e) = crate::physical::fenced(term, self.expire_token_leases(&accessor)).await
             {
                 tracing::warn!(error = %e, "could not find a revoked token's leases; retrying");
                 self.revoked_tokens.lock().push(accessor);

@@ -125,9 +125,7 @@ impl LeaseManager {
             .ids()
             .await?
             .into_iter()
-            .filter(|id| {
-                prefix.is_empty() || id == prefix || id.starts_with(&format!("{prefix}/"))
-            })
+            .filter(|id| prefix.is_empty() || id == prefix || id.starts_with(&format!("{prefix}/")))
             .collect())
     }
 
@@ -154,8 +152,7 @@ impl LeaseManager {
             let Some(rec) = self.store.get(&id).await? else {
                 continue;
             };
-            if !rec.accessor.is_empty() && tokens.lookup_accessor(&rec.accessor).await?.is_none()
-            {
+            if !rec.accessor.is_empty() && tokens.lookup_accessor(&rec.accessor).await?.is_none() {
                 self.expire_now(&id, now).await?;
                 orphaned += 1;
             }

@@ -123,10 +123,18 @@ mod tests {
 
     #[test]
     fn ttl_defaults_to_the_mount_and_is_capped_by_its_max() {
-        assert_eq!(initial_ttl(0, 0, &LIMITS), (60, 60), "system default capped by mount max");
+        assert_eq!(
+            initial_ttl(0, 0, &LIMITS),
+            (60, 60),
+            "system default capped by mount max"
+        );
         assert_eq!(initial_ttl(30, 0, &LIMITS), (30, 60));
         assert_eq!(initial_ttl(600, 0, &LIMITS), (60, 60));
-        assert_eq!(initial_ttl(600, 20, &LIMITS), (20, 20), "the engine's max lowers it");
+        assert_eq!(
+            initial_ttl(600, 20, &LIMITS),
+            (20, 20),
+            "the engine's max lowers it"
+        );
         let system = Limits {
             mount_max_secs: 0,
             ..LIMITS

@@ -102,9 +102,17 @@ mod tests {
         s.set("c", 30);
         assert_eq!(s.take_due(5), Vec::<String>::new());
         assert_eq!(s.take_due(20), vec!["a".to_string(), "b".to_string()]);
-        assert_eq!(s.take_due(25), Vec::<String>::new(), "taken leases are not due again");
+        assert_eq!(
+            s.take_due(25),
+            Vec::<String>::new(),
+            "taken leases are not due again"
+        );
         s.set("c", 40);
-        assert_eq!(s.next_due(), Some(40), "moving a lease replaces its old due time");
+        assert_eq!(
+            s.next_due(),
+            Some(40),
+            "moving a lease replaces its old due time"
+        );
         s.remove("c");
         assert!(s.is_empty());
     }
@@ -123,6 +131,10 @@ mod tests {
         assert_eq!(s.failed("x", 1_100), 3_100);
         s.set("x", 50);
         assert_eq!(s.take_due(50), vec!["x".to_string()]);
-        assert_eq!(s.failed("x", 50), 1_050, "a fresh expiry starts the backoff over");
+        assert_eq!(
+            s.failed("x", 50),
+            1_050,
+            "a fresh expiry starts the backoff over"
+        );
     }
 }

@@ -91,7 +91,10 @@ async fn issue(mgr: &LeaseManager, mount: &MountEntry, ttl: u64, renewable: bool
         ttl_secs: ttl,
         max_ttl_secs: 0,
         renewable,
-        internal: json!({"user": "u1"}).as_object().cloned().unwrap_or_default(),
+        internal: json!({"user": "u1"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
     };
     let mut resp = Response::default();
     mgr.register(mount, "test/creds/app", "acc1", secret, &mut resp)
@@ -105,7 +108,11 @@ async fn register_caps_the_ttl_and_names_the_lease_after_the_path() {
     let f = fixture(60).await;
     let mgr = f.manager();
     let resp = issue(&mgr, &f.mount.entry, 600, true).await;
-    assert!(resp.lease_id.starts_with("test/creds/app/"), "{}", resp.lease_id);
+    assert!(
+        resp.lease_id.starts_with("test/creds/app/"),
+        "{}",
+        resp.lease_id
+    );
     assert_eq!(resp.lease_duration, 60, "capped at the mount's max TTL");
     assert!(resp.renewable);
     let data = mgr.lookup(&resp.lease_id).await.unwrap().unwrap();
@@ -116,7 +123,10 @@ async fn register_caps_the_ttl_and_names_the_lease_after_the_path() {
         !data.to_string().contains("u1"),
         "internal data is never shown"
     );
-    assert_eq!(mgr.store().by_token("acc1").await.unwrap(), vec![resp.lease_id]);
+    assert_eq!(
+        mgr.store().by_token("acc1").await.unwrap(),
+        vec![resp.lease_id]
+    );
 }
 
 #[tokio::test]
@@ -125,7 +135,10 @@ async fn revoking_twice_calls_the_engine_once_and_the_second_is_invalid() {
     let mgr = f.manager();
     let id = issue(&mgr, &f.mount.entry, 60, false).await.lease_id;
     let (a, b) = tokio::join!(mgr.revoke(&id, false), mgr.revoke(&id, false));
-    assert!(a.is_ok() != b.is_ok(), "exactly one of two concurrent revokes wins");
+    assert!(
+        a.is_ok() != b.is_ok(),
+        "exactly one of two concurrent revokes wins"
+    );
     let err = mgr.revoke(&id, false).await.unwrap_err();
     assert_eq!(err.to_string(), "invalid lease");
     assert_eq!(f.revoked(), 1);
@@ -161,9 +174,15 @@ async fn expiry_revokes_through_the_engine_and_retries_failures_keeping_the_leas
     }
     mgr.tick(0).await;
     assert_eq!(f.revoked(), 0);
-    assert!(mgr.lookup(&id).await.unwrap().is_some(), "a failed revoke keeps the lease");
+    assert!(
+        mgr.lookup(&id).await.unwrap().is_some(),
+        "a failed revoke keeps the lease"
+    );
     let retry = mgr.scheduled(&id).unwrap();
-    assert!(retry >= due + schedule::FIRST_BACKOFF_MS, "retried after a backoff");
+    assert!(
+        retry >= due + schedule::FIRST_BACKOFF_MS,
+        "retried after a backoff"
+    );
     f.mount.engine.down.store(false, Ordering::SeqCst);
     mgr.tick(0).await;
     assert_eq!(f.revoked(), 0, "not before the backoff is over");

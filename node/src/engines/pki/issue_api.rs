@@ -113,7 +113,10 @@ pub async fn issue(m: &MountRequest<'_>, role_name: &str) -> Result<Option<Respo
 /// The lease of a certificate issued under `generate_lease`: as long as the certificate lives,
 /// not renewable (a certificate's validity cannot be extended), revoked by serial.
 fn cert_lease(issued: &certgen::Issued) -> SecretLease {
-    let left = issued.not_after.saturating_sub(crate::clock::unix_now()).max(1);
+    let left = issued
+        .not_after
+        .saturating_sub(crate::clock::unix_now())
+        .max(1);
     let ttl = u64::try_from(left).unwrap_or(1);
     let mut internal = serde_json::Map::new();
     internal.insert("serial_number".into(), json!(issued.serial_number));
