@@ -30,6 +30,7 @@ pub mod ids;
 pub mod injector;
 #[cfg(not(madsim))]
 pub mod kms_plugin;
+pub mod lease;
 pub mod link;
 pub mod metrics;
 pub mod migrate;

@@ -265,7 +265,20 @@ impl Core {
                     .mounts
                     .engine(&routed.entry)
                     .ok_or_else(|| ApiError::no_route(&req.path))?;
-                engine.handle(routed.call(req)).await
+                let mut answer = engine.handle(routed.call(req)).await?;
+                // A leased secret is registered before it leaves: no secret is handed out
+                // that the lease manager could not revoke.
+                if let Some(resp) = &mut answer {
+                    if let Some(secret) = resp.secret.take() {
+                        let path = req.path.as_str();
+                        let accessor = caller.accessor.as_str();
+                        let leases = &active.leases;
+                        leases
+                            .register(&routed.entry, path, accessor, secret, resp)
+                            .await?;
+                    }
+                }
+                Ok(answer)
             }
             Target::Unrouted => Err(ApiError::no_route(&req.path)),
         }

@@ -169,6 +169,7 @@ pub async fn start(
     if core.storage.raft.is_some() {
         tokio::spawn(crate::cluster::autopilot::cleanup_loop(core.clone()));
         tokio::spawn(crate::cluster::sealed_leader::hand_over_loop(core.clone()));
+        tokio::spawn(crate::cluster::takeover::take_over_loop(core.clone()));
     }
     // The database engine's static role rotations (not simulated: no database client there).
     #[cfg(not(madsim))]

@@ -285,7 +285,9 @@ impl Core {
         match loaded {
             Ok((info, state)) => {
                 *self.cluster.write() = Some(info);
-                self.active.set(Some(Arc::new(state)));
+                let state = Arc::new(state);
+                self.active.set(Some(state.clone()));
+                self.start_lease_expiry(&state);
                 tracing::info!("unsealed");
                 Ok(())
             }

@@ -7,6 +7,7 @@ pub mod autopilot;
 pub mod joining;
 mod open_port;
 pub mod sealed_leader;
+pub mod takeover;
 
 use crate::core::Core;
 use crate::error::ApiError;

@@ -6,6 +6,7 @@
 use super::Core;
 use crate::audit::{AuditBroker, AUDIT_TABLE_PATH};
 use crate::error::ApiError;
+use crate::lease::LeaseManager;
 use crate::policy_store::PolicyStore;
 use crate::router::MountTable;
 use crate::token::TokenStore;
@@ -14,9 +15,11 @@ use std::sync::Arc;
 
 /// What exists only while the node is unsealed (and, in a cluster, active).
 pub struct ActiveState {
-    pub mounts: MountTable,
+    pub mounts: Arc<MountTable>,
     pub tokens: TokenStore,
     pub policies: PolicyStore,
+    /// Secret leases (`sys/expire/`); their expiry runs while this state is the active one.
+    pub leases: Arc<LeaseManager>,
     /// The enabled audit devices, opened on this node.
     pub audit: AuditBroker,
     /// Rate limit quotas and their buckets (`sys/quotas/*`).
@@ -48,8 +51,14 @@ impl ActiveSlot {
     }
 
     /// Replace the state (`None`: sealed).
+    /// The state replaced stops expiring leases.
     pub fn set(&self, state: Option<Arc<ActiveState>>) {
-        *self.state.write() = state;
+        let old = std::mem::replace(&mut *self.state.write(), state.clone());
+        if let Some(old) = old {
+            if state.as_ref().is_none_or(|new| !Arc::ptr_eq(new, &old)) {
+                old.leases.stop();
+            }
+        }
     }
 
     /// Whether there is a state.
@@ -92,15 +101,42 @@ impl Core {
         self.storage.barrier.reset_keyring().await?;
         let fresh = Arc::new(self.load_active_state(term).await?);
         self.active.set(Some(fresh.clone()));
+        self.start_lease_expiry(&fresh);
         self.storage.metrics.observe_takeover();
         tracing::info!(term, "took over as the active node");
         Ok(fresh)
     }
 
+    /// Run `state`'s lease expiry while this node is active in its term: without Raft,
+    /// whenever unsealed; with Raft, only for a state loaded as leader (term > 0), and only
+    /// while the node still leads in that term.
+    pub(crate) fn start_lease_expiry(&self, state: &Arc<ActiveState>) {
+        let raft = self.storage.raft.clone();
+        let term = state.term;
+        if raft.is_some() && term == 0 {
+            return;
+        }
+        let still_active = move || {
+            raft.as_ref()
+                .is_none_or(|r| r.is_leader() && r.metrics().current_term == term)
+        };
+        tokio::spawn(crate::lease::run_expiry(
+            state.leases.clone(),
+            term,
+            still_active,
+        ));
+    }
+
     /// Read the mount table, tokens and policies from the (unsealed) barrier.
     pub(crate) async fn load_active_state(&self, term: u64) -> Result<ActiveState, ApiError> {
-        let mounts = MountTable::load(self.view("")).await?;
-        let mut tokens = TokenStore::new(self.view("sys/token/"));
+        let mounts = Arc::new(MountTable::load(self.view("")).await?);
+        let leases = Arc::new(LeaseManager::new(
+            self.view("sys/expire/"),
+            mounts.clone(),
+            self.config.default_lease_ttl_secs,
+            self.config.max_lease_ttl_secs,
+        ));
+        let mut tokens = TokenStore::new(self.view("sys/token/")).with_listener(leases.clone());
         if let Some(cubbyhole) = mounts.cubbyhole_storage() {
             tokens = tokens.with_cubbyhole(cubbyhole);
         }
@@ -108,6 +144,7 @@ impl Core {
             mounts,
             tokens,
             policies: PolicyStore::new(self.view("sys/policy/")),
+            leases,
             audit: AuditBroker::open(
                 &self
                     .view("")

@@ -1,10 +1,12 @@
-//! `sys/leases/*`: lookup, list, renew, revoke, revoke-prefix, revoke-force, tidy.
+//! `sys/leases/*`: lookup, list, renew, revoke, revoke-prefix, revoke-force, tidy, over both
+//! kinds of lease.
 //!
-//! The leases Coffer hands out are those of tokens (its engines issue no dynamic secrets), so a
-//! lease is a token seen by its lease id `<creation path>/<accessor>` (`auth/userpass/login/
+//! A secret lease (an engine's dynamic secret, `pki/issue/web/<random>`) is a record of the
+//! lease manager (`crate::lease`), which renews and revokes it through its engine. A token's
+//! lease is the token seen by its lease id `<creation path>/<accessor>` (`auth/userpass/login/
 //! alice/<accessor>`, `auth/token/create/<accessor>`): never the token itself. There is no
 //! second record to keep in step: revoking the lease revokes the token (and its children), and
-//! revoking a token removes its lease.
+//! revoking a token removes its lease. Each request tries the secret lease first.
 
 use crate::auth::token::TokenCall;
 use crate::core::{ActiveState, Core};
@@ -79,10 +81,36 @@ pub async fn handle(
     let write = matches!(req.operation, Operation::Create | Operation::Update);
     match (verb, req.operation) {
         ("lookup", Operation::List) => list(active, rest).await,
-        ("lookup", _) if write => lookup(active, &lease_field(req, rest)?).await,
-        ("renew", _) if write => renew(core, active, caller, req, &lease_field(req, rest)?).await,
+        ("lookup", _) if write => {
+            let id = lease_field(req, rest)?;
+            match active.leases.lookup(&id).await? {
+                Some(data) => Ok(Some(Response::data(data))),
+                None => lookup(active, &id).await,
+            }
+        }
+        ("renew", _) if write => {
+            let id = lease_field(req, rest)?;
+            if active.leases.exists(&id).await? {
+                let increment = match req.data.get("increment") {
+                    None | Some(Value::Null) => 0,
+                    Some(v) => crate::fields::secs(v, "increment")?,
+                };
+                return Ok(Some(active.leases.renew(&id, increment).await?));
+            }
+            renew(core, active, caller, req, &id).await
+        }
         ("revoke", _) if write => {
-            if let Some(entry) = find(active, &lease_field(req, rest)?).await? {
+            let id = lease_field(req, rest)?;
+            if active.leases.exists(&id).await? {
+                // Vault's `sync` (default true): answer once revoked; false queues it (202).
+                if crate::fields::Fields(&req.data).bool_or("sync", true)? {
+                    active.leases.revoke(&id, false).await?;
+                    return Ok(None);
+                }
+                active.leases.revoke_later(&id).await?;
+                return Ok(Some(Response::raw_status(202, Value::Null)));
+            }
+            if let Some(entry) = find(active, &id).await? {
                 active.tokens.revoke(&entry.id).await?;
             }
             Ok(None)
@@ -92,6 +120,10 @@ pub async fn handle(
             if prefix.is_empty() {
                 return Err(ApiError::bad("prefix must be specified"));
             }
+            active
+                .leases
+                .revoke_prefix(prefix, verb == "revoke-force")
+                .await?;
             for (id, entry) in all(active).await? {
                 if id == prefix || id.starts_with(&format!("{prefix}/")) {
                     active.tokens.revoke(&entry.id).await?;
@@ -127,7 +159,8 @@ async fn list(active: &ActiveState, prefix: &str) -> Result<Option<Response>, Ap
         format!("{prefix}/")
     };
     let mut keys = BTreeSet::new();
-    for (id, _) in all(active).await? {
+    let tokens = all(active).await?.into_iter().map(|(id, _)| id);
+    for id in tokens.chain(active.leases.ids_under("").await?) {
         if let Some(rest) = id.strip_prefix(&prefix) {
             match rest.split_once('/') {
                 Some((folder, _)) => keys.insert(format!("{folder}/")),
@@ -179,7 +212,8 @@ async fn tidy(active: &ActiveState) -> Result<Option<Response>, ApiError> {
             removed += 1;
         }
     }
-    tracing::info!(removed, "lease tidy done");
+    let orphaned = active.leases.tidy(&active.tokens).await?;
+    tracing::info!(removed, orphaned, "lease tidy done");
     Ok(Some(Response::raw_status(
         202,
         json!({"warnings": ["Tidy operation successfully started. Any information from the operation will be printed to Vault's server logs."]}),

@@ -208,8 +208,9 @@ async fn reload(core: &Arc<Core>, raft: &RaftHandle) -> Result<(), ApiError> {
     let _guard = core.active.transition.lock().await;
     core.storage.barrier.reset_keyring().await?;
     let term = raft.metrics().current_term;
-    let state = core.load_active_state(term).await?;
-    core.active.set(Some(Arc::new(state)));
+    let state = Arc::new(core.load_active_state(term).await?);
+    core.active.set(Some(state.clone()));
+    core.start_lease_expiry(&state);
     Ok(())
 }
 

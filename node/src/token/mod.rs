@@ -13,4 +13,4 @@ pub mod wrapping;
 
 pub use entry::TokenEntry;
 pub use roles::TokenRole;
-pub use store::{token_hash, TokenStore};
+pub use store::{token_hash, RevocationListener, TokenStore};

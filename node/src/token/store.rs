@@ -7,6 +7,13 @@ use crate::clock::unix_now_ms;
 use crate::error::ApiError;
 use crate::storage::StorageView;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// Told of every token the store revokes, by accessor (the lease manager: a revoked token's
+/// secret leases are revoked too). Called inside the revocation, so it must only take note.
+pub trait RevocationListener: Send + Sync {
+    fn token_revoked(&self, accessor: &str);
+}
 
 /// Storage key of a token: its SHA-256 in hex, so a storage dump never shows a usable token id.
 pub fn token_hash(token: &str) -> String {
@@ -22,6 +29,7 @@ pub struct TokenStore {
     /// one use happen under it, so N concurrent requests with an N-use token spend N uses, not 1.
     /// Revocations (and renewals) take it too, so a use cannot write back a revoked entry.
     uses: tokio::sync::Mutex<()>,
+    listener: Option<Arc<dyn RevocationListener>>,
 }
 
 impl TokenStore {
@@ -31,7 +39,14 @@ impl TokenStore {
             view,
             cubbyhole: None,
             uses: tokio::sync::Mutex::new(()),
+            listener: None,
         }
+    }
+
+    /// Tell `listener` of every revoked token.
+    pub fn with_listener(mut self, listener: Arc<dyn RevocationListener>) -> Self {
+        self.listener = Some(listener);
+        self
     }
 
     /// The cubbyhole mount's storage, when the store was given it.
@@ -201,6 +216,9 @@ impl TokenStore {
             .await?;
         self.view.delete(&format!("id/{hash}")).await?;
         if let Some(entry) = entry {
+            if let Some(listener) = &self.listener {
+                listener.token_revoked(&entry.accessor);
+            }
             self.view
                 .delete(&format!("accessor/{}", entry.accessor))
                 .await?;

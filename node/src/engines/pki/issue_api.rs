@@ -5,7 +5,7 @@ use super::authority::{self, Authority};
 use super::certgen::{self, Names, Plan, Profile};
 use super::role::{self, Role};
 use super::{csr, input, keys, roles_api};
-use crate::engines::MountRequest;
+use crate::engines::{MountRequest, SecretLease};
 use crate::error::ApiError;
 use crate::fields::Fields;
 use crate::request::Response;
@@ -104,7 +104,28 @@ pub async fn issue(m: &MountRequest<'_>, role_name: &str) -> Result<Option<Respo
     }
     let mut resp = Response::data(out);
     resp.warnings = warnings;
+    if role.generate_lease {
+        resp.secret = Some(cert_lease(&issued));
+    }
     Ok(Some(resp))
+}
+
+/// The lease of a certificate issued under `generate_lease`: as long as the certificate lives,
+/// not renewable (a certificate's validity cannot be extended), revoked by serial.
+fn cert_lease(issued: &certgen::Issued) -> SecretLease {
+    let left = issued
+        .not_after
+        .saturating_sub(crate::clock::unix_now())
+        .max(1);
+    let ttl = u64::try_from(left).unwrap_or(1);
+    let mut internal = serde_json::Map::new();
+    internal.insert("serial_number".into(), json!(issued.serial_number));
+    SecretLease {
+        ttl_secs: ttl,
+        max_ttl_secs: ttl,
+        renewable: false,
+        internal,
+    }
 }
 
 /// `sign/<role>`: names from the CSR (`use_csr_common_name`, `use_csr_sans`, Vault's

@@ -30,7 +30,7 @@ mod root_api;
 mod serial;
 mod store;
 
-use super::{MountRequest, SecretEngine};
+use super::{LeaseCall, MountRequest, SecretEngine};
 use crate::error::ApiError;
 use crate::request::{Operation, Response};
 use async_trait::async_trait;
@@ -127,6 +127,16 @@ impl SecretEngine for Pki {
             }
             _ => Err(unsupported_path()),
         }
+    }
+
+    /// A lease of a certificate issued with `generate_lease` ended: its serial goes into the
+    /// CRL (already revoked, or not stored under `no_store`: nothing to do).
+    async fn revoke_secret(&self, call: LeaseCall<'_>) -> Result<(), ApiError> {
+        let Some(serial) = call.internal.get("serial_number").and_then(|v| v.as_str()) else {
+            return Ok(());
+        };
+        let _g = self.writes.lock().await;
+        revoke_api::revoke_serial(call.storage, serial).await
     }
 
     /// Vault's unauthenticated PKI paths that this engine serves: the CA certificates, the

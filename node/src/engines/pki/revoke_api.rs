@@ -7,6 +7,7 @@ use crate::engines::MountRequest;
 use crate::error::ApiError;
 use crate::fields::Fields;
 use crate::request::Response;
+use crate::storage::StorageView;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
@@ -45,15 +46,35 @@ pub async fn revoke(m: &MountRequest<'_>) -> Result<Option<Response>, ApiError> 
         }
         _ => return Err(ApiError::bad("The serial number must be provided")),
     };
+    let time = revoke_colon(m.storage, colon).await?;
+    Ok(Some(answer(time)))
+}
+
+/// A leased certificate's revocation (`Pki::revoke_secret`): into the CRL, unless already
+/// there; a certificate the mount did not store (`no_store`) has nothing to revoke.
+pub async fn revoke_serial(storage: &StorageView, serial_number: &str) -> Result<(), ApiError> {
+    let colon = serial::normalize(serial_number)?;
+    let key = serial::storage_form(&colon);
+    if store::get::<CertRecord>(storage, &format!("{}{key}", store::CERTS_PREFIX))
+        .await?
+        .is_none()
+    {
+        return Ok(());
+    }
+    revoke_colon(storage, colon).await.map(|_| ())
+}
+
+/// Revoke the certificate with serial `colon` (colon form); the revocation time.
+async fn revoke_colon(storage: &StorageView, colon: String) -> Result<i64, ApiError> {
     let key = serial::storage_form(&colon);
     let revoked_path = format!("{}{key}", store::REVOKED_PREFIX);
-    if let Some(existing) = store::get::<Revoked>(m.storage, &revoked_path).await? {
-        return Ok(Some(answer(existing.revocation_time)));
+    if let Some(existing) = store::get::<Revoked>(storage, &revoked_path).await? {
+        return Ok(existing.revocation_time);
     }
-    let record: CertRecord = store::get(m.storage, &format!("{}{key}", store::CERTS_PREFIX))
+    let record: CertRecord = store::get(storage, &format!("{}{key}", store::CERTS_PREFIX))
         .await?
         .ok_or_else(|| ApiError::bad(format!("certificate with serial {colon} not found.")))?;
-    if let Some(issuer) = store::issuers(m.storage)
+    if let Some(issuer) = store::issuers(storage)
         .await?
         .into_iter()
         .find(|i| i.serial_number == colon)
@@ -70,9 +91,9 @@ pub async fn revoke(m: &MountRequest<'_>) -> Result<Option<Response>, ApiError> 
         issuer_id: record.issuer_id,
         not_after: record.not_after,
     };
-    store::put(m.storage, &revoked_path, &entry).await?;
-    authority::rebuild_crls(m.storage).await?;
-    Ok(Some(answer(now)))
+    store::put(storage, &revoked_path, &entry).await?;
+    authority::rebuild_crls(storage).await?;
+    Ok(now)
 }
 
 fn answer(time: i64) -> Response {

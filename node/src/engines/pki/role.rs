@@ -33,6 +33,10 @@ pub struct Role {
     pub require_cn: bool,
     pub issuer_ref: String,
     pub no_store: bool,
+    /// Vault's `generate_lease`: an issued certificate comes with a lease whose TTL is the
+    /// certificate's; revoking the lease revokes the certificate.
+    #[serde(default)]
+    pub generate_lease: bool,
 }
 
 impl Default for Role {
@@ -63,6 +67,7 @@ impl Default for Role {
             require_cn: true,
             issuer_ref: "default".into(),
             no_store: false,
+            generate_lease: false,
         }
     }
 }
@@ -110,6 +115,7 @@ impl Role {
             require_cn: b("require_cn", d.require_cn)?,
             issuer_ref: f.str_opt("issuer_ref")?.unwrap_or(d.issuer_ref),
             no_store: b("no_store", d.no_store)?,
+            generate_lease: b("generate_lease", d.generate_lease)?,
         };
         if role.max_ttl > 0 && role.ttl > role.max_ttl {
             return Err(ApiError::bad(
@@ -157,7 +163,7 @@ impl Role {
             "use_csr_sans": self.use_csr_sans,
             "ou": [], "organization": [], "country": [], "locality": [], "province": [],
             "street_address": [], "postal_code": [],
-            "generate_lease": false,
+            "generate_lease": self.generate_lease,
             "no_store": self.no_store,
             "require_cn": self.require_cn,
             "cn_validations": ["email", "hostname"],
