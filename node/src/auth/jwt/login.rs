@@ -81,12 +81,22 @@ async fn remote_verifies(
     Ok(keys::verifies(&keys, t, true))
 }
 
+/// Who a token names, by the role's claim rules.
+struct Identity {
+    /// The user claim's value: the alias name.
+    user: String,
+    /// The alias metadata (`claim_mappings`, and `role`).
+    metadata: BTreeMap<String, String>,
+    /// The groups claim's values.
+    groups: Vec<String>,
+}
+
 /// The user claim's value, the alias metadata and the group names (Vault's `createIdentity`).
 fn identity(
     claims: &Map<String, Value>,
     role_name: &str,
     role: &JwtRole,
-) -> Result<(String, BTreeMap<String, String>, Vec<String>), String> {
+) -> Result<Identity, String> {
     let user = if role.user_claim_json_pointer {
         claims::get(claims, &role.user_claim)
     } else {
@@ -109,7 +119,11 @@ fn identity(
     } else {
         claims::groups(claims, &role.groups_claim)?
     };
-    Ok((user, metadata, groups))
+    Ok(Identity {
+        user,
+        metadata,
+        groups,
+    })
 }
 
 /// Check a verified token's claims against the role; the grant when they hold.
@@ -138,7 +152,11 @@ pub fn grant(
     if listed && role.bound_audiences.is_empty() {
         return Err(Refused::AudienceUnbound);
     }
-    let (user, metadata, groups) = identity(claims, role_name, role).map_err(Refused::Identity)?;
+    let Identity {
+        user,
+        metadata,
+        groups,
+    } = identity(claims, role_name, role).map_err(Refused::Identity)?;
     claims::check_bound(&role.bound_claims, role.globs(), claims).map_err(Refused::Claims)?;
     Ok(LoginGrant {
         params: role.token.clone(),
