@@ -69,15 +69,15 @@ def test_sanitized_config_leaves_out_secrets(unsealed):
 def test_plugin_catalog_lists_the_builtins(unsealed):
     node, root, _keys = unsealed
     catalog = http(node, "GET", "sys/plugins/catalog", token=root).json()["data"]
-    assert catalog["secret"] == ["kv", "transit"]
-    assert catalog["auth"] == ["approle", "kubernetes", "userpass"]
-    assert catalog["database"] == []
+    assert catalog["secret"] == ["database", "kv", "pki", "transit"]
+    assert catalog["auth"] == ["approle", "jwt", "kubernetes", "oidc", "userpass"]
+    assert catalog["database"] == ["postgresql-database-plugin"]
     kv = [p for p in catalog["detailed"] if p["name"] == "kv"][0]
     assert kv["builtin"] is True and kv["type"] == "secret" and kv["version"].endswith("+builtin.coffer")
     assert http(node, "LIST", "sys/plugins/catalog/auth", token=root).json()["data"]["keys"] == catalog["auth"]
     one = http(node, "GET", "sys/plugins/catalog/secret/transit", token=root).json()["data"]
     assert one["name"] == "transit" and one["builtin"] is True and one["command"] == "" and one["args"] == []
-    assert_vault_error(http(node, "GET", "sys/plugins/catalog/secret/pki", token=root), 404)
+    assert_vault_error(http(node, "GET", "sys/plugins/catalog/secret/aws", token=root), 404)
     assert_vault_error(http(node, "GET", "sys/plugins/catalog/weird", token=root), 400)
     # Listing the whole catalog needs no sudo; a type's entries do (Vault's plugins/catalog/*).
     limited = limited_token(node.client(root))

@@ -101,11 +101,15 @@ impl Core {
         // A refused request is audited too, with the error it gets (Vault does the same).
         let caller = match self.authenticate(active, &req).await {
             Ok(caller) => caller,
-            Err(e) => return Err(active.audit.refused(&presented(&req), &req, e, mount)),
+            Err(e) => {
+                let e = self.refusal(e).await;
+                return Err(active.audit.refused(&presented(&req), &req, e, mount));
+            }
         };
         let mut req = req;
         req.display_name = caller.display_name.clone();
         if let Err(e) = self.authorize(active, target, &caller, &mut req).await {
+            let e = self.refusal(e).await;
             return Err(active.audit.refused(&caller, &req, e, mount));
         }
         // Audited before it runs (or spends a use of its token): if no enabled device can
@@ -166,6 +170,16 @@ impl Core {
                 .ensure_linearizable()
                 .await
                 .map_err(|e| ApiError::Unavailable(format!("cannot confirm leadership: {e}"))),
+        }
+    }
+
+    /// A refusal is an answer read from this node's tokens and policies, so like any answer it
+    /// leaves only once a quorum confirms this node still leads: a leader cut off from the
+    /// others answers 503, never a 403 from a policy or token already replaced.
+    async fn refusal(&self, refused: ApiError) -> ApiError {
+        match self.confirm_leadership().await {
+            Ok(()) => refused,
+            Err(unavailable) => unavailable,
         }
     }
 

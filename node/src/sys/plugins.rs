@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 fn builtins(kind: &str) -> Option<&'static [&'static str]> {
     match kind {
         "auth" => Some(crate::auth::AUTH_TYPES),
-        "secret" => Some(&["database", "kv", "transit"]),
+        "secret" => Some(&["database", "kv", "pki", "transit"]),
         "database" => Some(&["postgresql-database-plugin"]),
         _ => None,
     }
