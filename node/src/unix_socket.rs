@@ -83,6 +83,42 @@ pub fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
+/// Serve `router` on the socket at `path` until SIGTERM or Ctrl-C, on a runtime of its own,
+/// printing `banner` once bound; the process exit code. `flag` names the option the path came
+/// from and `name` the plugin, for the error messages.
+pub fn serve(
+    path: PathBuf,
+    flag: &str,
+    name: &str,
+    banner: String,
+    router: tonic::transport::server::Router,
+) -> i32 {
+    let Some(runtime) = runtime() else {
+        return 1;
+    };
+    runtime.block_on(async move {
+        let listener = match bind(&path) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("{flag}: {e}");
+                return 1;
+            }
+        };
+        println!("{banner}");
+        let served = router
+            .serve_with_incoming_shutdown(incoming(listener), shutdown_signal())
+            .await;
+        let _ = std::fs::remove_file(&path);
+        match served {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                1
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

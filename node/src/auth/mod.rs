@@ -13,6 +13,7 @@ pub mod issue;
 pub mod jwt;
 pub mod kubernetes;
 mod password;
+mod stored_role;
 #[cfg(test)]
 mod testkit;
 pub mod token;

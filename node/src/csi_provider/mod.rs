@@ -54,36 +54,12 @@ pub fn run(args: CsiProviderArgs, target: &Target) -> i32 {
         target: target.clone(),
         timeout,
     };
-    let Some(runtime) = unix_socket::runtime() else {
-        return 1;
-    };
-    runtime.block_on(async move {
-        let listener = match unix_socket::bind(&path) {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("-endpoint: {e}");
-                return 1;
-            }
-        };
-        println!(
-            "coffer csi-provider: serving on {} (coffer at {})",
-            path.display(),
-            target.address()
-        );
-        let served = tonic::transport::Server::builder()
-            .add_service(pb::csi_driver_provider_server::CsiDriverProviderServer::new(service))
-            .serve_with_incoming_shutdown(
-                unix_socket::incoming(listener),
-                unix_socket::shutdown_signal(),
-            )
-            .await;
-        let _ = std::fs::remove_file(&path);
-        match served {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("csi-provider: {e}");
-                1
-            }
-        }
-    })
+    let banner = format!(
+        "coffer csi-provider: serving on {} (coffer at {})",
+        path.display(),
+        target.address()
+    );
+    let router = tonic::transport::Server::builder()
+        .add_service(pb::csi_driver_provider_server::CsiDriverProviderServer::new(service));
+    unix_socket::serve(path, "-endpoint", "csi-provider", banner, router)
 }

@@ -69,39 +69,13 @@ pub fn run(args: KmsPluginArgs, target: &Target) -> i32 {
         }),
         timeout,
     };
-    let Some(runtime) = unix_socket::runtime() else {
-        return 1;
-    };
-    runtime.block_on(async move {
-        let listener = match unix_socket::bind(&path) {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("-listen: {e}");
-                return 1;
-            }
-        };
-        println!(
-            "coffer kms-plugin: serving KMS {API_VERSION} on {} (transit key {}/{})",
-            path.display(),
-            args.transit_mount,
-            args.key
-        );
-        let served = tonic::transport::Server::builder()
-            .add_service(
-                pb::key_management_service_server::KeyManagementServiceServer::new(service),
-            )
-            .serve_with_incoming_shutdown(
-                unix_socket::incoming(listener),
-                unix_socket::shutdown_signal(),
-            )
-            .await;
-        let _ = std::fs::remove_file(&path);
-        match served {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("kms-plugin: {e}");
-                1
-            }
-        }
-    })
+    let banner = format!(
+        "coffer kms-plugin: serving KMS {API_VERSION} on {} (transit key {}/{})",
+        path.display(),
+        args.transit_mount,
+        args.key
+    );
+    let router = tonic::transport::Server::builder()
+        .add_service(pb::key_management_service_server::KeyManagementServiceServer::new(service));
+    unix_socket::serve(path, "-listen", "kms-plugin", banner, router)
 }

@@ -14,7 +14,8 @@ pub mod login;
 pub mod role;
 pub mod token;
 
-use super::{data_reply, list_response, name_segment, no_content};
+use super::stored_role::{role_key, role_op, StoredRole};
+use super::{data_reply, list_response, no_content};
 use super::{AuthMethod, MountRequest, Outcome};
 use crate::error::ApiError;
 use crate::request::Operation;
@@ -54,7 +55,9 @@ impl AuthMethod for Jwt {
             "oidc/auth_url" | "oidc/callback" => Err(ApiError::bad(NO_BROWSER_FLOW)),
             "config" => config_op(&areq).await,
             "role" if op == Operation::List => list_response(areq.storage.list("role/").await?),
-            p if p.starts_with("role/") => role_op(&areq, &p["role/".len()..]).await,
+            p if p.starts_with("role/") => {
+                role_op::<JwtRole>(&areq, &p["role/".len()..].to_lowercase()).await
+            }
             "login" | "role" => Err(ApiError::UnsupportedOperation),
             _ => Err(ApiError::no_route(&areq.req.path)),
         }
@@ -117,32 +120,12 @@ async fn config_op(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
     }
 }
 
-fn role_key(name: &str) -> String {
-    format!("role/{name}")
-}
+impl StoredRole for JwtRole {
+    fn apply(&mut self, data: &serde_json::Map<String, serde_json::Value>) -> Result<(), ApiError> {
+        JwtRole::apply(self, data)
+    }
 
-async fn role_op(areq: &MountRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
-    // Vault lower-cases role names.
-    let name = name_segment(&name.to_lowercase(), "role name")?;
-    match areq.req.operation {
-        Operation::Read => match areq.storage.get_json::<JwtRole>(&role_key(&name)).await? {
-            Some(r) => Ok(data_reply(r.read_json())),
-            None => Err(ApiError::NotFound(String::new())),
-        },
-        Operation::Create | Operation::Update => {
-            let mut role: JwtRole = areq
-                .storage
-                .get_json(&role_key(&name))
-                .await?
-                .unwrap_or_default();
-            role.apply(&areq.req.data)?;
-            areq.storage.put_json(&role_key(&name), &role).await?;
-            Ok(no_content())
-        }
-        Operation::Delete => {
-            areq.storage.delete(&role_key(&name)).await?;
-            Ok(no_content())
-        }
-        _ => Err(ApiError::UnsupportedOperation),
+    fn read_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        JwtRole::read_json(self)
     }
 }

@@ -13,6 +13,7 @@ pub mod local;
 pub mod review;
 pub mod role;
 
+use super::stored_role::{role_key, role_op, StoredRole};
 use super::{cidr, data_reply, list_response, name_segment, no_content};
 use super::{AliasGrant, AuthMethod, LoginGrant, MountRequest, Outcome};
 use crate::error::ApiError;
@@ -52,7 +53,7 @@ impl AuthMethod for Kubernetes {
             "login" if write => login(&areq).await,
             "config" => config_op(&areq).await,
             "role" if op == Operation::List => list_response(areq.storage.list("role/").await?),
-            p if p.starts_with("role/") => role_op(&areq, &p["role/".len()..]).await,
+            p if p.starts_with("role/") => role_op::<KubeRole>(&areq, &p["role/".len()..]).await,
             "login" | "role" => Err(ApiError::UnsupportedOperation),
             _ => Err(crate::error::ApiError::no_route(&areq.req.path)),
         }
@@ -72,35 +73,6 @@ async fn config_op(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
         Operation::Create | Operation::Update => {
             let config = KubeConfig::from_write(&areq.req.data, &LocalAccount::from_env())?;
             areq.storage.put_json(CONFIG_KEY, &config).await?;
-            Ok(no_content())
-        }
-        _ => Err(ApiError::UnsupportedOperation),
-    }
-}
-
-fn role_key(name: &str) -> String {
-    format!("role/{name}")
-}
-
-async fn role_op(areq: &MountRequest<'_>, name: &str) -> Result<Outcome, ApiError> {
-    let name = name_segment(name, "role name")?;
-    match areq.req.operation {
-        Operation::Read => match areq.storage.get_json::<KubeRole>(&role_key(&name)).await? {
-            Some(r) => Ok(data_reply(r.read_json())),
-            None => Err(ApiError::NotFound(String::new())),
-        },
-        Operation::Create | Operation::Update => {
-            let mut role: KubeRole = areq
-                .storage
-                .get_json(&role_key(&name))
-                .await?
-                .unwrap_or_default();
-            role.apply(&areq.req.data)?;
-            areq.storage.put_json(&role_key(&name), &role).await?;
-            Ok(no_content())
-        }
-        Operation::Delete => {
-            areq.storage.delete(&role_key(&name)).await?;
             Ok(no_content())
         }
         _ => Err(ApiError::UnsupportedOperation),
@@ -221,4 +193,14 @@ async fn login(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
         params: role.token,
         metadata,
     })))
+}
+
+impl StoredRole for KubeRole {
+    fn apply(&mut self, data: &serde_json::Map<String, serde_json::Value>) -> Result<(), ApiError> {
+        KubeRole::apply(self, data)
+    }
+
+    fn read_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        KubeRole::read_json(self)
+    }
 }
