@@ -46,10 +46,28 @@ impl ServerHandle {
         crate::http::app(self.core.clone())
     }
 
-    /// Stop Raft (listeners stop when the handle drops). The storage is synced first: a node
-    /// stopped this way restarts with everything it had applied (the seal records above all,
-    /// which a sealed node cannot catch up on before it unseals).
+    /// Stop the node gracefully: an active node first drains and hands leadership to another
+    /// voter (`cluster::handoff`); then the listeners stop accepting and every connection
+    /// finishes the request it serves; then, once the requests in flight are answered (at most
+    /// [`FINISH_WAIT`]), Raft stops. The storage is synced first: a node stopped this way
+    /// restarts with everything it had applied (the seal records above all, which a sealed
+    /// node cannot catch up on before it unseals).
     pub async fn shutdown(self) {
+        match crate::cluster::handoff::hand_over(&self.core).await {
+            crate::cluster::handoff::Outcome::Skipped => {}
+            crate::cluster::handoff::Outcome::HandedTo(leader) => {
+                tracing::info!(leader, "handed leadership over before stopping");
+            }
+            crate::cluster::handoff::Outcome::GaveUp(reason) => {
+                tracing::warn!(%reason, "could not hand leadership over before stopping");
+            }
+        }
+        for listener in &self.listeners {
+            listener.close();
+        }
+        if !self.core.link.drain.wait_idle(FINISH_WAIT).await {
+            tracing::warn!("requests still running at shutdown");
+        }
         if let Some(raft) = &self.core.storage.raft {
             if let Err(e) = raft.sync().await {
                 tracing::warn!(error = %e, "raft storage sync at shutdown");
@@ -60,6 +78,10 @@ impl ServerHandle {
         }
     }
 }
+
+/// How long a stopping node waits for the requests it is still answering (held ones relayed
+/// to the new active node, and the last ones on open connections).
+const FINISH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Where the node's bytes live.
 #[derive(Clone)]

@@ -90,6 +90,13 @@ impl RaftConfig {
             // followers holding the old ones would keep them: replicas diverge and an
             // acknowledged write can be lost (found by the simulation's slow-disk crashes).
             enable_leader_restore: Some(false),
+            // A follower whose election timer fires asks first whether a quorum would vote for
+            // it, without raising its term. One that restarted, or was cut off, finds the
+            // others still hearing from their leader (their leader lease) and stays a follower
+            // until the leader reaches it, instead of carrying a higher term back that would
+            // depose a healthy leader. Leadership transfer and a dead leader's expired lease
+            // are unaffected. The gRPC transport carries the PreVote RPC (`transport/`).
+            enable_pre_vote: Some(true),
             ..Default::default()
         };
         config

@@ -8,6 +8,10 @@
 //! When a connection ends on our side (say, after a 413 for a body we refused to read), the
 //! node closes its writing half and discards what the client still sends for a moment
 //! ([`LINGER`]), so a client still writing that body reads the answer instead of a reset.
+//!
+//! When the listener closes (the node stops), each connection finishes the request it is
+//! serving, answers it with `Connection: close` and ends; an idle one ends at once (hyper's
+//! graceful shutdown).
 
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -194,12 +198,16 @@ where
     }
 }
 
-/// Serve one connection until it ends, the client goes quiet past a deadline, or the client
-/// leaves. Every request on it goes to `service`.
-pub async fn serve<IO, S, B>(io: IO, service: S, t: Timeouts)
-where
+/// Serve one connection until it ends, the client goes quiet past a deadline, the client
+/// leaves, or `closing` turns true (then gracefully). Every request on it goes to `service`.
+pub async fn serve<IO, S, B>(
+    io: IO,
+    service: S,
+    t: Timeouts,
+    closing: tokio::sync::watch::Receiver<bool>,
+) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: hyper::service::Service<Request, Response = http::Response<B>> + Send + 'static,
+    S: hyper::service::Service<Request, Response = http::Response<B>> + Unpin + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
     B: hyper::body::Body + Send + 'static,
@@ -221,12 +229,25 @@ where
         inner: service,
         shared: shared.clone(),
     };
-    let conn = hyper::server::conn::http1::Builder::new()
-        .serve_connection(io, service)
-        .without_shutdown();
+    let mut conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+    let served = async {
+        let mut closing = closing;
+        let ended = tokio::select! {
+            ended = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => Some(ended),
+            _ = closing.wait_for(|c| *c) => None,
+        };
+        let ended = match ended {
+            Some(ended) => ended,
+            None => {
+                Pin::new(&mut conn).graceful_shutdown();
+                std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)).await
+            }
+        };
+        ended.map(|()| conn)
+    };
     tokio::select! {
-        ended = conn => match ended {
-            Ok(parts) => linger(parts.io.into_inner().inner).await,
+        ended = served => match ended {
+            Ok(conn) => linger(conn.into_parts().io.into_inner().inner).await,
             Err(e) => tracing::debug!(error = %e, "connection ended with an error"),
         },
         () = watchdog(shared, t) => tracing::debug!("connection closed: header or idle timeout"),

@@ -40,6 +40,17 @@ pub struct Listener {
     pub local_addr: SocketAddr,
     pub tls: bool,
     task: JoinHandle<()>,
+    /// Turned true by [`Listener::close`]; every connection watches it.
+    closing: tokio::sync::watch::Sender<bool>,
+}
+
+impl Listener {
+    /// Stop accepting connections (the socket closes: new clients are refused) and have every
+    /// open connection finish the request it serves and end (idle ones end at once).
+    pub fn close(&self) {
+        self.task.abort();
+        self.closing.send_replace(true);
+    }
 }
 
 impl Drop for Listener {
@@ -143,11 +154,19 @@ pub async fn start(cfg: &ListenerConfig, app: axum::Router) -> Result<Listener, 
             source,
         })?;
     let tls = acceptor.is_some();
-    let task = tokio::spawn(accept_loop(listener, acceptor, app, cfg.clone()));
+    let closing = tokio::sync::watch::Sender::new(false);
+    let task = tokio::spawn(accept_loop(
+        listener,
+        acceptor,
+        app,
+        cfg.clone(),
+        closing.subscribe(),
+    ));
     Ok(Listener {
         local_addr,
         tls,
         task,
+        closing,
     })
 }
 
@@ -156,6 +175,7 @@ async fn accept_loop(
     acceptor: Option<TlsAcceptor>,
     app: axum::Router,
     cfg: ListenerConfig,
+    closing: tokio::sync::watch::Receiver<bool>,
 ) {
     let limits = cfg.limits;
     let body_limits = BodyLimits {
@@ -189,10 +209,11 @@ async fn accept_loop(
         ));
         #[cfg_attr(madsim, allow(clippy::clone_on_copy))]
         let acceptor = acceptor.clone();
+        let closing = closing.clone();
         tokio::spawn(async move {
             let _slot = slot;
             match acceptor {
-                None => conn::serve(stream, service, timeouts).await,
+                None => conn::serve(stream, service, timeouts, closing).await,
                 #[cfg(not(madsim))]
                 Some(acceptor) => {
                     let handshake = acceptor.accept(stream);
@@ -208,7 +229,7 @@ async fn accept_loop(
                         }
                     };
                     match tls {
-                        Ok(tls) => conn::serve(tls, service, timeouts).await,
+                        Ok(tls) => conn::serve(tls, service, timeouts, closing).await,
                         Err(e) => tracing::debug!(error = %e, "TLS handshake failed"),
                     }
                 }

@@ -35,6 +35,18 @@ pub fn app(core: Arc<Core>) -> axum::Router {
 
 pub use crate::request::PeerAddr;
 
+/// The answer to a forwarded request that reached a node that is not active: 503, marked so
+/// the standby that sent it knows it did not run (`link::forward::NOT_ACTIVE_HEADER`).
+fn not_active() -> HttpResponse {
+    let error = crate::error::ApiError::Unavailable("node is not the active node".into());
+    let mut resp = render_error(&error);
+    resp.headers_mut().insert(
+        crate::link::forward::NOT_ACTIVE_HEADER,
+        http::HeaderValue::from_static("1"),
+    );
+    resp
+}
+
 async fn serve(
     State(core): State<Arc<Core>>,
     method: Method,
@@ -59,10 +71,13 @@ async fn serve(
             return resp;
         }
     };
+    // Counted until the answer is built; held while a stopping active node hands over.
+    let _in_flight = core.link.drain.admit(!crate::cluster::is_local(&uri)).await;
     match crate::cluster::maybe_forward(&core, &method, &uri, &headers, &body, peer).await {
         Forward::Local => {}
         Forward::Relayed(answer) => return answer,
         Forward::Refused(e) => return render_error(&e),
+        Forward::NotActive => return not_active(),
     }
     let is_head = method == Method::HEAD;
     let mut req = match parse_request(&method, &uri, &headers, &body) {

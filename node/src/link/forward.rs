@@ -3,6 +3,11 @@
 //! it through its own axum app and the standby relays the answer unchanged. A forwarded request
 //! carries `x-coffer-forwarded`, and a node that is not active refuses it rather than forwarding
 //! it again, so a request can never loop between nodes.
+//!
+//! Such a refusal carries [`NOT_ACTIVE_HEADER`]: the request did not run, and the standby
+//! tries again on the node it now knows as the leader (`cluster::maybe_forward`). So does a
+//! connection the old active node refused (it has stopped): nothing was sent. Any other
+//! failure may have happened after the request ran, and is not retried.
 
 use axum::body::Body;
 use http_body_util::BodyExt;
@@ -29,6 +34,9 @@ pub type ForwardGrpcServer = ForwardingServer<ForwardService, tonic::codegen::Id
 
 /// Marks a request that already crossed one node.
 pub const FORWARDED_HEADER: &str = "x-coffer-forwarded";
+/// Marks an answer from a node that was asked to serve a forwarded request but is not the
+/// active node (any more): the request did not run, and may be sent to the new leader.
+pub const NOT_ACTIVE_HEADER: &str = "x-coffer-not-active";
 /// The largest forwarded request or answer (a snapshot is the big one; tonic's default is 4 MiB).
 const FORWARD_MESSAGE_MAX_BYTES: usize = 1 << 30;
 /// How long a forwarded call may take end to end.
@@ -52,6 +60,34 @@ pub enum ForwardError {
     Unreachable { addr: String, reason: String },
     #[error("the active node answered with an invalid response: {0}")]
     BadReply(String),
+    #[error("{addr} is not the active node any more")]
+    NotActive { addr: String },
+    #[error("{addr} refused the connection")]
+    ConnectionRefused { addr: String },
+}
+
+impl ForwardError {
+    /// Whether the request surely did not run, so it may be sent again to another leader.
+    pub fn did_not_run(&self) -> bool {
+        matches!(
+            self,
+            ForwardError::NotActive { .. } | ForwardError::ConnectionRefused { .. }
+        )
+    }
+}
+
+/// Whether a failed call's cause is a refused TCP connection (nothing reached the peer).
+fn connection_refused(status: &tonic::Status) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(status);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return true;
+            }
+        }
+        cause = e.source();
+    }
+    false
 }
 
 fn headers_out(map: &http::HeaderMap) -> Vec<pb::Header> {
@@ -198,14 +234,21 @@ impl Forwarder {
             remote_addr: peer.map(|p| p.to_string()).unwrap_or_default(),
         });
         request.set_timeout(FORWARD_DEADLINE);
-        let reply = client
-            .forward(request)
-            .await
-            .map_err(|status| ForwardError::Unreachable {
-                addr: cluster_addr.to_string(),
-                reason: status.message().to_string(),
-            })?;
+        let addr = cluster_addr.to_string();
+        let reply = client.forward(request).await.map_err(|status| {
+            if connection_refused(&status) {
+                ForwardError::ConnectionRefused { addr: addr.clone() }
+            } else {
+                ForwardError::Unreachable {
+                    addr: addr.clone(),
+                    reason: status.message().to_string(),
+                }
+            }
+        })?;
         let reply = reply.into_inner();
+        if reply.headers.iter().any(|h| h.name == NOT_ACTIVE_HEADER) {
+            return Err(ForwardError::NotActive { addr });
+        }
         let status =
             u16::try_from(reply.status).map_err(|e| ForwardError::BadReply(e.to_string()))?;
         let mut builder = http::Response::builder().status(status);

@@ -2,12 +2,14 @@
 //! The cluster certificate (`tls.rs`), the join challenge as plain functions (`join.rs`),
 //! standby → active forwarding over gRPC (`forward.rs`: the client `Forwarder` and the server
 //! `ForwardService`), and the cluster port that carries Raft and forwarding (`port.rs`).
-//! Join challenges this node issued are kept bounded and expiring (`challenges.rs`).
+//! Join challenges this node issued are kept bounded and expiring (`challenges.rs`). The
+//! drain gate that holds requests while a stopping active node hands over is `drain.rs`.
 //! `ClusterLink` bundles the live pieces; `Core` holds one. What *uses* the link with the
 //! node's state (deciding to forward, joining, autopilot, opening the port at unseal) lives
 //! above, in `cluster/`. This module never imports `core`, `cluster` or `http`.
 
 pub mod challenges;
+pub mod drain;
 pub mod forward;
 pub mod join;
 pub mod port;
@@ -15,6 +17,7 @@ pub mod tls;
 
 use challenges::ChallengeBook;
 use coffer_raft::ClusterNode;
+use drain::DrainGate;
 use forward::Forwarder;
 use join::{ChallengeBundle, Expected};
 use parking_lot::Mutex;
@@ -49,6 +52,8 @@ pub struct ClusterLink {
     pub pending_join: Mutex<Option<PendingJoin>>,
     /// Join challenges this (active) node issued, by server id.
     pub challenges: Mutex<ChallengeBook<IssuedChallenge>>,
+    /// Holds requests while this node stops and hands leadership over.
+    pub drain: DrainGate,
 }
 
 impl Default for ClusterLink {
@@ -59,6 +64,7 @@ impl Default for ClusterLink {
             app: OnceLock::new(),
             pending_join: Mutex::new(None),
             challenges: Mutex::new(ChallengeBook::default()),
+            drain: DrainGate::default(),
         }
     }
 }

@@ -180,6 +180,23 @@ impl RaftHandle {
         Ok(target)
     }
 
+    /// Step down (see [`RaftHandle::step_down`]) and wait, at most `timeout`, until this node
+    /// knows another node as the leader. Returns the new leader's id; `Timeout` if none took
+    /// over in time (the target may still win later).
+    pub async fn hand_over(&self, timeout: Duration) -> Result<u64, RaftError> {
+        self.step_down().await?;
+        let me = self.inner.node_id;
+        let led_by_another = move |m: &openraft::RaftMetrics<crate::types::TypeConfig>| {
+            m.current_leader.is_some_and(|leader| leader != me)
+        };
+        let waited = self.inner.raft.wait(Some(timeout));
+        match waited.metrics(led_by_another, "another leader").await {
+            Ok(m) => m.current_leader.ok_or(RaftError::Timeout),
+            Err(openraft::metrics::WaitError::Timeout(..)) => Err(RaftError::Timeout),
+            Err(openraft::metrics::WaitError::ShuttingDown) => Err(RaftError::Stopped),
+        }
+    }
+
     /// Start an election on this node now, without waiting for the election timeout.
     pub async fn trigger_election(&self) -> Result<(), RaftError> {
         Ok(self.inner.raft.trigger().elect(false).await?)
