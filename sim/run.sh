@@ -9,7 +9,7 @@
 # same event-log hash) and one summary line:
 #   seeds N, violations V, lost writes L, inconclusive I, snapshots installed S,
 #   majority crashes M, membership changes C, failed F, tokens used T, policy flips P,
-#   ciphertexts checked X
+#   ciphertexts checked X, leases issued L, leases revoked R
 # Over 50 seeds or more, S, M and C must each be above 0 (else the run exercised too little).
 # A failing seed prints the command that replays it and the tail of its event log (the whole
 # log is in the file named). Exit status 0 only when every seed passed and the hashes agree.
@@ -34,7 +34,7 @@ source scripts/env.sh
 # active node off from its peers but not from clients.
 # shellcheck disable=SC2206 # the names are split on blanks
 MUTANTS=(${COFFER_MUTANTS:-sm_skip_entry snapshot_drops_last_pair kv_cas_ignored kv_delete_ignored
-  write_acked_before_commit barrier_plaintext read_without_read_index})
+  write_acked_before_commit barrier_plaintext read_without_read_index lease_restore_skipped})
 
 seeds=200 from=1 jobs=$(nproc) mutants=0 budget=100
 while [ $# -gt 0 ]; do
@@ -152,7 +152,7 @@ for seed in $(seq "$from" $((from + seeds - 1))); do
   c=$(echo "$line" | grep -Eo 'membership changes [0-9]+' | awk '{print $3}')
   violations=$((violations + ${v:-0})) lost=$((lost + ${l:-0})) inconclusive=$((inconclusive + ${i:-0}))
   snapshots=$((snapshots + ${s:-0})) majority=$((majority + ${m:-0})) membership=$((membership + ${c:-0}))
-  for f in "tokens used" "policy flips" "ciphertexts checked"; do # the rest of the workload
+  for f in "tokens used" "policy flips" "ciphertexts checked" "leases issued" "leases revoked"; do # the rest of the workload
     n=$(echo "$line" | grep -Eo "$f [0-9]+" | awk '{print $NF}'); side[$f]=$(( ${side[$f]:-0} + ${n:-0} ))
   done
   if ! grep -q '^test result: ok' "$log"; then
@@ -174,7 +174,7 @@ if [ "$seeds" -ge 50 ]; then
   [ "$membership" -gt 0 ] || missing="$missing membership changes,"
 fi
 echo
-echo "seeds $seeds, violations $violations, lost writes $lost, inconclusive $inconclusive, snapshots installed $snapshots, majority crashes $majority, membership changes $membership, failed $failed, tokens used ${side[tokens used]:-0}, policy flips ${side[policy flips]:-0}, ciphertexts checked ${side[ciphertexts checked]:-0}"
+echo "seeds $seeds, violations $violations, lost writes $lost, inconclusive $inconclusive, snapshots installed $snapshots, majority crashes $majority, membership changes $membership, failed $failed, tokens used ${side[tokens used]:-0}, policy flips ${side[policy flips]:-0}, ciphertexts checked ${side[ciphertexts checked]:-0}, leases issued ${side[leases issued]:-0}, leases revoked ${side[leases revoked]:-0}"
 if [ -n "$missing" ]; then
   echo "none of:${missing%,} in $seeds seeds: the run did not exercise what it must"
   exit 1

@@ -15,9 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import hvac
 import pytest
 
-from conftest import Node, assert_vault_error, free_port, http, init_and_unseal
+from conftest import Node, assert_vault_error, free_port, health, http, init_and_unseal, wait_until
+from test_cluster import cluster, form  # noqa: F401 (fixture)
 
 SUPERUSER_PW = "pg-super-" + secrets.token_hex(8)
 ROOT_PW = "coffer-root-" + secrets.token_hex(8)
@@ -79,19 +81,33 @@ class Postgres:
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
+    def has_role(self, user: str) -> bool:
+        """Whether `user` exists in PostgreSQL (pg_roles), whatever its password or expiry."""
+        return self.admin(f"SELECT count(*) FROM pg_roles WHERE rolname = '{user}'") == "1"
+
+    def valid_until(self, user: str) -> float:
+        """`user`'s VALID UNTIL as seconds since the epoch."""
+        return float(self.admin(f"SELECT extract(epoch FROM rolvaliduntil) FROM pg_roles WHERE rolname = '{user}'"))
+
     def url(self) -> str:
         return f"postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{self.port}/postgres?sslmode=disable"
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    """PostgreSQL with Coffer's root user, a user for root rotation and a static user; one
-    unsealed node with `database/` mounted and a file audit device:
-    (pg, node, root token, client, audit log path)."""
+def pg():
+    """PostgreSQL with Coffer's root user, a user for root rotation and a static user."""
     pg = Postgres()
     pg.admin(f"CREATE ROLE vaultroot WITH LOGIN SUPERUSER PASSWORD '{ROOT_PW}'")
     pg.admin(f"CREATE ROLE rotator WITH LOGIN SUPERUSER PASSWORD '{ROTATOR_PW}'")
     pg.admin(f"CREATE ROLE static_app WITH LOGIN PASSWORD '{STATIC_PW}'")
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(scope="module")
+def env(pg, tmp_path_factory):
+    """The PostgreSQL of `pg` and one unsealed node with `database/` mounted and a file audit
+    device: (pg, node, root token, client, audit log path)."""
     workdir = tmp_path_factory.mktemp("database")
     node = Node(workdir).start()
     root, _ = init_and_unseal(node)
@@ -101,7 +117,6 @@ def env(tmp_path_factory):
     client.sys.enable_secrets_engine(backend_type="database", path="database")
     yield pg, node, root, client, audit
     node.stop()
-    pg.stop()
 
 
 def configure(client, pg, name="pg", user="vaultroot", password=ROOT_PW, **kw):
@@ -242,3 +257,112 @@ def test_passwords_never_appear_in_clear_in_audit_or_log(env):
     for secret in (ROOT_PW, ROTATOR_PW, made["password"]):
         assert secret not in text, "a password is in the audit log in clear"
         assert secret not in node.log.read_text(), "a password is in the server log"
+
+
+def lookup_status(node, root, lease_id):
+    return http(node, "PUT", "sys/leases/lookup", token=root, json={"lease_id": lease_id}).status_code
+
+
+def test_revoking_one_lease_drops_exactly_that_role(env):
+    pg, node, root, client, _ = env
+    configure(client, pg)
+    client.secrets.database.create_role(
+        name="pair", db_name="pg", creation_statements=CREATE, default_ttl="1h", max_ttl="24h")
+    first = client.secrets.database.generate_credentials(name="pair")
+    second = client.secrets.database.generate_credentials(name="pair")
+    gone, kept = first["data"], second["data"]
+    assert pg.has_role(gone["username"]) and pg.has_role(kept["username"])
+
+    client.sys.revoke_lease(lease_id=first["lease_id"])
+    assert not pg.has_role(gone["username"]), "the revoked lease's role is dropped"
+    assert pg.psql(gone["username"], gone["password"]).returncode != 0
+    assert pg.has_role(kept["username"]), "the other lease's role is untouched"
+    result = pg.psql(kept["username"], kept["password"])
+    assert result.returncode == 0 and result.stdout.strip() == "1", result.stderr
+    assert lookup_status(node, root, first["lease_id"]) == 400
+    assert lookup_status(node, root, second["lease_id"]) == 200
+    keys = client.sys.list_leases(prefix="database/creds/pair")["data"]["keys"]
+    assert keys == [second["lease_id"].rsplit("/", 1)[1]]
+    # Revoking it again is a no-op, as Vault's (204: nothing left to revoke), and drops nothing else.
+    again = http(node, "PUT", "sys/leases/revoke", token=root, json={"lease_id": first["lease_id"]})
+    assert again.status_code == 204, again.text
+    assert pg.has_role(kept["username"])
+    client.sys.revoke_lease(lease_id=second["lease_id"])
+    assert not pg.has_role(kept["username"])
+
+
+def test_hvac_reads_renews_lists_and_revokes_a_database_lease(env):
+    pg, node, root, client, _ = env
+    configure(client, pg)
+    client.secrets.database.create_role(
+        name="renewed", db_name="pg", creation_statements=CREATE, default_ttl="10m", max_ttl="1h")
+    made = client.secrets.database.generate_credentials(name="renewed")
+    lease_id, user = made["lease_id"], made["data"]["username"]
+    assert lease_id.startswith("database/creds/renewed/"), lease_id
+    assert made["lease_duration"] == 600 and made["renewable"] is True
+
+    info = client.sys.read_lease(lease_id=lease_id)["data"]
+    assert set(info) == {"id", "issue_time", "expire_time", "last_renewal", "renewable", "ttl"}
+    assert info["id"] == lease_id and info["renewable"] is True and info["last_renewal"] is None
+    assert 590 < info["ttl"] <= 600
+    assert user not in str(info) and made["data"]["password"] not in str(info), "internal data is not shown"
+    assert lease_id.rsplit("/", 1)[1] in client.sys.list_leases(prefix="database/creds/renewed")["data"]["keys"]
+    assert "creds/" in client.sys.list_leases(prefix="database")["data"]["keys"]
+
+    before = pg.valid_until(user)
+    renewed = client.sys.renew_lease(lease_id=lease_id, increment=1800)
+    assert renewed["lease_id"] == lease_id and renewed["renewable"] is True
+    assert 1790 < renewed["lease_duration"] <= 1800
+    after = client.sys.read_lease(lease_id=lease_id)["data"]
+    assert after["last_renewal"] is not None and 1790 < after["ttl"] <= 1800
+    assert pg.valid_until(user) >= before + 1100, "the renewal pushed the role's VALID UNTIL"
+    # Never past the role's max TTL, counted from issue.
+    capped = client.sys.renew_lease(lease_id=lease_id, increment=7200)
+    assert 3500 < capped["lease_duration"] <= 3600
+    assert pg.psql(user, made["data"]["password"]).returncode == 0
+
+    client.sys.revoke_lease(lease_id=lease_id)
+    assert not pg.has_role(user)
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        client.sys.list_leases(prefix="database/creds/renewed")
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        client.sys.read_lease(lease_id=lease_id)
+
+
+def test_a_five_second_lease_drops_its_role_at_expiry(env):
+    pg, node, root, client, _ = env
+    configure(client, pg)
+    client.secrets.database.create_role(
+        name="short", db_name="pg", creation_statements=CREATE, default_ttl="5s", max_ttl="1m")
+    made = client.secrets.database.generate_credentials(name="short")
+    user = made["data"]["username"]
+    assert made["lease_duration"] == 5
+    assert pg.has_role(user)
+    wait_until(lambda: not pg.has_role(user), timeout=30, what="the expired lease's role dropped")
+    assert lookup_status(node, root, made["lease_id"]) == 400
+
+
+def test_a_five_second_lease_is_dropped_after_the_active_node_is_killed(pg, cluster):
+    n1, n2, n3 = cluster
+    _keys, root = form(cluster)
+    client = n1.client(root)
+    client.sys.enable_secrets_engine(backend_type="database", path="database")
+    configure(client, pg)
+    client.secrets.database.create_role(
+        name="failover", db_name="pg", creation_statements=CREATE, default_ttl="5s", max_ttl="1m")
+    made = client.secrets.database.generate_credentials(name="failover")
+    user, lease_id = made["data"]["username"], made["lease_id"]
+    assert pg.has_role(user)
+    n1.kill()
+    survivors = [n2, n3]
+    active = wait_until(lambda: next((n for n in survivors if health(n) == 200), None), what="a new active node")
+    # Nobody asks the new active node anything about the lease: it expires it by itself.
+    wait_until(lambda: not pg.has_role(user), timeout=30, what="the new active node dropping the role")
+    assert lookup_status(active, root, lease_id) == 400
+    revocations = sum(
+        line.count(lease_id)
+        for n in cluster
+        for line in n.log.read_text().splitlines()
+        if "lease expired and was revoked" in line
+    )
+    assert revocations == 1, f"revoked {revocations} times"

@@ -160,6 +160,11 @@ pub async fn fenced<F: std::future::Future>(term: u64, fut: F) -> F::Output {
     FENCE.scope(Fence::new(term), fut).await
 }
 
+/// The term the current request's writes are fenced to, if it runs inside [`fenced`].
+pub fn fence_term() -> Option<u64> {
+    FENCE.try_with(|fence| fence.term).ok()
+}
+
 /// Whether the current request's reads need no read index because a write of its own vouches
 /// for them: one that was proposed after every read had finished and committed in the request's
 /// term. Raft commits an entry of term T only while no later term has committed anything, so

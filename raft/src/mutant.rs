@@ -9,7 +9,8 @@
 //! - `fence_ignored`: a fenced command is applied whatever the entry's term (not gated: the
 //!   chaos run does not catch it yet);
 //! - in node: `read_without_read_index`, `kv_cas_ignored`, `kv_delete_ignored`,
-//!   `write_acked_before_commit`; in barrier: `barrier_plaintext`.
+//!   `write_acked_before_commit`, `lease_restore_skipped` (a new active node does not load the
+//!   stored leases into its expiry schedule); in barrier: `barrier_plaintext`.
 
 /// Whether the planted bug `name` is switched on (`COFFER_MUTANT=name`, read once).
 #[cfg(feature = "mutants")]

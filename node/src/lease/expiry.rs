@@ -88,7 +88,17 @@ impl LeaseManager {
                     self.schedule.lock().set(id, rec.expire_time_ms);
                     Ok(false)
                 }
-                _ => self.revoke_locked(id, false).await.map(|()| true),
+                _ => {
+                    self.revoke_locked(id, false).await?;
+                    #[cfg(madsim)]
+                    super::sim_registry::record(
+                        id,
+                        super::sim_registry::EventKind::Expired {
+                            decided_wall_ms: now_ms,
+                        },
+                    );
+                    Ok(true)
+                }
             }
         };
         self.release(id, lock);

@@ -14,13 +14,15 @@ mod expiry;
 mod ops;
 mod record;
 mod schedule;
+#[cfg(madsim)]
+pub mod sim_registry;
 mod store;
 #[cfg(test)]
 mod tests;
 
 pub use expiry::run as run_expiry;
 pub use record::{initial_ttl, LeaseRecord, Limits};
-pub use schedule::{backoff_ms, Schedule};
+pub use schedule::{backoff_ms, Schedule, MAX_BACKOFF_MS};
 pub use store::LeaseStore;
 
 use crate::engines::{SecretEngine, SecretLease};
@@ -130,6 +132,8 @@ impl LeaseManager {
     ) -> Result<(), ApiError> {
         let (ttl, max) = initial_ttl(secret.ttl_secs, secret.max_ttl_secs, &self.limits(mount));
         let now = crate::clock::unix_now_ms();
+        #[cfg(madsim)]
+        let issue_true_ms = sim_registry::true_now_ms();
         let rec = LeaseRecord {
             lease_id: format!("{}/{}", path.trim_matches('/'), crate::ids::base62(24)),
             mount_uuid: mount.uuid.clone(),
@@ -143,8 +147,21 @@ impl LeaseManager {
             internal: secret.internal,
             accessor: accessor.to_string(),
         };
-        self.store.put(&rec).await?;
+        // Noted before the write: a write that answers an error may still be committed.
+        #[cfg(madsim)]
+        sim_registry::record(
+            &rec.lease_id,
+            sim_registry::EventKind::Issued {
+                issue_wall_ms: rec.issue_time_ms,
+                expire_wall_ms: rec.expire_time_ms,
+                issue_true_ms,
+            },
+        );
+        // Scheduled before the write: a write that answers an error may still be committed
+        // (by this leader, later), and the lease must expire then too. If it never was, the
+        // expiry finds no record and lets it go.
         self.schedule_at(&rec.lease_id, rec.expire_time_ms);
+        self.store.put(&rec).await?;
         resp.lease_id = rec.lease_id;
         resp.lease_duration = ttl;
         resp.renewable = rec.renewable;
@@ -159,6 +176,10 @@ impl LeaseManager {
     /// Load every stored lease into the schedule (a node that became active); an expired one
     /// is due at once.
     pub async fn restore(&self) -> Result<usize, ApiError> {
+        if coffer_raft::mutant::mutant("lease_restore_skipped") {
+            // The planted bug: a new active node never learns the leases issued before it.
+            return Ok(0);
+        }
         let mut count = 0;
         for id in self.store.ids().await? {
             if let Some(rec) = self.store.get(&id).await? {

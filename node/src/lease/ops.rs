@@ -31,6 +31,10 @@ impl LeaseManager {
             self.revoke_locked(id, force).await
         };
         self.release(id, lock);
+        #[cfg(madsim)]
+        if result.is_ok() {
+            super::sim_registry::record(id, super::sim_registry::EventKind::RevokedByRequest);
+        }
         result
     }
 

@@ -1,12 +1,12 @@
 //! One workload client on its own simulated host: picks a key, an operation and a node (any
 //! node: standbys forward), sends it over the simulated network to the node's HTTP listener with
-//! a deadline, and records invocation and answer in the history. One call in five goes to the
-//! rest of the workload instead ([`super::side`]: tokens, the policy, transit).
+//! a deadline, and records invocation and answer in the history. About one call in four goes to
+//! the rest of the workload instead ([`super::side`]: tokens, the policy, transit, leases).
 
 use super::cluster::MOUNT;
 use super::keys::KeyPool;
 use super::side::Side;
-use super::{policy, tokens, transit};
+use super::{leases, policy, tokens, transit};
 use super::{Cluster, EventLog};
 use crate::history::{History, OpKind, Outcome};
 use crate::ClientHost;
@@ -119,9 +119,10 @@ impl<'a> Client<'a> {
                 transit::encrypt(side, host, via, self.id, root, plaintext, log).await;
             }
             19 => transit::rotate(host, via, self.id, root, log).await,
+            20..=26 => leases::step(side, host, via, self.id, root, n, log).await,
             _ => {}
         }
-        if aside < 20 {
+        if aside < 27 {
             return true;
         }
         let key = self.keys.take(slot);

@@ -6,7 +6,8 @@
 //! simulated KMS failing, slow or cut off while nodes restart. Then the cluster is healed and
 //! the history goes through every checker in [`crate::check`]. Besides KV, the clients use
 //! limited-use tokens and revoke them, one writer rewrites a policy under requests judged by it,
-//! and transit encrypts under key rotations ([`side`]).
+//! transit encrypts under key rotations, and certificates are leased with short TTLs that the
+//! active node must expire across the faults ([`side`], [`leases`]).
 //!
 //! Everything random comes from madsim's seeded RNG, so `MADSIM_TEST_SEED=N` replays a run; the
 //! [`EventLog`] hash is what two runs of one seed must agree on.
@@ -17,6 +18,7 @@ mod crashes;
 mod events;
 mod faults;
 mod keys;
+mod leases;
 mod membership;
 mod policy;
 mod report;

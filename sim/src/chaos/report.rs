@@ -1,7 +1,8 @@
 //! Healing the cluster and checking the run: linearizability per key, no lost acknowledged
 //! write, no duplicate or phantom value, all nodes converged, no workload value in plaintext in
 //! any engine, sealed nodes answered nothing but status; limited-use tokens within their uses
-//! and dead after revocation, no stale policy verdict, every acknowledged ciphertext decrypts.
+//! and dead after revocation, no stale policy verdict, every acknowledged ciphertext decrypts;
+//! no secret lease revoked twice or early, every one gone by its deadline after healing.
 
 use super::faults::FaultReport;
 use super::side::Side;
@@ -41,6 +42,9 @@ pub struct Report {
     pub policy_reads: usize,
     /// Acknowledged ciphertexts decrypted after healing.
     pub ciphertexts_checked: usize,
+    /// Secret leases the nodes registered, and revocations they carried out.
+    pub leases_issued: usize,
+    pub leases_revoked: usize,
     /// The whole event log, kept only when something broke.
     pub event_log: Option<String>,
 }
@@ -51,7 +55,8 @@ impl fmt::Display for Report {
             f,
             "ops {} acknowledged {} unknown {} faults {} violations {} lost writes {} \
              inconclusive {} snapshots installed {} majority crashes {} membership changes {} \
-             event-log hash {:016x} tokens used {} policy flips {} policy reads {} ciphertexts checked {}",
+             event-log hash {:016x} tokens used {} policy flips {} policy reads {} ciphertexts checked {} \
+             leases issued {} leases revoked {}",
             self.ops,
             self.acknowledged,
             self.unknown,
@@ -66,7 +71,9 @@ impl fmt::Display for Report {
             self.tokens_used,
             self.policy_flips,
             self.policy_reads,
-            self.ciphertexts_checked
+            self.ciphertexts_checked,
+            self.leases_issued,
+            self.leases_revoked
         )
     }
 }
@@ -98,6 +105,7 @@ pub async fn check(
         ..Report::default()
     };
     heal(cluster, log).await;
+    let healed_at = super::client::now_ms();
     let record = |v: Violation, report: &mut Report| match v.kind {
         // No verdict is no verification: it fails the seed like a violation, counted apart and
         // named by its kind (`SearchBudgetExceeded` / `TooManyOps`).
@@ -160,6 +168,10 @@ pub async fn check(
         },
         Err(e) => report.violations.push(e),
     }
+    match super::leases::liveness(side, cluster, healed_at, log).await {
+        Ok(()) => check_leases(side, &mut report, &record),
+        Err(e) => report.violations.push(e),
+    }
     if !report.violations.is_empty() {
         for node in cluster.members() {
             let status = node.raft_status().unwrap_or_else(|| "down".to_string());
@@ -184,6 +196,22 @@ pub async fn check(
         report.event_log = Some(log.dump());
     }
     report
+}
+
+/// The three lease checkers over what the workload and the nodes saw.
+fn check_leases(side: &Side, report: &mut Report, record: &impl Fn(Violation, &mut Report)) {
+    let leases = side.state.borrow().leases.clone();
+    report.leases_issued = leases.registered().count();
+    match check::check_leases_revoked_once(&leases) {
+        Ok(n) => report.leases_revoked = n,
+        Err(v) => record(v, report),
+    }
+    if let Err(v) = check::check_leases_not_early(&leases) {
+        record(v, report);
+    }
+    if let Err(v) = check::check_leases_expired(&leases) {
+        record(v, report);
+    }
 }
 
 /// End every fault: network back to normal, every node up and unsealed, an active node.

@@ -1,9 +1,9 @@
 //! The workload besides KV: limited-use tokens used and revoked, a policy rewritten under
-//! requests judged by it, transit encryptions under key rotations. The clients share this
+//! requests judged by it, transit encryptions under key rotations, leased certificates. The clients share this
 //! state; what they saw goes into the histories the checkers in [`crate::check`] read.
 
 use super::{Cluster, EventLog};
-use crate::history::{PolicyHistory, TokenHistory};
+use crate::history::{LeaseHistory, PolicyHistory, TokenHistory};
 use serde_json::json;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -40,6 +40,8 @@ pub struct SideState {
     pub policy_token: String,
     /// Acknowledged encryptions: (plaintext, ciphertext).
     pub encrypted: Vec<(String, String)>,
+    /// Leased certificates, revocations asked for, and (after healing) what the nodes did.
+    pub leases: LeaseHistory,
 }
 
 /// Handle on the shared state.
@@ -62,7 +64,7 @@ pub fn policy_path(version: u64) -> String {
 }
 
 impl Side {
-    /// Before the workload: transit mounted with its key, the limited-use tokens' policy and
+    /// Before the workload: transit mounted with its key, PKI with its leasing role, the limited-use tokens' policy and
     /// the value they read, version 0 of the policy written (acknowledged at time 0 as far as
     /// the checker is concerned), a token holding it.
     pub async fn setup(cluster: &Cluster, log: &EventLog) -> Side {
@@ -106,6 +108,7 @@ impl Side {
             json!({"policy": text}),
         )
         .await;
+        super::leases::setup(node, &cluster.root).await;
         let created = call(
             "POST",
             "auth/token/create".into(),

@@ -29,6 +29,12 @@ pub enum ViolationKind {
     StalePolicy,
     /// An acknowledged ciphertext did not decrypt to its plaintext.
     CiphertextLost,
+    /// Two revocations of one secret lease were carried out.
+    LeaseRevokedTwice,
+    /// A secret lease was revoked before its expiry (beyond clock skew) without a request.
+    LeaseRevokedEarly,
+    /// A secret lease outlived its expiry (or the heal) by more than the liveness bound.
+    LeaseOutlived,
 }
 
 /// A broken property, with the operations that show it.
