@@ -35,17 +35,24 @@ mod tests {
 
     #[test]
     fn one_revocation_per_lease_passes() {
-        let mut h = LeaseHistory::default();
-        h.node_events = vec![issued("a", 0, 3_000), issued("b", 0, 3_000)];
-        h.node_events.push(expired("a", 3_100, 3_100));
-        h.node_events.push(revoked("b", 1_000));
+        let h = LeaseHistory {
+            node_events: vec![
+                issued("a", 0, 3_000),
+                issued("b", 0, 3_000),
+                expired("a", 3_100, 3_100),
+                revoked("b", 1_000),
+            ],
+            ..Default::default()
+        };
         assert_eq!(check_leases_revoked_once(&h), Ok(2));
     }
 
     #[test]
     fn a_second_revocation_on_another_node_is_caught() {
-        let mut h = LeaseHistory::default();
-        h.node_events = vec![issued("a", 0, 3_000), expired("a", 3_100, 3_100)];
+        let mut h = LeaseHistory {
+            node_events: vec![issued("a", 0, 3_000), expired("a", 3_100, 3_100)],
+            ..Default::default()
+        };
         let mut again = expired("a", 5_000, 5_000);
         again.node = "coffer-2".into();
         again.term = 4;
