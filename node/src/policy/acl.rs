@@ -17,6 +17,7 @@ use super::error::DenyReason;
 use super::matching::{segment_match, Candidate};
 use super::params::{check_parameters, check_wrapping};
 use super::rule::{PathMatcher, PathRule, Permissions, Policy};
+use super::template::IdentityView;
 
 /// Name of the policy that grants everything.
 pub const ROOT_POLICY: &str = "root";
@@ -46,11 +47,27 @@ impl Acl {
     /// Compiles policies. A policy named `root` makes the ACL allow
     /// everything. Templated rules are skipped (no identity to fill them).
     pub fn new<'a>(policies: impl IntoIterator<Item = &'a Policy>) -> Acl {
+        Acl::with_identity(policies, None)
+    }
+
+    /// Compiles policies for a caller whose identity fills templated rules; a rule that
+    /// cannot be filled (no entity, a value missing) is skipped, as in Vault.
+    pub fn with_identity<'a>(
+        policies: impl IntoIterator<Item = &'a Policy>,
+        identity: Option<&IdentityView>,
+    ) -> Acl {
         let mut acl = Acl::default();
         for policy in policies {
             acl.root |= policy.name == ROOT_POLICY;
-            for rule in policy.rules.iter().filter(|r| !r.is_templated()) {
-                acl.insert(rule);
+            for rule in &policy.rules {
+                match &rule.template {
+                    None => acl.insert(rule),
+                    Some(_) => {
+                        if let Some(filled) = rule.resolved(identity) {
+                            acl.insert(&filled);
+                        }
+                    }
+                }
             }
         }
         acl

@@ -313,3 +313,63 @@ fn capability_not_granted_reason() {
     assert_eq!(denied.path, "secret/x");
     assert_eq!(denied.capability, "delete");
 }
+
+fn namespace_view(namespace: &str) -> crate::policy::IdentityView {
+    let alias = crate::policy::AliasView {
+        id: "a1".into(),
+        name: "uid".into(),
+        metadata: [("service_account_namespace".to_owned(), namespace.to_owned())].into(),
+        ..Default::default()
+    };
+    crate::policy::IdentityView {
+        entity_id: "e1".into(),
+        entity_name: "entity_e1".into(),
+        aliases: [("auth_kubernetes_x".to_owned(), alias)].into(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn templated_rules_apply_only_once_filled_from_the_callers_identity() {
+    let team = policy(
+        "team",
+        r#"path "secret/data/{{identity.entity.aliases.auth_kubernetes_x.metadata.service_account_namespace}}/*" { capabilities = ["read"] }
+           path "secret/data/shared" { capabilities = ["read"] }"#,
+    );
+    let policies = [team];
+    let a = Acl::with_identity(&policies, Some(&namespace_view("a")));
+    assert!(a.allowed("secret/data/a/db", "read"));
+    assert!(!a.allowed("secret/data/b/db", "read"));
+    let b = Acl::with_identity(&policies, Some(&namespace_view("b")));
+    assert!(b.allowed("secret/data/b/db", "read"));
+    assert!(!b.allowed("secret/data/a/db", "read"));
+    let nobody = Acl::with_identity(&policies, None);
+    assert!(!nobody.allowed("secret/data/a/db", "read"));
+    assert!(
+        nobody.allowed("secret/data/shared", "read"),
+        "plain rules still apply"
+    );
+    let literal = "secret/data/{{identity.entity.aliases.auth_kubernetes_x.metadata.service_account_namespace}}/x";
+    assert!(
+        !a.allowed(literal, "read"),
+        "the template never matches literally"
+    );
+}
+
+#[test]
+fn a_template_error_is_refused_when_the_policy_is_parsed() {
+    let err = parse_policy(
+        "t",
+        r#"path "secret/{{identity.entity.nope}}" { capabilities = ["read"] }"#,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "failed to parse policy: path \"secret/{{identity.entity.nope}}\": invalid identity template: unknown template parameter \"identity.entity.nope\""
+    );
+    assert!(parse_policy(
+        "t",
+        r#"path "secret/{{identity.entity.id" { capabilities = ["read"] }"#
+    )
+    .is_err());
+}

@@ -53,6 +53,9 @@ pub enum RuleError {
     },
     #[error("max_wrapping_ttl cannot be less than min_wrapping_ttl")]
     WrappingTtlOrder,
+    /// An identity template in the path that cannot be parsed.
+    #[error("invalid identity template: {0}")]
+    Template(super::template::TemplateError),
 }
 
 /// Why a request was refused.

@@ -19,7 +19,10 @@
 //! - `ttl`: Vault's duration syntax.
 //! - `ui_view`: what a UI may learn of an [`Acl`]: the resultant ACL and mount access.
 //!
-//! Not here: identity templating (templated rules are skipped), namespaces,
+//! - `template`: identity templating of rule paths (`{{identity.entity.id}}`...), filled
+//!   from an [`IdentityView`] the caller's identity store builds.
+//!
+//! Not here: namespaces,
 //! Sentinel, MFA and control-group enforcement (parsed and kept only).
 
 mod acl;
@@ -32,6 +35,7 @@ mod matching;
 mod params;
 mod parse;
 mod rule;
+mod template;
 mod ttl;
 mod ui_view;
 
@@ -44,3 +48,4 @@ pub use defaults::{
 pub use error::{DenyReason, PolicyError, RuleError};
 pub use parse::{normalize_name, parse_policy};
 pub use rule::{ParamMap, PathMatcher, PathRule, Permissions, Policy};
+pub use template::{AliasView, GroupView, IdentityView, TemplateError};

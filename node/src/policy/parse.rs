@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::capability::{Capability, CapabilitySet};
 use super::error::{PolicyError, RuleError};
 use super::rule::{ParamMap, PathMatcher, PathRule, Permissions, Policy};
+use super::template::{is_templated, parse_template};
 use super::ttl::parse_duration_value;
 
 const TOP_LEVEL_KEYS: [&str; 2] = ["name", "path"];
@@ -125,6 +126,11 @@ fn parse_rule(label: &str, body: &Map<String, Value>) -> Result<PathRule, RuleEr
     if path.contains("+*") {
         return Err(RuleError::PlusGlob);
     }
+    let template = if is_templated(path) {
+        Some(parse_template(path).map_err(RuleError::Template)?)
+    } else {
+        None
+    };
     let capabilities = parse_capabilities(body)?;
     // As in Vault, a deny rule ignores (and does not validate) the rest.
     let permissions = if capabilities.is_deny() {
@@ -136,6 +142,7 @@ fn parse_rule(label: &str, body: &Map<String, Value>) -> Result<PathRule, RuleEr
         path: path.to_owned(),
         matcher: PathMatcher::from_pattern(path),
         permissions,
+        template,
     })
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::capability::CapabilitySet;
+use super::template::{render, IdentityView, Piece};
 
 /// Parameter name (lower-cased) to the values it may (or may not) take. An
 /// empty value list means "any value".
@@ -39,13 +40,33 @@ pub struct PathRule {
     pub path: String,
     pub matcher: PathMatcher,
     pub permissions: Permissions,
+    /// The path's identity template, parsed, when it has one: the rule applies only once
+    /// filled from the caller's identity (`Acl::with_identity`).
+    pub template: Option<Vec<Piece>>,
 }
 
 impl PathRule {
     /// Templated rules only apply once resolved against an identity entity;
-    /// the ACL skips them, as Vault does when a token has no entity.
+    /// without one, or with a value missing, the ACL skips them, as Vault does.
     pub fn is_templated(&self) -> bool {
-        self.path.contains("{{")
+        self.template.is_some()
+    }
+
+    /// The rule with its path filled from `identity`, or `None` when it cannot be.
+    pub fn resolved(&self, identity: Option<&IdentityView>) -> Option<PathRule> {
+        let Some(pieces) = &self.template else {
+            return Some(self.clone());
+        };
+        let path = render(pieces, identity)?;
+        if path.contains("+*") {
+            return None;
+        }
+        Some(PathRule {
+            matcher: PathMatcher::from_pattern(&path),
+            path,
+            permissions: self.permissions.clone(),
+            template: None,
+        })
     }
 }
 
