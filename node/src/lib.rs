@@ -25,6 +25,7 @@ pub mod engines;
 pub mod error;
 pub mod fields;
 pub mod http;
+pub mod identity;
 pub mod ids;
 #[cfg(not(madsim))]
 pub mod injector;

@@ -238,7 +238,7 @@ impl Core {
                 req.operation = Operation::Create;
             }
         }
-        let acl = active.policies.acl(&caller.policies).await?;
+        let acl = crate::identity::acl_for(&active.policies, &active.identity, caller).await?;
         if acl.is_root() {
             return Ok(());
         }
@@ -274,6 +274,14 @@ impl Core {
                 crate::auth::token::handle(call, rel).await
             }
             Target::Auth(routed) => crate::auth::handle(self, active, routed, req).await,
+            Target::Identity(rel) => {
+                let call = crate::identity::paths::IdentityCall {
+                    store: &active.identity,
+                    mounts: &active.mounts,
+                    req,
+                };
+                crate::identity::paths::handle(call, rel).await
+            }
             Target::Secret(routed) => {
                 let engine = active
                     .mounts

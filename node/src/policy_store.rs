@@ -78,6 +78,15 @@ impl PolicyStore {
 
     /// The ACL of a set of policy names; unknown names are skipped, as Vault does.
     pub async fn acl(&self, names: &[String]) -> Result<Acl, ApiError> {
+        self.acl_with(names, None).await
+    }
+
+    /// The ACL of a set of policy names for a caller whose identity fills templated rules.
+    pub async fn acl_with(
+        &self,
+        names: &[String],
+        identity: Option<&policy::IdentityView>,
+    ) -> Result<Acl, ApiError> {
         let mut policies: Vec<Policy> = Vec::new();
         for name in names {
             if name == "root" {
@@ -101,6 +110,6 @@ impl PolicyStore {
                 policies.push(parsed);
             }
         }
-        Ok(Acl::new(&policies))
+        Ok(Acl::with_identity(&policies, identity))
     }
 }

@@ -33,6 +33,8 @@ pub enum Target {
     System(String),
     /// `auth/token/<rel>` (and `auth/token`): the token store's endpoints.
     Token(String),
+    /// `identity/<rel>`: the identity store, mounted in every node as in Vault.
+    Identity(String),
     /// `auth/<mount>/<rel>`: an auth method's mount.
     Auth(Routed),
     /// `<mount>/<rel>`: a secrets engine's mount.
@@ -63,6 +65,12 @@ impl Target {
                 None => Target::Unrouted,
             };
         }
+        if let Some(rel) = path
+            .strip_prefix("identity/")
+            .or((path == "identity").then_some(""))
+        {
+            return Target::Identity(rel.to_string());
+        }
         match mounts.route(Table::Secrets, path) {
             Some((entry, rel)) => Target::Secret(Routed {
                 storage: mounts.storage_for(Table::Secrets, &entry),
@@ -79,6 +87,7 @@ impl Target {
         match self {
             Target::System(_) => "system",
             Target::Token(_) => "token",
+            Target::Identity(_) => "identity",
             Target::Auth(r) | Target::Secret(r) => &r.entry.kind,
             Target::Unrouted => "",
         }
@@ -97,6 +106,7 @@ impl Target {
         match self {
             Target::System(_) => "sys/".into(),
             Target::Token(_) => "auth/token/".into(),
+            Target::Identity(_) => "identity/".into(),
             Target::Auth(r) => format!("auth/{}", r.entry.path),
             Target::Secret(r) => r.entry.path.clone(),
             Target::Unrouted => unrouted_label(path),

@@ -123,19 +123,30 @@ pub fn plan(
         orphan: true,
         bound_cidrs: grant.bound_cidrs.clone(),
         max_ttl,
+        entity_id: String::new(),
     };
     Ok((entry, warnings))
 }
 
-/// Store the planned token and answer the login with Vault's `auth` block.
+/// Store the planned token and answer the login with Vault's `auth` block: `policies` are the
+/// token's and the entity's (`identity_policies`) together.
 pub async fn issue(
     tokens: &TokenStore,
     entry: TokenEntry,
+    identity_policies: Vec<String>,
     warnings: Vec<String>,
     now_ms: i64,
 ) -> Result<Option<Response>, ApiError> {
     tokens.store(&entry).await?;
-    let auth: AuthInfo = entry.auth_info(now_ms);
+    let mut auth: AuthInfo = entry.auth_info(now_ms);
+    if !identity_policies.is_empty() {
+        let mut all = auth.token_policies.clone();
+        all.extend(identity_policies.iter().cloned());
+        all.sort();
+        all.dedup();
+        auth.policies = all;
+        auth.identity_policies = Some(identity_policies);
+    }
     Ok(Some(Response {
         auth: Some(auth),
         warnings,

@@ -102,8 +102,27 @@ pub async fn handle(
                 system_max_ttl: core.config.max_lease_ttl_secs,
             };
             let now = crate::clock::unix_now_ms();
-            let (token, warnings) = issue::plan(&grant, &entry.path, &req.path, limits, now)?;
-            issue::issue(&active.tokens, token, warnings, now).await
+            let (mut token, warnings) = issue::plan(&grant, &entry.path, &req.path, limits, now)?;
+            let mut identity_policies = Vec::new();
+            if let Some(alias) = &grant.alias {
+                let identity = &active.identity;
+                let entity = identity
+                    .login(
+                        &entry.accessor,
+                        &alias.name,
+                        &alias.metadata,
+                        &grant.group_aliases,
+                    )
+                    .await?;
+                // Vault refuses a login whose entity is disabled.
+                if entity.disabled {
+                    return Err(ApiError::PermissionDenied);
+                }
+                identity_policies =
+                    crate::identity::identity_policies(identity, &entity.id).await?;
+                token.entity_id = entity.id;
+            }
+            issue::issue(&active.tokens, token, identity_policies, warnings, now).await
         }
     }
 }

@@ -6,6 +6,7 @@
 use super::Core;
 use crate::audit::{AuditBroker, AUDIT_TABLE_PATH};
 use crate::error::ApiError;
+use crate::identity::IdentityStore;
 use crate::lease::LeaseManager;
 use crate::policy_store::PolicyStore;
 use crate::router::MountTable;
@@ -18,6 +19,8 @@ pub struct ActiveState {
     pub mounts: Arc<MountTable>,
     pub tokens: TokenStore,
     pub policies: PolicyStore,
+    /// Entities, aliases and groups (`sys/identity/`).
+    pub identity: IdentityStore,
     /// Secret leases (`sys/expire/`); their expiry runs while this state is the active one.
     pub leases: Arc<LeaseManager>,
     /// The enabled audit devices, opened on this node.
@@ -144,6 +147,7 @@ impl Core {
             mounts,
             tokens,
             policies: PolicyStore::new(self.view("sys/policy/")),
+            identity: IdentityStore::new(self.view("sys/identity/")),
             leases,
             audit: AuditBroker::open(
                 &self

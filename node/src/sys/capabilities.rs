@@ -45,7 +45,7 @@ pub async fn handle(
     if paths.is_empty() {
         return Err(ApiError::bad("paths must be supplied"));
     }
-    let acl = active.policies.acl(&entry.policies).await?;
+    let acl = crate::identity::acl_for(&active.policies, &active.identity, &entry).await?;
     let mut data = Map::new();
     for path in &paths {
         let caps = acl.capabilities(path.trim_start_matches('/'));

@@ -93,7 +93,7 @@ pub async fn resultant_acl(
     active: &ActiveState,
     caller: &TokenEntry,
 ) -> Result<Option<Response>, ApiError> {
-    let acl = active.policies.acl(&caller.policies).await?;
+    let acl = crate::identity::acl_for(&active.policies, &active.identity, caller).await?;
     Ok(Some(Response::data(acl.resultant())))
 }
 
@@ -106,7 +106,7 @@ async fn token_acl(active: &ActiveState, req: &Request) -> Result<Acl, ApiError>
         .await?
         .filter(|t| t.allows_remote(req.remote_addr.as_deref()))
         .ok_or(ApiError::PermissionDenied)?;
-    active.policies.acl(&entry.policies).await
+    crate::identity::acl_for(&active.policies, &active.identity, &entry).await
 }
 
 /// A mount-style path as Vault quotes it back: no leading `/`, one trailing `/`.

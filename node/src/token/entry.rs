@@ -37,6 +37,9 @@ pub struct TokenEntry {
     /// the mount's limit); 0: only the system's maximum applies.
     #[serde(default)]
     pub max_ttl: u64,
+    /// The identity entity the token acts for (a login's, or its parent's); empty: none.
+    #[serde(default)]
+    pub entity_id: String,
 }
 
 impl TokenEntry {
@@ -82,7 +85,7 @@ impl TokenEntry {
             "creation_time": self.creation_ms / 1000,
             "creation_ttl": self.creation_ttl,
             "display_name": self.display_name,
-            "entity_id": "",
+            "entity_id": self.entity_id,
             "expire_time": if self.expire_at_ms == 0 { Value::Null } else { json!(fmt(self.expire_at_ms)) },
             "explicit_max_ttl": self.explicit_max_ttl,
             "id": if show_id { self.id.clone() } else { String::new() },
@@ -116,7 +119,7 @@ impl TokenEntry {
             },
             lease_duration: self.ttl_left(now_ms),
             renewable: self.renewable,
-            entity_id: String::new(),
+            entity_id: self.entity_id.clone(),
             token_type: "service".into(),
             orphan: self.orphan,
             mfa_requirement: None,

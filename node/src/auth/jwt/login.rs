@@ -204,7 +204,9 @@ pub async fn login(areq: &MountRequest<'_>) -> Result<Outcome, ApiError> {
     }
     let refused = |e: Refused| {
         tracing::info!(role = %role_name, reason = %e, "jwt login refused");
-        ApiError::bad(e.to_string())
+        // Vault answers 400 here; Coffer answers 403, as for any refused credential (issue 23),
+        // with Vault's message, so hvac raises Forbidden instead of InvalidRequest.
+        ApiError::Forbidden(e.to_string())
     };
     let t = verify(&areq.mount.uuid, &config, &jwt)
         .await

@@ -75,7 +75,8 @@ fn parse_create(data: &Map<String, Value>) -> Result<CreateOptions, ApiError> {
 
 /// Whether the caller may act as root on the request's own path (root, or `sudo` there).
 async fn has_sudo(call: &TokenCall<'_>) -> Result<bool, ApiError> {
-    let acl = call.active.policies.acl(&call.caller.policies).await?;
+    let active = call.active;
+    let acl = crate::identity::acl_for(&active.policies, &active.identity, call.caller).await?;
     Ok(acl.is_root() || acl.allowed(&call.req.path, "sudo"))
 }
 
@@ -209,6 +210,8 @@ pub async fn create(
         orphan: verdict.orphan,
         bound_cidrs: Vec::new(),
         max_ttl: role.as_ref().map_or(0, |r| r.token_max_ttl),
+        // As in Vault, a token made by a token acting for an entity acts for it too.
+        entity_id: caller.entity_id.clone(),
     };
     call.active.tokens.store(&entry).await?;
     Ok(Some(Response {
