@@ -6,6 +6,8 @@
 //! It is the only crate that knows all three of barrier, seal and raft; none of them imports it.
 #![forbid(unsafe_code)]
 
+#[cfg(not(madsim))]
+pub mod agent;
 pub mod api_client;
 pub mod audit;
 pub mod auth;

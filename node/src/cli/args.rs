@@ -59,6 +59,8 @@ pub enum Command {
     /// Run the Kubernetes mutating admission webhook that injects `coffer agent` into pods
     /// annotated `vault.hashicorp.com/agent-inject: "true"`.
     Injector(super::injector_cmd::InjectorArgs),
+    /// Vault Agent: log in by itself, keep a token in file sinks, render templates to files.
+    Agent(crate::agent::AgentArgs),
     /// Kubernetes KMS v2 plugin on a unix socket, backed by a transit key (etcd encryption).
     #[command(name = "kms-plugin")]
     KmsPlugin(crate::kms_plugin::KmsPluginArgs),

@@ -66,6 +66,10 @@ pub fn main() -> i32 {
     match command {
         Command::Server(a) => server_cmd::run(a),
         Command::Injector(a) => injector_cmd::run(a),
+        Command::Agent(a) => {
+            let target = plugin_target(&cli.address, &cli.ca_cert, cli.tls_skip_verify);
+            crate::agent::run(a, &target)
+        }
         Command::KmsPlugin(a) => {
             let target = plugin_target(&cli.address, &cli.ca_cert, cli.tls_skip_verify);
             crate::kms_plugin::run(a, &target)
@@ -169,6 +173,7 @@ fn run_client(
         Command::Server(_)
         | Command::Injector(_)
         | Command::Version
+        | Command::Agent(_)
         | Command::KmsPlugin(_)
         | Command::CsiProvider(_) => {
             unreachable!("handled before a client is built")

@@ -19,3 +19,6 @@ pub mod patch;
 pub mod review;
 pub mod server;
 pub mod tls;
+
+#[cfg(test)]
+mod agreement_tests;

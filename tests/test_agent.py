@@ -1,0 +1,250 @@
+"""`coffer agent` (Vault Agent) against a real node: auto_auth with approle, a token file and
+kubernetes (the fake TokenReview server of test_k8s_auth), a file sink with its mode, templates in
+consul-template's dialect rendered atomically with their perms, re-rendered when a KV version
+changes, a new login after the agent's token is revoked, exit_after_auth for an init container,
+and a log that never holds the token or a secret."""
+import json
+import os
+import signal
+import stat
+import subprocess
+
+import pytest
+
+from conftest import COFFER_BIN, wait_until
+from test_k8s_auth import cluster, service_account_jwt  # noqa: F401 (the fixture)
+
+SEED_TEMPLATE = (
+    '{{- with secret "secret/data/basic-secret/helloworld" -}}\n'
+    '{"username": "{{ .Data.data.username }}", "password": "{{ .Data.data.password }}"}\n'
+    "{{- end }}"
+)
+POLICY = 'path "secret/data/basic-secret/*" { capabilities = ["read"] }\n'
+PASSWORD = "a63e8938dcc0"
+
+
+class Agent:
+    """A `coffer agent -config=...` process; its stderr goes to a log file."""
+
+    def __init__(self, workdir, config_text, name="agent.hcl"):
+        self.config = workdir / name
+        self.config.write_text(config_text)
+        self.log_path = workdir / f"{name}.log"
+        self.log = open(self.log_path, "w")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
+        self.proc = subprocess.Popen([COFFER_BIN, "agent", f"-config={self.config}"],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
+
+    def text(self):
+        if not self.log.closed:
+            self.log.flush()
+        return self.log_path.read_text()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        self.log.close()
+
+
+@pytest.fixture
+def seeded(unsealed):
+    """KV v2 at secret/ with the walk-through's secret, a read policy, approle with a role."""
+    node, root_token, _ = unsealed
+    root = node.client(root_token)
+    root.sys.enable_secrets_engine("kv", path="secret", options={"version": "2"})
+    root.secrets.kv.v2.create_or_update_secret(path="basic-secret/helloworld", mount_point="secret",
+                                               secret={"username": "dbuser", "password": PASSWORD})
+    root.sys.create_or_update_policy("basic-secret-policy", POLICY)
+    root.sys.enable_auth_method("approle")
+    root.auth.approle.create_or_update_approle(role_name="app", token_policies=["basic-secret-policy"],
+                                               token_ttl="1h")
+    return node, root
+
+
+@pytest.fixture
+def agents():
+    started = []
+    yield started
+    for a in started:
+        a.stop()
+
+
+def approle_files(root, workdir):
+    role_id = root.auth.approle.read_role_id(role_name="app")["data"]["role_id"]
+    secret_id = root.auth.approle.generate_secret_id(role_name="app")["data"]["secret_id"]
+    (workdir / "role-id").write_text(role_id + "\n")
+    (workdir / "secret-id").write_text(secret_id + "\n")
+    return secret_id
+
+
+def hcl(node, workdir, method, extra="", interval="1s"):
+    return f"""
+vault {{
+  address = "{node.addr}"
+}}
+auto_auth {{
+  {method}
+  sink "file" {{
+    config = {{
+      path = "{workdir}/sink-token"
+      mode = 0600
+    }}
+  }}
+}}
+template_config {{
+  static_secret_render_interval = "{interval}"
+}}
+template {{
+  contents = {json.dumps(SEED_TEMPLATE)}
+  destination = "{workdir}/secrets/helloworld"
+  perms = "0640"
+  command = "date >> {workdir}/rendered.count"
+}}
+{extra}
+"""
+
+
+def approle_method(workdir):
+    return f"""method "approle" {{
+    mount_path = "auth/approle"
+    config = {{
+      role_id_file_path = "{workdir}/role-id"
+      secret_id_file_path = "{workdir}/secret-id"
+    }}
+  }}"""
+
+
+def rendered(path, expected):
+    return lambda: path.exists() and path.read_text() == expected
+
+
+def test_approle_agent_renders_the_seed_template_and_follows_new_versions(seeded, agents, tmp_path):
+    node, root = seeded
+    secret_id = approle_files(root, tmp_path)
+    agent = Agent(tmp_path, hcl(node, tmp_path, approle_method(tmp_path)))
+    agents.append(agent)
+    out = tmp_path / "secrets" / "helloworld"
+    wait_until(rendered(out, f'{{"username": "dbuser", "password": "{PASSWORD}"}}'), 30, "first render")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+
+    sink = tmp_path / "sink-token"
+    token = sink.read_text()
+    assert stat.S_IMODE(sink.stat().st_mode) == 0o600
+    looked = node.client(token).auth.token.lookup_self()["data"]
+    assert looked["policies"] == ["basic-secret-policy", "default"] and looked["meta"]["role_name"] == "app"
+    assert (tmp_path / "rendered.count").read_text().count("\n") == 1
+
+    root.secrets.kv.v2.create_or_update_secret(path="basic-secret/helloworld", mount_point="secret",
+                                               secret={"username": "dbuser", "password": "rotated-2"})
+    wait_until(rendered(out, '{"username": "dbuser", "password": "rotated-2"}'), 30, "re-render")
+    wait_until(lambda: (tmp_path / "rendered.count").read_text().count("\n") == 2, 10, "command after re-render")
+    assert agent.proc.poll() is None
+
+    log = agent.text()
+    for secret in (token, secret_id, PASSWORD, "rotated-2"):
+        assert secret not in log, "the agent's log holds a token or a secret"
+    assert "template rendered" in log
+
+
+def test_a_revoked_token_is_replaced_by_a_new_login(seeded, agents, tmp_path):
+    node, root = seeded
+    approle_files(root, tmp_path)
+    agent = Agent(tmp_path, hcl(node, tmp_path, approle_method(tmp_path)))
+    agents.append(agent)
+    sink = tmp_path / "sink-token"
+    wait_until(lambda: sink.exists() and sink.read_text(), 30, "the token sink")
+    first = sink.read_text()
+    root.auth.token.revoke(first)
+    second = wait_until(lambda: sink.read_text() != first and sink.read_text(), 30, "a new login")
+    assert node.client(second).auth.token.lookup_self()["data"]["meta"]["role_name"] == "app"
+
+    root.secrets.kv.v2.create_or_update_secret(path="basic-secret/helloworld", mount_point="secret",
+                                               secret={"username": "after", "password": "revoke"})
+    out = tmp_path / "secrets" / "helloworld"
+    wait_until(rendered(out, '{"username": "after", "password": "revoke"}'), 30, "render with the new token")
+    assert first not in agent.text() and second not in agent.text()
+
+
+def test_token_file_agent_with_exit_after_auth_renders_once_and_exits(seeded, tmp_path):
+    node, root = seeded
+    token = root.auth.token.create(policies=["basic-secret-policy"], ttl="1h")["auth"]["client_token"]
+    (tmp_path / "token").write_text(token)
+    method = f'method "token_file" {{\n    config = {{\n      token_file_path = "{tmp_path}/token"\n    }}\n  }}'
+    agent = Agent(tmp_path, hcl(node, tmp_path, method, extra="exit_after_auth = true"))
+    assert agent.proc.wait(timeout=30) == 0, agent.text()
+    out = tmp_path / "secrets" / "helloworld"
+    assert out.read_text() == f'{{"username": "dbuser", "password": "{PASSWORD}"}}'
+    assert (tmp_path / "sink-token").read_text() == token
+    assert token not in agent.text() and PASSWORD not in agent.text()
+    agent.stop()
+
+
+def test_functions_and_an_unknown_function(seeded, tmp_path):
+    node, root = seeded
+    token = root.auth.token.create(policies=["basic-secret-policy"], ttl="1h")["auth"]["client_token"]
+    (tmp_path / "token").write_text(token)
+    method = f'method "token_file" {{\n    config = {{\n      token_file_path = "{tmp_path}/token"\n    }}\n  }}'
+    source = tmp_path / "all.ctmpl"
+    source.write_text(
+        '{{ with secret "secret/data/basic-secret/helloworld" }}'
+        '{{ range $k, $v := .Data.data }}{{ $k }}={{ $v | base64Encode }};{{ end }}\n'
+        '{{ toJSON .Data.data }}\n{{ index .Data.data "username" }}'
+        '{{ if .Data.metadata.version }} v{{ .Data.metadata.version }}{{ end }}{{ end }}\n')
+    extra = f'exit_after_auth = true\ntemplate {{\n  source = "{source}"\n  destination = "{tmp_path}/all.out"\n}}'
+    agent = Agent(tmp_path, hcl(node, tmp_path, method, extra=extra))
+    assert agent.proc.wait(timeout=30) == 0, agent.text()
+    agent.stop()
+    assert (tmp_path / "all.out").read_text() == (
+        "password=YTYzZTg5MzhkY2Mw;username=ZGJ1c2Vy;\n"
+        f'{{"password":"{PASSWORD}","username":"dbuser"}}\ndbuser v1\n')
+
+    source.write_text("ok\n{{ secret \"secret/data/x\" | nosuchfunc }}\n")
+    bad = Agent(tmp_path, hcl(node, tmp_path, method, extra=extra), name="bad.hcl")
+    assert bad.proc.wait(timeout=30) != 0
+    bad.stop()
+    log = bad.text()
+    assert str(source) in log and ":2:" in log and "nosuchfunc" in log, log
+
+
+def test_kubernetes_auto_auth_renders_for_a_service_account(seeded, agents, cluster, tmp_path):  # noqa: F811
+    node, root = seeded
+    reviewer = service_account_jwt("kube-system", "vault-auth")
+    cluster.bearers.add(reviewer)
+    root.sys.enable_auth_method("kubernetes")
+    root.write("auth/kubernetes/config", kubernetes_host=f"https://127.0.0.1:{cluster.port}",
+               kubernetes_ca_cert=open(cluster.ca).read(), token_reviewer_jwt=reviewer)
+    root.write("auth/kubernetes/role/basic-secret-role", bound_service_account_names="basic-secret",
+               bound_service_account_namespaces="example-app", policies="basic-secret-policy", ttl="1h")
+    jwt = cluster.admit(service_account_jwt("example-app", "basic-secret"), "example-app", "basic-secret")
+    (tmp_path / "sa-token").write_text(jwt)
+    method = (f'method "kubernetes" {{\n    mount_path = "auth/kubernetes"\n    config = {{\n'
+              f'      role = "basic-secret-role"\n      token_path = "{tmp_path}/sa-token"\n    }}\n  }}')
+    agent = Agent(tmp_path, hcl(node, tmp_path, method))
+    agents.append(agent)
+    out = tmp_path / "secrets" / "helloworld"
+    wait_until(rendered(out, f'{{"username": "dbuser", "password": "{PASSWORD}"}}'), 30, "render")
+    token = (tmp_path / "sink-token").read_text()
+    meta = node.client(token).auth.token.lookup_self()["data"]["meta"]
+    assert meta["service_account_namespace"] == "example-app"
+    assert jwt not in agent.text() and token not in agent.text()
+
+
+def test_a_sealed_server_is_retried_until_it_unseals(unsealed, agents, tmp_path):
+    node, root_token, keys = unsealed
+    root = node.client(root_token)
+    root.sys.enable_secrets_engine("kv", path="secret", options={"version": "2"})
+    root.secrets.kv.v2.create_or_update_secret(path="basic-secret/helloworld", mount_point="secret",
+                                               secret={"username": "u", "password": "p"})
+    token = root.auth.token.create(policies=["root"], ttl="1h")["auth"]["client_token"]
+    (tmp_path / "token").write_text(token)
+    root.sys.seal()
+    method = f'method "token_file" {{\n    config = {{\n      token_file_path = "{tmp_path}/token"\n    }}\n  }}'
+    agent = Agent(tmp_path, hcl(node, tmp_path, method))
+    agents.append(agent)
+    wait_until(lambda: "agent cycle failed" in agent.text(), 30, "a failed cycle while sealed")
+    out = tmp_path / "secrets" / "helloworld"
+    assert not out.exists()
+    for key in keys[:3]:
+        node.client().sys.submit_unseal_key(key)
+    wait_until(rendered(out, '{"username": "u", "password": "p"}'), 60, "render after unseal")
