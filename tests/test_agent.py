@@ -4,14 +4,20 @@ consul-template's dialect rendered atomically with their perms, re-rendered when
 changes, a new login after the agent's token is revoked, exit_after_auth for an init container,
 and a log that never holds the token or a secret."""
 import json
+from datetime import datetime, timezone
 import os
 import signal
 import stat
 import subprocess
 
+import jsonpatch
 import pytest
+import yaml
 
 from conftest import COFFER_BIN, wait_until
+from pathlib import Path
+from test_injector import admission_review, decoded_patch, injector, seed_pod  # noqa: F401 (the fixture)
+from test_injector import agent_config as injected_config
 from test_k8s_auth import cluster, service_account_jwt  # noqa: F401 (the fixture)
 
 SEED_TEMPLATE = (
@@ -21,6 +27,7 @@ SEED_TEMPLATE = (
 )
 POLICY = 'path "secret/data/basic-secret/*" { capabilities = ["read"] }\n'
 PASSWORD = "a63e8938dcc0"
+SEED_APP = Path(__file__).resolve().parent / "fixtures" / "seed-app.yaml"
 
 
 class Agent:
@@ -187,7 +194,8 @@ def test_functions_and_an_unknown_function(seeded, tmp_path):
     method = f'method "token_file" {{\n    config = {{\n      token_file_path = "{tmp_path}/token"\n    }}\n  }}'
     source = tmp_path / "all.ctmpl"
     source.write_text(
-        '{{ with secret "secret/data/basic-secret/helloworld" }}'
+        # KV v2 read without data/ in the path: the agent inserts it, as consul-template does.
+        '{{ with secret "secret/basic-secret/helloworld" }}'
         '{{ range $k, $v := .Data.data }}{{ $k }}={{ $v | base64Encode }};{{ end }}\n'
         '{{ toJSON .Data.data }}\n{{ index .Data.data "username" }}'
         '{{ if .Data.metadata.version }} v{{ .Data.metadata.version }}{{ end }}{{ end }}\n')
@@ -207,8 +215,9 @@ def test_functions_and_an_unknown_function(seeded, tmp_path):
     assert str(source) in log and ":2:" in log and "nosuchfunc" in log, log
 
 
-def test_kubernetes_auto_auth_renders_for_a_service_account(seeded, agents, cluster, tmp_path):  # noqa: F811
-    node, root = seeded
+def kubernetes_role(root, cluster, jwt_file):
+    """The walk-through's kubernetes auth: the method configured against the fake TokenReview
+    server, role basic-secret-role for example-app/basic-secret; that account's JWT in `jwt_file`."""
     reviewer = service_account_jwt("kube-system", "vault-auth")
     cluster.bearers.add(reviewer)
     root.sys.enable_auth_method("kubernetes")
@@ -217,7 +226,13 @@ def test_kubernetes_auto_auth_renders_for_a_service_account(seeded, agents, clus
     root.write("auth/kubernetes/role/basic-secret-role", bound_service_account_names="basic-secret",
                bound_service_account_namespaces="example-app", policies="basic-secret-policy", ttl="1h")
     jwt = cluster.admit(service_account_jwt("example-app", "basic-secret"), "example-app", "basic-secret")
-    (tmp_path / "sa-token").write_text(jwt)
+    jwt_file.write_text(jwt)
+    return jwt
+
+
+def test_kubernetes_auto_auth_renders_for_a_service_account(seeded, agents, cluster, tmp_path):  # noqa: F811
+    node, root = seeded
+    jwt = kubernetes_role(root, cluster, tmp_path / "sa-token")
     method = (f'method "kubernetes" {{\n    mount_path = "auth/kubernetes"\n    config = {{\n'
               f'      role = "basic-secret-role"\n      token_path = "{tmp_path}/sa-token"\n    }}\n  }}')
     agent = Agent(tmp_path, hcl(node, tmp_path, method))
@@ -248,3 +263,147 @@ def test_a_sealed_server_is_retried_until_it_unseals(unsealed, agents, tmp_path)
     for key in keys[:3]:
         node.client().sys.submit_unseal_key(key)
     wait_until(rendered(out, '{"username": "u", "password": "p"}'), 60, "render after unseal")
+
+
+def token_file_method(workdir):
+    return f'method "token_file" {{\n    config = {{\n      token_file_path = "{workdir}/token"\n    }}\n  }}'
+
+
+def test_the_seed_apps_template_renders_exactly_from_kv_v1(unsealed, tmp_path):
+    """The walk-through's annotation template, over its KV version 1 secret, byte for byte."""
+    node, root_token, _ = unsealed
+    root = node.client(root_token)
+    root.sys.enable_secrets_engine("kv", path="secret", options={"version": "1"})
+    root.secrets.kv.v1.create_or_update_secret(path="basic-secret/helloworld", mount_point="secret",
+                                               secret={"username": "dbuser", "password": "sUp3rS3cUr3P@ssw0rd"})
+    root.sys.create_or_update_policy("basic-secret-policy", 'path "secret/basic-secret/*" { capabilities = ["read"] }')
+    token = root.auth.token.create(policies=["basic-secret-policy"], ttl="1h")["auth"]["client_token"]
+    (tmp_path / "token").write_text(token)
+    deployment = next(yaml.safe_load_all(SEED_APP.read_text()))
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    template = annotations["vault.hashicorp.com/agent-inject-template-helloworld"]
+    config = {
+        "vault": {"address": node.addr},
+        "auto_auth": {"method": {"type": "token_file", "config": {"token_file_path": str(tmp_path / "token")}},
+                      "sink": [{"type": "file", "config": {"path": str(tmp_path / "sink-token")}}]},
+        "exit_after_auth": True,
+        "template": [{"contents": template, "destination": str(tmp_path / "secrets" / "helloworld")}],
+    }
+    agent = Agent(tmp_path, json.dumps(config), name="agent.json")
+    assert agent.proc.wait(timeout=30) == 0, agent.text()
+    agent.stop()
+    out = tmp_path / "secrets" / "helloworld"
+    assert out.read_text() == '{\n  "username" : "dbuser",\n  "password" : "sUp3rS3cUr3P@ssw0rd"\n}\n'
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    sink = tmp_path / "sink-token"
+    assert stat.S_IMODE(sink.stat().st_mode) == 0o640
+    assert "sUp3rS3cUr3P@ssw0rd" not in agent.text() and token not in agent.text()
+
+
+def instant(rfc3339):
+    """Seconds since the epoch of a UTC RFC 3339 time, any number of fractional digits."""
+    base, _, fraction = rfc3339.rstrip("Z").partition(".")
+    return datetime.fromisoformat(base).replace(tzinfo=timezone.utc).timestamp() + float("0." + (fraction or "0"))
+
+
+def test_the_agent_renews_its_own_token(seeded, agents, tmp_path):
+    """A 4-second token stays the same token and outlives its first TTL: the agent renews it."""
+    node, root = seeded
+    root.auth.approle.create_or_update_approle(role_name="app", token_policies=["basic-secret-policy"],
+                                               token_ttl="4s", token_max_ttl="1h")
+    approle_files(root, tmp_path)
+    agent = Agent(tmp_path, hcl(node, tmp_path, approle_method(tmp_path), interval="300s"))
+    agents.append(agent)
+    sink = tmp_path / "sink-token"
+    token = wait_until(lambda: sink.exists() and sink.read_text(), 30, "the token sink")
+    first = root.auth.token.lookup(token)["data"]
+
+    def renewed():
+        data = root.auth.token.lookup(token)["data"]
+        return instant(data["expire_time"]) > instant(first["expire_time"]) and data
+
+    wait_until(renewed, 30, "a renewal of the agent's token")
+    # Renewed, not replaced: the sink still holds the first token, and it still works.
+    assert sink.read_text() == token
+    assert node.client(token).auth.token.lookup_self()["data"]["id"] == token
+
+
+def test_a_leased_secret_is_read_again_before_its_lease_ends(seeded, agents, tmp_path):
+    """A PKI certificate issued with a 6 s lease is issued again before it expires, although
+    the static render interval is five minutes (and every template renders, so no retry after
+    a failure is what reads it again)."""
+    node, root = seeded
+    root_token = root.token
+    root.sys.enable_secrets_engine("pki", path="pki")
+    root.write("pki/root/generate/internal", common_name="example.com", ttl="24h")
+    root.write("pki/roles/web", allowed_domains="example.com", allow_subdomains=True, max_ttl="1h",
+               generate_lease=True, key_type="ec", key_bits=256)
+    (tmp_path / "token").write_text(root_token)
+    serial = '{{ with secret "pki/issue/web" "common_name=a.example.com" "ttl=6s" }}{{ .Data.serial_number }}{{ end }}'
+    extra = f'template {{\n  contents = {json.dumps(serial)}\n  destination = "{tmp_path}/serial"\n}}'
+    agent = Agent(tmp_path, hcl(node, tmp_path, token_file_method(tmp_path), extra=extra, interval="300s"))
+    agents.append(agent)
+    out = tmp_path / "serial"
+    first = wait_until(lambda: out.exists() and out.read_text(), 30, "the first certificate")
+    assert len(first.split(":")) >= 8, first
+    second = wait_until(lambda: out.read_text() != first and out.read_text(), 20, "a certificate issued again")
+    assert second != first
+    assert "template not rendered" not in agent.text() and "cycle failed" not in agent.text()
+
+
+SEED_PASSWORD = "sUp3rS3cUr3P@ssw0rd"
+
+
+def seed_file(password):
+    return f'{{\n  "username" : "dbuser",\n  "password" : "{password}"\n}}\n'
+
+
+def test_the_injected_sidecar_renders_the_seed_app_through_kubernetes_auth(unsealed, agents, cluster, injector,  # noqa: F811
+                                                                          tmp_path):
+    """Issue 17's second acceptance: the seed app's pod through the real `coffer injector`, the
+    sidecar's config as injected (only the pod's paths and the server's address mapped to this
+    machine), a kubernetes login against the fake TokenReview server, the walk-through's file
+    exactly; a new password re-rendered; a revoked token replaced by a new login."""
+    node, root_token, _ = unsealed
+    root = node.client(root_token)
+    root.sys.enable_secrets_engine("kv", path="secret", options={"version": "1"})
+    root.secrets.kv.v1.create_or_update_secret(path="basic-secret/helloworld", mount_point="secret",
+                                               secret={"username": "dbuser", "password": SEED_PASSWORD})
+    root.sys.create_or_update_policy("basic-secret-policy", 'path "secret/basic-secret/*" { capabilities = ["read"] }')
+    jwt = kubernetes_role(root, cluster, tmp_path / "sa-token")
+
+    pod = seed_pod()
+    pod["metadata"]["annotations"]["vault.hashicorp.com/template-static-secret-render-interval"] = "1s"
+    status, answer = injector.post(admission_review(pod))
+    assert status == 200 and answer["response"]["allowed"] is True, answer
+    patched = jsonpatch.apply_patch(pod, decoded_patch(answer["response"]))
+    (sidecar,) = [c for c in patched["spec"]["containers"] if c["name"] == "vault-agent"]
+    config = injected_config(sidecar)
+    assert config["auto_auth"]["method"]["type"] == "kubernetes" and config["exit_after_auth"] is False
+    # The pod's filesystem and the service's address, as this machine has them.
+    config["vault"]["address"] = node.addr
+    config["auto_auth"]["method"]["config"]["token_path"] = str(tmp_path / "sa-token")
+    config["auto_auth"]["sink"][0]["config"]["path"] = str(tmp_path / "home" / ".vault-token")
+    config["pid_file"] = str(tmp_path / "home" / ".pid")
+    (template,) = config["template"]
+    assert template["destination"] == "/vault/secrets/helloworld"
+    out = tmp_path / "vault" / "secrets" / "helloworld"
+    template["destination"] = str(out)
+
+    agent = Agent(tmp_path, json.dumps(config), name="config.json")
+    agents.append(agent)
+    wait_until(rendered(out, seed_file(SEED_PASSWORD)), 30, "the seed app's file")
+    sink = tmp_path / "home" / ".vault-token"
+    token = sink.read_text()
+    assert node.client(token).auth.token.lookup_self()["data"]["meta"]["role"] == "basic-secret-role"
+
+    root.secrets.kv.v1.create_or_update_secret(path="basic-secret/helloworld", mount_point="secret",
+                                               secret={"username": "dbuser", "password": "n3w-P@ss"})
+    wait_until(rendered(out, seed_file("n3w-P@ss")), 30, "the new password rendered")
+
+    root.auth.token.revoke(token)
+    second = wait_until(lambda: sink.read_text() != token and sink.read_text(), 30, "a new kubernetes login")
+    assert node.client(second).auth.token.lookup_self()["data"]["meta"]["service_account_name"] == "basic-secret"
+    log = agent.text()
+    for secret in (jwt, token, second, SEED_PASSWORD, "n3w-P@ss"):
+        assert secret not in log

@@ -5,6 +5,7 @@
 //!
 //! - `config`: Vault Agent's config file (HCL or JSON), pure.
 //! - `template`: the templates and their functions, pure.
+//! - `kv_path`: consul-template's KV v2 path rule (`secret/app` reads `secret/data/app`), pure.
 //! - `render`: atomic file writes and a template's `command`.
 //! - `runner`: the loop (login, sinks, renders, backoff).
 //!
@@ -13,6 +14,7 @@
 
 pub mod config;
 mod error;
+mod kv_path;
 mod render;
 mod runner;
 pub mod template;
@@ -45,6 +47,7 @@ pub fn run(args: AgentArgs, flags: &Target) -> i32 {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match start(&args, flags) {
         Ok(code) => code,

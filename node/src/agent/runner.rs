@@ -6,6 +6,7 @@
 
 use super::config::{AgentConfig, TemplateStanza};
 use super::error::AgentError;
+use super::kv_path::{kv2_mount, shim};
 use super::render::{run_command, write_atomic};
 use super::template::{Compiled, Fetched, Rendered, SecretCall};
 use crate::plugin_client::Session;
@@ -87,23 +88,36 @@ impl Agent {
     async fn cycle(&mut self) -> Result<Duration, AgentError> {
         self.sync_token().await?;
         let mut wait = self.config.render_interval;
+        let mut failed = None;
+        // Each template on its own: one that cannot render does not hold the others back.
         for i in 0..self.templates.len() {
-            let (leases, changed) = self.render_one(i).await?;
-            if let Some(lease) = leases {
+            match self.render_and_run(i).await {
                 // Re-read a leased secret once two thirds of its lease have passed.
-                wait = wait.min((lease * 2 / 3).max(Duration::from_secs(1)));
-            }
-            let (stanza, _) = &self.templates[i];
-            if changed {
-                tracing::info!(destination = %stanza.destination.display(), "template rendered");
-                if let Some(command) = &stanza.command {
-                    run_command(&stanza.name, command).await?;
+                Ok(Some(lease)) => wait = wait.min((lease * 2 / 3).max(Duration::from_secs(1))),
+                Ok(None) => {}
+                Err(e) => {
+                    let name = &self.templates[i].0.name;
+                    tracing::warn!(template = %name, error = %e, "template not rendered");
+                    failed.get_or_insert(e);
                 }
             }
         }
         // A call refused with 403 logged in again: the sinks get the new token.
         self.sync_token().await?;
-        Ok(wait)
+        failed.map_or(Ok(wait), Err)
+    }
+
+    /// Render template `i`, and run its command when its file changed; its shortest lease.
+    async fn render_and_run(&self, i: usize) -> Result<Option<Duration>, AgentError> {
+        let (lease, changed) = self.render_one(i).await?;
+        let (stanza, _) = &self.templates[i];
+        if changed {
+            tracing::info!(destination = %stanza.destination.display(), "template rendered");
+            if let Some(command) = &stanza.command {
+                run_command(&stanza.name, command).await?;
+            }
+        }
+        Ok(lease)
     }
 
     /// The session's token (renewed when due, a fresh login when there is none) to the sinks.
@@ -160,7 +174,8 @@ impl Agent {
     /// A read, or a write when the call has parameters.
     async fn fetch(&self, call: &SecretCall) -> Result<Value, AgentError> {
         let result = if call.params.is_empty() {
-            self.session.call("GET", &call.path, None).await
+            let path = self.read_path(&call.path).await;
+            self.session.call("GET", &path, None).await
         } else {
             let body: Map<String, Value> = call
                 .params
@@ -175,6 +190,26 @@ impl Agent {
             path: call.path.clone(),
             source,
         })
+    }
+
+    /// Where a read of `raw` goes: on a KV v2 mount, with `data/` inserted as consul-template
+    /// does. The mount is asked of `sys/internal/ui/mounts/<raw>` with the current token, but
+    /// outside the session's 403 handling: a token that may not see the mount is not replaced,
+    /// the path is read as written.
+    async fn read_path(&self, raw: &str) -> String {
+        let Ok(token) = self.session.token().await else {
+            return raw.to_string();
+        };
+        let lookup = format!("sys/internal/ui/mounts/{raw}");
+        match self
+            .session
+            .endpoint()
+            .call("GET", &lookup, Some(&token), None)
+            .await
+        {
+            Ok(answer) => kv2_mount(&answer).map_or_else(|| raw.to_string(), |m| shim(raw, &m)),
+            Err(_) => raw.to_string(),
+        }
     }
 }
 
