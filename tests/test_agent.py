@@ -407,3 +407,24 @@ def test_the_injected_sidecar_renders_the_seed_app_through_kubernetes_auth(unsea
     log = agent.text()
     for secret in (jwt, token, second, SEED_PASSWORD, "n3w-P@ss"):
         assert secret not in log
+
+
+def test_a_path_the_policy_refuses_fails_its_template_only_and_keeps_the_token(seeded, agents, tmp_path):
+    """A 403 from the policy is not a revoked token: no new login each interval; the refused
+    template is retried and reported, the others render."""
+    node, root = seeded
+    approle_files(root, tmp_path)
+    denied = 'template {\n  contents = "{{ with secret \\"secret/data/elsewhere\\" }}x{{ end }}"\n' \
+             f'  destination = "{tmp_path}/denied"\n}}'
+    agent = Agent(tmp_path, hcl(node, tmp_path, approle_method(tmp_path), extra=denied))
+    agents.append(agent)
+    out = tmp_path / "secrets" / "helloworld"
+    wait_until(rendered(out, f'{{"username": "dbuser", "password": "{PASSWORD}"}}'), 30, "the permitted template")
+    token = (tmp_path / "sink-token").read_text()
+    wait_until(lambda: agent.text().count("template not rendered") >= 3, 30, "three refused rounds")
+    assert (tmp_path / "sink-token").read_text() == token
+    assert "permission denied" in agent.text() and "secret/data/elsewhere" in agent.text()
+    assert not (tmp_path / "denied").exists()
+    accessors = root.list("auth/token/accessors")["data"]["keys"]
+    # The root token's and the agent's one: no token per refused round.
+    assert len(accessors) == 2, accessors

@@ -1,6 +1,7 @@
 //! A plugin's Coffer token: where it comes from (a token file, AppRole, Kubernetes), renewed
-//! once half its TTL has passed, and replaced by a fresh login when Coffer answers 403 (the token
-//! expired or was revoked). The renewal is done on the way into a call, so an idle plugin holds
+//! once half its TTL has passed, and replaced by a fresh login when Coffer answers 403 and the
+//! token cannot look itself up (it expired or was revoked; a 403 that is the policy's answer to
+//! a valid token is passed on, not answered with another token). The renewal is done on the way into a call, so an idle plugin holds
 //! no timer; kube-apiserver's Status polls keep the KMS plugin's token warm.
 
 use super::{ClientError, Endpoint};
@@ -167,8 +168,17 @@ impl Session {
         }
     }
 
-    /// `method` `/v1/{path}` with the session's token; on a 403 the token is dropped and the
-    /// call made once more after a fresh login.
+    /// Whether Coffer still knows `token` (it may look itself up): a 403 was then the policy's
+    /// answer, and a new login would only make another token with the same policy.
+    async fn still_valid(&self, token: &str) -> bool {
+        self.endpoint
+            .call("GET", "auth/token/lookup-self", Some(token), None)
+            .await
+            .is_ok()
+    }
+
+    /// `method` `/v1/{path}` with the session's token; on a 403 with a token that is no longer
+    /// valid, the token is dropped and the call made once more after a fresh login.
     pub async fn call(
         &self,
         method: &str,
@@ -179,6 +189,7 @@ impl Session {
         let work = async {
             let token = self.token().await?;
             match self.endpoint.call(method, path, Some(&token), body).await {
+                Err(e) if e.status() == Some(403) && self.still_valid(&token).await => Err(e),
                 Err(e) if e.status() == Some(403) => {
                     self.forget(&token).await;
                     let token = self.token().await?;
