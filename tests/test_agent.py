@@ -428,3 +428,21 @@ def test_a_path_the_policy_refuses_fails_its_template_only_and_keeps_the_token(s
     accessors = root.list("auth/token/accessors")["data"]["keys"]
     # The root token's and the agent's one: no token per refused round.
     assert len(accessors) == 2, accessors
+
+
+def test_secret_with_parameters_is_a_write_such_as_a_transit_encryption(seeded, tmp_path):
+    node, root = seeded
+    root.sys.enable_secrets_engine("transit", path="transit")
+    root.secrets.transit.create_key(name="app")
+    (tmp_path / "token").write_text(root.token)
+    encrypt = '{{ with secret "transit/encrypt/app" "plaintext=aGVsbG8gJiBnb29kYnll" }}{{ .Data.ciphertext }}{{ end }}'
+    extra = (f'exit_after_auth = true\ntemplate {{\n  contents = {json.dumps(encrypt)}\n'
+             f'  destination = "{tmp_path}/ciphertext"\n}}')
+    agent = Agent(tmp_path, hcl(node, tmp_path, token_file_method(tmp_path), extra=extra))
+    assert agent.proc.wait(timeout=30) == 0, agent.text()
+    agent.stop()
+    ciphertext = (tmp_path / "ciphertext").read_text()
+    assert ciphertext.startswith("vault:v1:"), ciphertext
+    plain = root.secrets.transit.decrypt_data(name="app", ciphertext=ciphertext)["data"]["plaintext"]
+    assert plain == "aGVsbG8gJiBnb29kYnll"
+    assert "aGVsbG8gJiBnb29kYnll" not in agent.text() and ciphertext not in agent.text()

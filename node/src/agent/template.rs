@@ -150,14 +150,31 @@ fn one_arg<'a>(name: &str, args: &'a [Value]) -> Result<&'a Value, FuncError> {
 
 fn to_json(args: &[Value]) -> Result<Value, FuncError> {
     let v = to_json_value(one_arg("toJSON", args)?);
-    Ok(Value::String(v.to_string()))
+    Ok(Value::String(go_escaped(&v.to_string())))
 }
 
 fn to_json_pretty(args: &[Value]) -> Result<Value, FuncError> {
     let v = to_json_value(one_arg("toJSONPretty", args)?);
     serde_json::to_string_pretty(&v)
-        .map(Value::String)
+        .map(|s| Value::String(go_escaped(&s)))
         .map_err(|e| FuncError::Generic(e.to_string()))
+}
+
+/// Go's `json.Marshal` escapes `<`, `>`, `&`, U+2028 and U+2029 inside strings (they occur
+/// nowhere else in JSON text), so consul-template's `toJSON` writes `"a\u0026b"` for `a&b`.
+fn go_escaped(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn base64_encode(args: &[Value]) -> Result<Value, FuncError> {

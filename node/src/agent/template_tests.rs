@@ -122,3 +122,21 @@ fn a_missing_key_is_an_error_only_when_asked() {
         Err(AgentError::MissingKey { .. })
     ));
 }
+
+#[test]
+fn to_json_escapes_as_gos_json_marshal_does() {
+    let text = r#"{{ with secret "kv/app" }}{{ toJSON .Data }}|{{ toJSONPretty .Data }}{{ end }}"#;
+    let t = Compiled::new("t", text, false).unwrap();
+    let store: Fetched = [(
+        SecretCall {
+            path: "kv/app".into(),
+            params: vec![],
+        },
+        json!({"data": {"url": "a<b>&c\u{2028}", "n": 3}}),
+    )]
+    .into();
+    assert_eq!(
+        render_all(&t, &store).unwrap(),
+        "{\"n\":3,\"url\":\"a\\u003cb\\u003e\\u0026c\\u2028\"}|{\n  \"n\": 3,\n  \"url\": \"a\\u003cb\\u003e\\u0026c\\u2028\"\n}"
+    );
+}
