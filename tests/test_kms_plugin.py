@@ -141,7 +141,8 @@ def test_calls_fail_within_the_deadline_while_the_active_node_is_down_then_recov
                 return False
 
         wait_until(encrypt_once, timeout=90, what="an Encrypt succeeding after the failover")
-        assert outcomes[0][0] != "ok", "the first call after the kill cannot have found a leader yet"
+        # With pre-vote and the graceful path a new leader may be up within the plugin's own 2 s
+        # deadline, so the first call may already succeed; what must hold is that no call hangs.
         for code, elapsed in outcomes:
             assert elapsed < 2 + 1.5, (code, elapsed)
             assert code in ("ok", grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE), code
