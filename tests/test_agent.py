@@ -18,7 +18,7 @@ from conftest import COFFER_BIN, wait_until
 from pathlib import Path
 from test_injector import admission_review, decoded_patch, injector, seed_pod  # noqa: F401 (the fixture)
 from test_injector import agent_config as injected_config
-from test_k8s_auth import cluster, service_account_jwt  # noqa: F401 (the fixture)
+from test_k8s_auth import cluster, enable_kubernetes, service_account_jwt  # noqa: F401 (the fixture)
 
 SEED_TEMPLATE = (
     '{{- with secret "secret/data/basic-secret/helloworld" -}}\n'
@@ -218,11 +218,7 @@ def test_functions_and_an_unknown_function(seeded, tmp_path):
 def kubernetes_role(root, cluster, jwt_file):
     """The walk-through's kubernetes auth: the method configured against the fake TokenReview
     server, role basic-secret-role for example-app/basic-secret; that account's JWT in `jwt_file`."""
-    reviewer = service_account_jwt("kube-system", "vault-auth")
-    cluster.bearers.add(reviewer)
-    root.sys.enable_auth_method("kubernetes")
-    root.write("auth/kubernetes/config", kubernetes_host=f"https://127.0.0.1:{cluster.port}",
-               kubernetes_ca_cert=open(cluster.ca).read(), token_reviewer_jwt=reviewer)
+    enable_kubernetes(root, cluster)
     root.write("auth/kubernetes/role/basic-secret-role", bound_service_account_names="basic-secret",
                bound_service_account_namespaces="example-app", policies="basic-secret-policy", ttl="1h")
     jwt = cluster.admit(service_account_jwt("example-app", "basic-secret"), "example-app", "basic-secret")

@@ -6,7 +6,7 @@ import hvac
 import pytest
 
 from conftest import assert_vault_error, http, wait_until  # noqa: F401
-from test_k8s_auth import cluster, service_account_jwt  # noqa: F401 (the fixture)
+from test_k8s_auth import cluster, enable_kubernetes, service_account_jwt  # noqa: F401 (the fixture)
 
 TEAM_POLICY = """
 path "secret/data/{{{{identity.entity.aliases.{accessor}.metadata.service_account_namespace}}}}/*" {{
@@ -22,11 +22,7 @@ def k8s(unsealed, cluster):  # noqa: F811
     secret/ with a secret per namespace and a shared one: (node, root client, auth accessor)."""
     node, root, _ = unsealed
     client = node.client(root)
-    reviewer = service_account_jwt("kube-system", "vault-auth")
-    cluster.bearers.add(reviewer)
-    client.sys.enable_auth_method("kubernetes")
-    client.write("auth/kubernetes/config", kubernetes_host=f"https://127.0.0.1:{cluster.port}",
-                 kubernetes_ca_cert=open(cluster.ca).read(), token_reviewer_jwt=reviewer)
+    enable_kubernetes(client, cluster)
     client.write("auth/kubernetes/role/app", bound_service_account_names="app",
                  bound_service_account_namespaces="a,b", policies="team", ttl="1h")
     accessor = client.sys.list_auth_methods()["data"]["kubernetes/"]["accessor"]

@@ -168,6 +168,16 @@ class TokenReviewServer:
         self.httpd.server_close()
 
 
+def enable_kubernetes(client, cluster):
+    """Enable kubernetes auth through hvac `client` (root) against the fake TokenReview server,
+    with a reviewer JWT the server accepts as caller."""
+    reviewer = service_account_jwt("kube-system", "vault-auth")
+    cluster.bearers.add(reviewer)
+    client.sys.enable_auth_method("kubernetes")
+    client.write("auth/kubernetes/config", kubernetes_host=f"https://127.0.0.1:{cluster.port}",
+                 kubernetes_ca_cert=open(cluster.ca).read(), token_reviewer_jwt=reviewer)
+
+
 @pytest.fixture
 def cluster(tmp_path):
     ca, cert, key = make_ca(tmp_path, "cluster")

@@ -1,8 +1,9 @@
 //! A plugin's Coffer token: where it comes from (a token file, AppRole, Kubernetes), renewed
 //! once half its TTL has passed, and replaced by a fresh login when Coffer answers 403 and the
 //! token cannot look itself up (it expired or was revoked; a 403 that is the policy's answer to
-//! a valid token is passed on, not answered with another token). The renewal is done on the way into a call, so an idle plugin holds
-//! no timer; kube-apiserver's Status polls keep the KMS plugin's token warm.
+//! a valid token is passed on, not answered with another token). The renewal is done on the way
+//! into a call, so an idle plugin holds no timer; kube-apiserver's Status polls keep the KMS
+//! plugin's token warm.
 
 use super::{ClientError, Endpoint};
 use serde_json::{json, Value};
