@@ -62,11 +62,11 @@ def rss_kib(pid):
 
 # --- Coffer cluster ------------------------------------------------------------------------
 
-def coffer_form(args):
-    """Init node 1 (one share), join nodes 2 and 3, unseal all, mount KV v2 at secret/ and write
-    the key the read benchmark reads. Prints the root token."""
-    n1, *others = args.addrs
-    for addr in args.addrs:
+def coffer_form_nodes(addrs, read_key):
+    """Init the first node (one share), join the others, unseal all, mount KV v2 at secret/ and
+    write the key the read benchmark reads. Returns (root token, unseal key)."""
+    n1, *others = addrs
+    for addr in addrs:
         wait_until(lambda: health(addr) is not None, what=f"{addr} answering")
     init = call(n1, "PUT", "sys/init", json={"secret_shares": 1, "secret_threshold": 1})
     key, root = init["keys"][0], init["root_token"]
@@ -79,13 +79,19 @@ def coffer_form(args):
 
     def voters():
         servers = call(n1, "GET", "sys/storage/raft/configuration", token=root)["data"]["config"]["servers"]
-        return len(servers) == len(args.addrs) and all(s["voter"] for s in servers)
+        return len(servers) == len(addrs) and all(s["voter"] for s in servers)
 
-    wait_until(voters, what="three voters")
+    wait_until(voters, what="all voters")
     call(n1, "POST", "sys/mounts/secret", token=root, json={"type": "kv", "options": {"version": "2"}})
-    call(n1, "POST", f"secret/data/{args.read_key}", token=root, json={"data": {"v": "v" * 100}})
+    call(n1, "POST", f"secret/data/{read_key}", token=root, json={"data": {"v": "v" * 100}})
+    log(f"coffer: {len(addrs)} nodes, active {n1}")
+    return root, key
+
+
+def coffer_form(args):
+    """coffer_form_nodes for run.sh: keeps the unseal key in a file, prints the root token."""
+    root, key = coffer_form_nodes(args.addrs, args.read_key)
     Path(args.key_file).write_text(key)
-    log(f"coffer: 3 nodes, active {n1}")
     print(root)
 
 
@@ -156,14 +162,17 @@ def rss_peak(args):
 
 # --- failover ------------------------------------------------------------------------------
 
-def failover_once(nodes, token, threads, warmup):
-    """Write through the standbys with `threads` clients; SIGKILL the active node; return the
-    time from the kill until a node answers sys/health 200, and until a write issued after the
-    kill is acknowledged. `nodes`: addr -> pid."""
+def failover_once(nodes, token, threads, warmup, sig):
+    """Write through the standbys with `threads` clients; send `sig` to the active node (SIGKILL:
+    a crash; SIGTERM: a graceful stop, as on a rolling update); return the time from the signal
+    until a node answers sys/health 200 and until a write issued after the signal is
+    acknowledged, the longest gap between acknowledged writes around it, and the client errors.
+    `nodes`: addr -> pid."""
     active = next(a for a in nodes if health(a) == 200)
     standbys = [a for a in nodes if a != active]
     stop = threading.Event()
     acks = []  # (issued, acknowledged), monotonic seconds
+    errors = []  # monotonic seconds of each failed request (an error status or no answer)
     lock = threading.Lock()
 
     def writer(i):
@@ -176,10 +185,12 @@ def failover_once(nodes, token, threads, warmup):
             try:
                 r = session.post(f"{via}/v1/secret/data/failover-{i}-{n}-{issued}", timeout=5,
                                  headers={"X-Vault-Token": token}, json={"data": {"v": "v" * 100}})
-                if r.status_code in (200, 204):
-                    with lock:
-                        acks.append((issued, time.monotonic()))
+                ok = r.status_code in (200, 204)
             except requests.RequestException:
+                ok = False
+            with lock:
+                (acks.append((issued, time.monotonic())) if ok else errors.append(time.monotonic()))
+            if not ok:
                 time.sleep(0.005)
 
     workers = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(threads)]
@@ -187,49 +198,79 @@ def failover_once(nodes, token, threads, warmup):
         t.start()
     time.sleep(warmup)
     before = len(acks)
-    killed_at = time.monotonic()
-    os.kill(nodes[active], signal.SIGKILL)
+    signalled_at = time.monotonic()
+    os.kill(nodes[active], sig)
     wait_until(lambda: any(health(a) == 200 for a in standbys), timeout=60, what="a new active node",
                interval=0.01)
     active_at = time.monotonic()
 
-    def first_ack_after_kill():
+    def first_ack_after_signal():
         with lock:
-            after = [done for issued, done in acks if issued >= killed_at]
+            after = [done for issued, done in acks if issued >= signalled_at]
         return min(after) if after else None
 
-    resumed = wait_until(first_ack_after_kill, timeout=60, what="a write acknowledged after the kill")
+    resumed = wait_until(first_ack_after_signal, timeout=60, what="a write acknowledged after the signal")
+    time.sleep(1.0)  # a second of writes after the new leader, for the gap and error counts
     stop.set()
     for t in workers:
         t.join(timeout=10)
-    return active, {"writes_before_kill": before, "new_active_s": round(active_at - killed_at, 3),
-                    "writes_resumed_s": round(resumed - killed_at, 3)}
+    window = sorted(done for _, done in acks if signalled_at - 1.0 <= done)
+    gap = max((b - a for a, b in zip(window, window[1:])), default=0.0)
+    wait_until(lambda: not Path(f"/proc/{nodes[active]}").exists() or
+               Path(f"/proc/{nodes[active]}/stat").read_text().split()[2] == "Z",
+               timeout=60, what="the signalled node gone")
+    return active, {"writes_before": before, "new_active_s": round(active_at - signalled_at, 3),
+                    "writes_resumed_s": round(resumed - signalled_at, 3), "longest_gap_ms": round(1000 * gap),
+                    "client_errors": sum(1 for t in errors if t >= signalled_at - 1.0)}
 
 
 def failover(args):
-    """`rounds` times: kill the active node under write load (see failover_once), then restart
-    it, unseal it and wait until it is a standby again. Prints the rounds, their median and the
-    pids of the restarted processes (for run.sh to stop)."""
+    """`rounds` times: signal the active node under write load (see failover_once), then restart
+    it, unseal it and wait until it is a standby again. Prints the rounds, their median and
+    worst, and each address's pid now (for run.sh to signal and stop)."""
     key = Path(args.key_file).read_text().strip()
+    sig = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM}[args.signal]
     nodes, configs = {}, {}
     for spec in args.nodes:  # addr=pid=config
         addr, pid, config = spec.split("=", 2)
         nodes[addr], configs[addr] = int(pid), config
     rounds = []
     for _ in range(args.rounds):
-        killed, result = failover_once(nodes, args.token, args.threads, args.warmup)
-        log(f"failover: {result}")
+        killed, result = failover_once(nodes, args.token, args.threads, args.warmup, sig)
+        log(f"failover (SIG{args.signal}): {result}")
         rounds.append(result)
         log_file = open(Path(configs[killed]).with_suffix(".log"), "ab")
         proc = subprocess.Popen([args.bin, "server", f"-config={configs[killed]}"], stdin=subprocess.DEVNULL,
                                 stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
         nodes[killed] = proc.pid
-        wait_until(lambda: health(killed) is not None, what="the killed node answering again")
+        wait_until(lambda: health(killed) is not None, what="the signalled node answering again")
         call(killed, "PUT", "sys/unseal", json={"key": key})
-        wait_until(lambda: health(killed) == 429, what="the killed node a standby again")
+        wait_until(lambda: health(killed) == 429, what="the signalled node a standby again")
     resumed = [r["writes_resumed_s"] for r in rounds]
-    print(json.dumps({"threads": args.threads, "rounds": rounds, "median_s": statistics.median(resumed),
-                      "max_s": max(resumed), "pids": sorted(nodes.values())}))
+    gaps = [r["longest_gap_ms"] for r in rounds]
+    print(json.dumps({"signal": args.signal, "threads": args.threads, "rounds": rounds,
+                      "median_s": statistics.median(resumed), "max_s": max(resumed), "max_gap_ms": max(gaps),
+                      "client_errors": sum(r["client_errors"] for r in rounds), "pids": nodes}))
+
+
+def idle_rss(args):
+    """One raft node per binary, each initialised, unsealed and holding a KV v2 mount, left idle
+    for `settle` seconds: prints {"<label>": RSS KiB} (label=binary pairs)."""
+    out = {}
+    for spec in args.binaries:
+        label, binary = spec.split("=", 1)
+        work = Path(args.dir) / label
+        work.mkdir(parents=True, exist_ok=True)
+        import growth  # noqa: PLC0415 (growth imports this module)
+        node = growth.Node(binary, work, label)
+        node.start()
+        try:
+            coffer_form_nodes([node.addr], "idle")
+            time.sleep(args.settle)  # idle on purpose: what a node holds when nothing happens
+            out[label] = rss_kib(node.proc.pid)
+        finally:
+            node.kill()
+    print(json.dumps(out))
 
 
 # --- auto-unseal restart ---------------------------------------------------------------------
@@ -379,9 +420,16 @@ def main():
     s.add_argument("--key-file", required=True)
     s.add_argument("--threads", type=int, default=16)
     s.add_argument("--warmup", type=float, default=3.0)
-    s.add_argument("--rounds", type=int, default=3)
+    s.add_argument("--rounds", type=int, default=5)
+    s.add_argument("--signal", choices=["KILL", "TERM"], default="KILL")
     s.add_argument("nodes", nargs=3, help="addr=pid=config")
     s.set_defaults(fn=failover)
+
+    s = sub.add_parser("idle-rss")
+    s.add_argument("--dir", required=True)
+    s.add_argument("--settle", type=float, default=5.0)
+    s.add_argument("binaries", nargs="+", help="label=binary")
+    s.set_defaults(fn=idle_rss)
 
     s = sub.add_parser("autounseal")
     s.add_argument("--bin", required=True)

@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # Coffer next to etcd, on this machine's loopback, driven by the same load tool.
 #
-#   bench/run.sh            # the whole run (about 8 minutes after the release build)
+#   bench/run.sh            # the whole run (about 30 minutes after the release builds)
 #
 # Builds Coffer in release, starts a 3-node Coffer cluster (raft on disk, log appends fsynced,
 # TLS off, audit off) and a 3-member etcd cluster (Debian's etcd-server, fsync on by default),
 # then, for 16 and 64 connections, drives the leader of each with wrk: unique-key writes (KV v2
 # POST /v1/secret/data/<key>; etcd POST /v3/kv/put) and single-key reads (KV v2 GET; etcd
-# linearizable /v3/kv/range), etcd and Coffer back to back for each cell. Then again for Coffer
-# with a file audit device. Also: idle and loaded RSS per node, CPU time per request of each
-# system (its three processes, from /proc), a perf profile of the write
-# path, failover (SIGKILL the active node under write load), and auto-unseal restart time.
-# Prints the table and updates the generated part of bench/RESULTS.md.
+# linearizable /v3/kv/range), etcd and Coffer back to back for each cell:
+# - cold: one round right after both clusters formed, before anything has warmed them (what a
+#   user who starts a cluster and measures it sees);
+# - warm: BENCH_ROUNDS rounds after a 5 s write warm-up; the goals take the median of the rounds;
+# - value sizes: 16-connection writes of 100 B, 4 KiB, 64 KiB and 512 KiB values;
+# - the same cells again for Coffer with a file audit device.
+# Also: idle and loaded RSS per node, CPU time per request of each system (its three processes,
+# from /proc), a perf profile of the write path, failover (SIGKILL the active node under write
+# load, 5 rounds), graceful hand-over (SIGTERM, 3 rounds), auto-unseal restart time, idle RSS
+# with the upstream patch of bench/patches (built by bench/patched_build.sh in a target dir of its
+# own: a cold release build the first time), and how cost grows with stored secrets (bench/growth.py:
+# 10k, 100k and 1M secrets on a cluster of its own). Prints the table, every goal of issue 24 as
+# met or not met, and updates the generated part of bench/RESULTS.md and bench/growth.png.
 #
-# Knobs: BENCH_DURATION (seconds per wrk run, 20), BENCH_CONNECTIONS ("16 64"),
-# BENCH_THREADS (wrk threads, 2), BENCH_KEEP=1 keeps the work directory.
+# Knobs: BENCH_DURATION (seconds per wrk run, 20), BENCH_ROUNDS (warm rounds, 2),
+# BENCH_CONNECTIONS ("16 64"), BENCH_THREADS (wrk threads, 2), BENCH_SIZES ("100 4096 65536 524288"),
+# BENCH_KEYS ("10000 100000 1000000"; empty skips the growth part), BENCH_PATCHED (1; 0 skips the
+# patched build), BENCH_KEEP=1 keeps the work directory.
 # Speed is never asserted by a test: this is not part of ./test.sh.
 set -euo pipefail
 # The whole script is one block, read before any of it runs: editing this file during a run
@@ -26,6 +36,9 @@ source scripts/env.sh
 
 DURATION=${BENCH_DURATION:-20}
 CONNECTIONS=${BENCH_CONNECTIONS:-"16 64"}
+ROUNDS=${BENCH_ROUNDS:-2}
+SIZES=${BENCH_SIZES:-"100 4096 65536 524288"}
+KEYS=${BENCH_KEYS-"10000 100000 1000000"}
 THREADS=${BENCH_THREADS:-2}
 READ_KEY=bench-read
 PY="$COFFER_VENV/bin/python $ROOT/bench/bench.py"
@@ -38,6 +51,8 @@ install_missing() {
   [ "$(id -u)" -eq 0 ] || sudo=sudo
   command -v etcd >/dev/null || need+=(etcd-server)
   command -v wrk >/dev/null || need+=(wrk)
+  command -v rsync >/dev/null || need+=(rsync) # bench/patched_build.sh
+  command -v patch >/dev/null || need+=(patch)
   if [ ${#need[@]} -gt 0 ] || ! command -v perf >/dev/null; then
     $sudo apt-get update -qq
   fi
@@ -50,6 +65,8 @@ install_missing() {
       say "linux-perf could not be installed: no profile"
   fi
   scripts/setup.sh
+  "$COFFER_VENV/bin/python" -c 'import matplotlib' 2>/dev/null ||
+    "$COFFER_VENV/bin/pip" install -q matplotlib # the plot; the tests do not need it
 }
 
 install_missing
@@ -57,6 +74,10 @@ say "building release (nice -n 19)"
 nice -n 19 cargo build --release -p coffer-node --bin coffer
 WORK=$(mktemp -d /tmp/coffer-bench.XXXXXX)
 cp "$CARGO_TARGET_DIR/release/coffer" "$WORK/coffer"   # the shared target dir may be rebuilt meanwhile
+if [ "${BENCH_PATCHED:-1}" = 1 ]; then
+  say "building release with bench/patches applied (its own target dir)"
+  bench/patched_build.sh "$WORK/coffer-patched" || say "the patched build failed: no patched figures"
+fi
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 say "work directory $WORK"
@@ -160,13 +181,14 @@ run_wrk() {
   wait "$sampler"
   [ "$workload" = warmup ] && return
   local cpu_s; cpu_s=$(awk -v a="$ticks_before" -v b="$ticks_after" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / hz}')
-  record "{\"system\":\"$system\",\"workload\":\"$workload\",\"connections\":$conns,\"load1\":$load,\"wrk\":$out,\"rss_peak_kib\":$(cat "$WORK/rss.json"),\"cpu_s\":$cpu_s}"
-  echo "$system $workload c=$conns: $out" >&2
+  record "{\"system\":\"$system\",\"workload\":\"$workload\",\"connections\":$conns,\"phase\":\"$PHASE\",\"round\":$ROUND,\"value_bytes\":$VALUE_BYTES,\"load1\":$load,\"wrk\":$out,\"rss_peak_kib\":$(cat "$WORK/rss.json"),\"cpu_s\":$cpu_s}"
+  echo "$system $workload c=$conns $PHASE $ROUND ${VALUE_BYTES}B: $out" >&2
 }
 
-coffer_write() { run_wrk "$1" write "$2" "$COFFER_LEADER" coffer_write.lua "$ROOT_TOKEN" "w$RANDOM$2"; }
+PHASE=warm ROUND=1 VALUE_BYTES=100
+coffer_write() { run_wrk "$1" write "$2" "$COFFER_LEADER" coffer_write.lua "$ROOT_TOKEN" "w$RANDOM$2" "$VALUE_BYTES"; }
 coffer_read() { run_wrk "$1" read "$2" "$COFFER_LEADER" coffer_read.lua "$ROOT_TOKEN" "$READ_KEY"; }
-etcd_write() { run_wrk etcd write "$1" "$ETCD_LEADER" etcd_write.lua "w$RANDOM$1"; }
+etcd_write() { run_wrk etcd write "$1" "$ETCD_LEADER" etcd_write.lua "w$RANDOM$1" "$VALUE_BYTES"; }
 etcd_read() { run_wrk etcd read "$1" "$ETCD_LEADER" etcd_read.lua "$READ_KEY"; }
 
 # --- the run -----------------------------------------------------------------------------------
@@ -177,15 +199,24 @@ start_coffer
 sleep 2
 record "{\"rss_idle_kib\":$($PY rss $(pid_labels coffer "${COFFER_PIDS[@]}") $(pid_labels etcd "${ETCD_PIDS[@]}"))}"
 
+# cells <coffer setup>: each connection count's writes and reads, etcd and Coffer back to back
+cells() {
+  for c in $CONNECTIONS; do
+    etcd_write "$c"; coffer_write "$1" "$c"
+    etcd_read "$c"; coffer_read "$1" "$c"
+  done
+}
+
+say "cold start: the first cells after both clusters formed, no warm-up (${DURATION}s each)"
+PHASE=cold cells coffer
+
 say "warm-up (5 s each, not recorded)"
 DURATION=5 run_wrk etcd warmup 16 "$ETCD_LEADER" etcd_write.lua warm 2>/dev/null
 DURATION=5 run_wrk coffer warmup 16 "$COFFER_LEADER" coffer_write.lua "$ROOT_TOKEN" warm 2>/dev/null
 
-say "writes and reads, etcd and Coffer back to back (${DURATION}s each)"
-for c in $CONNECTIONS; do
-  etcd_write "$c"; coffer_write coffer "$c"
-  etcd_read "$c"; coffer_read coffer "$c"
-done
+say "writes and reads, etcd and Coffer back to back, $ROUNDS rounds (${DURATION}s each)"
+for ROUND in $(seq "$ROUNDS"); do cells coffer; done
+ROUND=1
 record "{\"coffer_metrics\":$($PY coffer-metrics --addr "$COFFER_LEADER" --token "$ROOT_TOKEN")}"
 
 # profile <record key>: perf on the active node during a 12 s, 64-connection write run (the run
@@ -206,23 +237,55 @@ profile() {
 }
 profile profile
 
-say "Coffer with a file audit device"
-$PY coffer-audit --addr "$COFFER_LEADER" --token "$ROOT_TOKEN" --file "$WORK/audit.log"
-for c in $CONNECTIONS; do
-  etcd_write "$c"; coffer_write coffer+audit "$c"
-  etcd_read "$c"; coffer_read coffer+audit "$c"
+say "value sizes: 16-connection writes, etcd and Coffer back to back ($((DURATION / 2))s each)"
+for VALUE_BYTES in $SIZES; do
+  PHASE=size DURATION=$((DURATION / 2)) etcd_write 16
+  PHASE=size DURATION=$((DURATION / 2)) coffer_write coffer 16
 done
+VALUE_BYTES=100
+
+say "Coffer with a file audit device, $ROUNDS rounds"
+$PY coffer-audit --addr "$COFFER_LEADER" --token "$ROOT_TOKEN" --file "$WORK/audit.log"
+for ROUND in $(seq "$ROUNDS"); do cells coffer+audit; done
+ROUND=1
 profile profile_audit
 
-say "failover: SIGKILL the active node under write load, 3 rounds (the killed node restarts between)"
-nodes=(); for i in 0 1 2; do nodes+=("${COFFER_ADDRS[$i]}=${COFFER_PIDS[$i]}=$WORK/c$((i + 1)).hcl"); done
-failover=$($PY failover --token "$ROOT_TOKEN" --bin "$WORK/coffer" --key-file "$WORK/unseal-key" "${nodes[@]}")
-record "{\"failover\":$failover}"
-PIDS+=($(echo "$failover" | "$COFFER_VENV/bin/python" -c 'import json,sys; print(*json.load(sys.stdin)["pids"])'))
+# signal_rounds <record key> <signal> <rounds>: the active node signalled under write load, the
+# signalled node restarted between rounds (bench.py failover). The restarted pids replace the
+# old ones, so the next call and the cleanup find them.
+signal_rounds() {
+  local nodes=() out i
+  for i in 0 1 2; do nodes+=("${COFFER_ADDRS[$i]}=${COFFER_PIDS[$i]}=$WORK/c$((i + 1)).hcl"); done
+  out=$($PY failover --signal "$2" --rounds "$3" --token "$ROOT_TOKEN" --bin "$WORK/coffer" \
+    --key-file "$WORK/unseal-key" "${nodes[@]}")
+  record "{\"$1\":$out}"
+  for i in 0 1 2; do
+    COFFER_PIDS[$i]=$(echo "$out" | "$COFFER_VENV/bin/python" -c \
+      'import json,sys; print(json.load(sys.stdin)["pids"][sys.argv[1]])' "${COFFER_ADDRS[$i]}")
+    PIDS+=("${COFFER_PIDS[$i]}")
+  done
+}
+
+say "failover: SIGKILL the active node under write load, 5 rounds (the killed node restarts between)"
+signal_rounds failover KILL 5
+say "graceful stop: SIGTERM the active node under write load, 3 rounds"
+signal_rounds handoff TERM 3
 
 say "auto-unseal (awskms on moto_server): restart to serving"
 record "{\"autounseal\":$($PY autounseal --bin "$WORK/coffer" --dir "$WORK/kms" --port "$(free_port)" \
   --cluster-port "$(free_port)" --kms-port "$(free_port)")}"
+
+if [ -x "$WORK/coffer-patched" ]; then
+  say "idle RSS of one node: stock and with bench/patches"
+  record "{\"idle_rss_patched\":$($PY idle-rss --dir "$WORK/idle" stock="$WORK/coffer" patched="$WORK/coffer-patched")}"
+fi
+
+if [ -n "$KEYS" ]; then
+  say "cost against stored secrets ($KEYS) on a cluster of its own"
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done # the main clusters are done
+  record "{\"growth\":$("$COFFER_VENV/bin/python" bench/growth.py --bin "$WORK/coffer" --dir "$WORK/growth" \
+    --seconds "$((DURATION / 2))" $KEYS)}"
+fi
 
 $PY report --results "$RESULTS" --out "$ROOT/bench/RESULTS.md"
 exit

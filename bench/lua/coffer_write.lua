@@ -1,5 +1,5 @@
 -- Coffer: unique-key KV v2 writes, POST /v1/secret/data/<key> with a root token.
--- wrk ... -s coffer_write.lua http://leader -- <token> <run-prefix>
+-- wrk ... -s coffer_write.lua http://leader -- <token> <run-prefix> [value bytes, 100]
 dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "common.lua")
 
 local n = 0
@@ -8,10 +8,10 @@ function init(args)
   wrk.headers["X-Vault-Token"] = args[1]
   wrk.headers["Content-Type"] = "application/json"
   prefix = args[2] .. "-" .. tid .. "-"
+  body = '{"data":{"v":"' .. value_of(args[3]) .. '"}}'
 end
 
 function request()
   n = n + 1
-  local body = '{"data":{"v":"' .. VALUE .. '"}}'
   return wrk.format(nil, "/v1/secret/data/" .. prefix .. n, nil, body)
 end

@@ -30,8 +30,12 @@ function base64(s)
   return table.concat(out)
 end
 
--- The value every write stores: 100 bytes, the same for Coffer and etcd.
+-- The value every write stores: 100 bytes unless a script is given a size, the same for Coffer
+-- and etcd.
 VALUE = string.rep("v", 100)
+function value_of(size)
+  return string.rep("v", tonumber(size or 100))
+end
 
 -- Counts answers that are not 2xx separately from wrk's own (socket) errors.
 bad_status = 0

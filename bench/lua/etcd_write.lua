@@ -1,5 +1,5 @@
 -- etcd: unique-key puts on the JSON gateway, POST /v3/kv/put.
--- wrk ... -s etcd_write.lua http://leader -- <run-prefix>
+-- wrk ... -s etcd_write.lua http://leader -- <run-prefix> [value bytes, 100]
 dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "common.lua")
 
 local n = 0
@@ -7,7 +7,7 @@ function init(args)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
   prefix = args[1] .. "-" .. tid .. "-"
-  value = base64(VALUE)
+  value = base64(value_of(args[2]))
 end
 
 function request()
