@@ -37,7 +37,7 @@ def free_port():
 class Node:
     """One `coffer server` process with raft storage under `work/<name>-data`."""
 
-    def __init__(self, binary, work, name):
+    def __init__(self, binary, work, name, log_level="warn"):
         self.binary, self.name = binary, name
         self.port, self.cport = free_port(), free_port()
         self.addr = f"http://127.0.0.1:{self.port}"
@@ -57,8 +57,7 @@ listener "tcp" {{
 api_addr      = "{self.addr}"
 cluster_addr  = "http://127.0.0.1:{self.cport}"
 disable_mlock = true
-log_level     = "warn"
-''')
+''' + (f'log_level     = "{log_level}"\n' if log_level else ""))
         self.log = work / f"{name}.log"
         self.proc = None
 

@@ -4,7 +4,7 @@ Input: the run's results.jsonl, one JSON object a line: {"machine"}, {"rss_idle_
 line per wrk run ({"system", "workload", "connections", "load1", "wrk", "rss_peak_kib",
 "cpu_s": user + system CPU seconds of the system's three processes during the run}),
 {"coffer_metrics"}, {"profile"}, {"failover"} (SIGKILL), {"handoff"} (SIGTERM), {"autounseal"},
-{"idle_rss_patched"}, {"growth"}. A wrk run line may carry "phase" ("cold": right after the
+{"idle_rss_patched"}, {"harness"}, {"growth"}. A wrk run line may carry "phase" ("cold": right after the
 cluster formed, before any warm-up; "warm" otherwise), "round" and "value_bytes".
 Each Coffer run is compared with the etcd run of the same workload and connections just before
 it (they ran back to back); a goal takes the median over the rounds of that comparison.
@@ -194,6 +194,20 @@ def growth(data):
     return "\n".join(rows)
 
 
+def harness(data):
+    h = data.get("harness")
+    if not h:
+        return ""
+    etcd = [e for c, e in pairs(data["runs"]) if (c["workload"], c["connections"]) == ("read", 64)]
+    etcd_rate = statistics.median(rate(e) for e in etcd) if etcd else None
+    rows = ["Static 64-connection reads of one secret (wrk without a script), fresh three-node clusters "
+            "(bench/harness.py); the ratio is against the median etcd linearizable read of this run:", "",
+            "| setup | Coffer reads/s | vs etcd |", "|---|---|---|"]
+    for setup, value in h.items():
+        rows.append(f"| {setup} | {value:.0f} | {f'{value / etcd_rate:.2f}x' if etcd_rate else '-'} |")
+    return "\n".join(rows)
+
+
 def plot(data, out_png):
     """bench/growth.png: throughput and p99 against value size and against stored secrets."""
     try:
@@ -330,6 +344,7 @@ def render(data):
         "### Memory\n\n" + memory(data),
         "### Cost against value size\n\n" + sizes(data) if sizes(data) else "",
         "### Cost against stored secrets\n\n" + growth(data) if growth(data) else "",
+        "### What the harness changes\n\n" + harness(data) if harness(data) else "",
         "### Failover and restart\n\n" + others(data),
         "### Where a write's time goes\n\n" + write_path(data) + "\n\n" + profile(data),
     ] if part)

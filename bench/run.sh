@@ -18,7 +18,8 @@
 # load, 5 rounds), graceful hand-over (SIGTERM, 3 rounds), auto-unseal restart time, idle RSS
 # with the upstream patch of bench/patches (built by bench/patched_build.sh in a target dir of its
 # own: a cold release build the first time), and how cost grows with stored secrets (bench/growth.py:
-# 10k, 100k and 1M secrets on a cluster of its own). Prints the table, every goal of issue 24 as
+# 10k, 100k and 1M secrets on a cluster of its own), and how a simpler harness's choices move the
+# read figure (bench/harness.py). Prints the table, every goal of issue 24 as
 # met or not met, and updates the generated part of bench/RESULTS.md and bench/growth.png.
 #
 # Knobs: BENCH_DURATION (seconds per wrk run, 20), BENCH_ROUNDS (warm rounds, 2),
@@ -280,9 +281,13 @@ if [ -x "$WORK/coffer-patched" ]; then
   record "{\"idle_rss_patched\":$($PY idle-rss --dir "$WORK/idle" stock="$WORK/coffer" patched="$WORK/coffer-patched")}"
 fi
 
+say "harness: static 64-connection reads on fresh clusters, leader/standby, log levels"
+for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done # the main clusters are done
+record "{\"harness\":$("$COFFER_VENV/bin/python" bench/harness.py --bin "$WORK/coffer" --dir "$WORK/harness" \
+  --seconds "$((DURATION / 2))")}"
+
 if [ -n "$KEYS" ]; then
   say "cost against stored secrets ($KEYS) on a cluster of its own"
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done # the main clusters are done
   record "{\"growth\":$("$COFFER_VENV/bin/python" bench/growth.py --bin "$WORK/coffer" --dir "$WORK/growth" \
     --seconds "$((DURATION / 2))" $KEYS)}"
 fi
