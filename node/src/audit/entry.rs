@@ -1,22 +1,24 @@
 //! The JSON lines a `file` device writes, shaped as Vault's (`type`, `time`, `auth`, `request`,
 //! `response`, `error`), every string value of request and response data hashed.
 
-use super::hash::{hash_strings, hash_strings_except, hash_value};
+use super::hash::{hash_strings, hash_strings_except, Keyed};
 use super::AuditDeviceEntry;
 use crate::error::ApiError;
 use crate::mounts::MountConfig;
 use crate::request::{Request, Response};
 use crate::token::TokenEntry;
 use serde_json::{json, Map, Value};
-use zeroize::Zeroizing;
 
-/// How one line hashes: with the device's key, or not at all (`log_raw`). Decoded once per
-/// line, not once per value.
-struct Hasher(Option<Zeroizing<Vec<u8>>>);
+/// How one line hashes: with the device's key, or not at all (`log_raw`). Decoded and keyed
+/// once per line, not once per value.
+struct Hasher(Option<Keyed>);
 
 impl Hasher {
     fn new(entry: &AuditDeviceEntry) -> Hasher {
-        Hasher((!entry.log_raw()).then(|| entry.hmac_key()))
+        Hasher((!entry.log_raw()).then(|| {
+            let key = entry.hmac_key();
+            Keyed::new(&key)
+        }))
     }
 
     /// A value as the device logs it: every string hashed.
@@ -37,7 +39,7 @@ impl Hasher {
 
     fn text(&self, s: &str) -> Value {
         match &self.0 {
-            Some(key) if !s.is_empty() => Value::String(hash_value(key, s)),
+            Some(key) if !s.is_empty() => Value::String(key.hash(s)),
             _ => Value::String(s.to_string()),
         }
     }
@@ -173,9 +175,11 @@ pub fn response_line(
 
 #[cfg(test)]
 mod tests {
+    use super::super::hash::hash_value;
     use super::*;
     use crate::request::Operation;
     use std::collections::BTreeMap;
+    use zeroize::Zeroizing;
 
     fn device() -> AuditDeviceEntry {
         let options = BTreeMap::from([("file_path".to_string(), "/dev/null".to_string())]);

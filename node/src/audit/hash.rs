@@ -6,28 +6,49 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
+/// HMAC-SHA256 keyed once: the key schedule (two SHA-256 blocks) is done when the line starts,
+/// and each value clones that state instead of setting the key up again.
+#[derive(Clone)]
+pub struct Keyed(Hmac<Sha256>);
+
+impl Keyed {
+    pub fn new(key: &[u8]) -> Keyed {
+        Keyed(Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length"))
+    }
+
+    /// `hmac-sha256:<hex>` of `input`.
+    pub fn hash(&self, input: &str) -> String {
+        const PREFIX: &str = "hmac-sha256:";
+        let mut mac = self.0.clone();
+        mac.update(input.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut out = String::with_capacity(PREFIX.len() + 2 * digest.len());
+        out.push_str(PREFIX);
+        out.push_str(&hex::encode(digest));
+        out
+    }
+}
+
 /// `hmac-sha256:<hex>` of `input` under `key`.
 pub fn hash_value(key: &[u8], input: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(input.as_bytes());
-    format!("hmac-sha256:{}", hex::encode(mac.finalize().into_bytes()))
+    Keyed::new(key).hash(input)
 }
 
 /// Replace every string in `value` (recursively; object keys stay) by its hash.
-pub fn hash_strings(key: &[u8], value: &mut Value) {
+pub fn hash_strings(key: &Keyed, value: &mut Value) {
     hash_strings_except(key, value, &[]);
 }
 
 /// `hash_strings`, except strings whose nearest object key is in `plain` (a mount's
 /// `audit_non_hmac_*_keys`): as in Vault, the key names a value at any depth, and a list under
 /// it is kept whole, a map under it is not (its own keys decide).
-pub fn hash_strings_except(key: &[u8], value: &mut Value, plain: &[String]) {
+pub fn hash_strings_except(key: &Keyed, value: &mut Value, plain: &[String]) {
     walk(key, value, plain, false);
 }
 
-fn walk(key: &[u8], value: &mut Value, plain: &[String], keep: bool) {
+fn walk(key: &Keyed, value: &mut Value, plain: &[String], keep: bool) {
     match value {
-        Value::String(s) if !keep => *s = hash_value(key, s),
+        Value::String(s) if !keep => *s = key.hash(s),
         Value::Array(items) => items.iter_mut().for_each(|v| walk(key, v, plain, keep)),
         Value::Object(map) => map
             .iter_mut()
@@ -45,7 +66,7 @@ mod tests {
     fn strings_are_hashed_everywhere_and_nothing_else_changes() {
         let key = b"device key";
         let mut v = json!({"data": {"password": "hunter2", "n": 3, "list": ["a", true]}});
-        hash_strings(key, &mut v);
+        hash_strings(&Keyed::new(key), &mut v);
         assert_eq!(v["data"]["password"], hash_value(key, "hunter2"));
         assert_eq!(v["data"]["n"], 3);
         assert_eq!(v["data"]["list"][0], hash_value(key, "a"));
@@ -64,7 +85,7 @@ mod tests {
         let key = b"k";
         let mut v =
             json!({"a": "1", "b": "2", "n": {"a": ["3"], "m": {"c": "4"}}, "a2": {"c": "5"}});
-        hash_strings_except(key, &mut v, &["a".into(), "a2".into()]);
+        hash_strings_except(&Keyed::new(key), &mut v, &["a".into(), "a2".into()]);
         assert_eq!(v["a"], "1");
         assert_eq!(v["n"]["a"][0], "3");
         assert_eq!(v["b"], hash_value(key, "2"));
