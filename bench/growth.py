@@ -128,7 +128,8 @@ def encrypted_bytes(archive):
 
 
 def operator_costs(nodes, leader, token, key, work, binary):
-    """At the largest count: memory, disk, snapshot save/restore, restart, join."""
+    """At the largest count: memory, disk, snapshot save/restore, restart, join. A step that
+    fails is recorded in "errors" (what a run found out) and the next steps still run."""
     out = {"rss_mib": [round(rss_kib(n.proc.pid) / 1024, 1) for n in nodes],
            "disk_mb": [round(n.disk_bytes() / 1e6, 1) for n in nodes]}
 
@@ -145,46 +146,63 @@ def operator_costs(nodes, leader, token, key, work, binary):
     out["encrypted_data_mb"] = round(encrypted_bytes(archive) / 1e6, 1)
     log(f"keys: snapshot saved in {out['snapshot_save_s']} s, {out['snapshot_mb']} MB")
 
-    standby = next(n for n in nodes if n.addr != leader)
-    standby.kill()
-    started = standby.start()
-    wait_until(lambda: health(standby.addr) is not None, timeout=120, what="the restarted node answering",
-               interval=0.01)
-    out["restart_answering_s"] = round(time.monotonic() - started, 2)
-    call(standby.addr, "PUT", "sys/unseal", json={"key": key})
-    wait_until(lambda: health(standby.addr) == 429, timeout=120, what="the restarted node a standby",
-               interval=0.01)
-    call(standby.addr, "GET", "secret/data/g-0-0", token=token)
-    out["restart_serving_s"] = round(time.monotonic() - started, 2)
-    log(f"keys: standby restarted and serving in {out['restart_serving_s']} s")
+    out["errors"] = {}
 
-    joiner = Node(binary, work, "g4")
-    target = next(n for n in nodes if n.addr == leader).applied_index()
-    started = joiner.start()
-    nodes.append(joiner)
-    wait_until(lambda: health(joiner.addr) is not None, what="the new node answering")
-    call(joiner.addr, "PUT", "sys/storage/raft/join", json={"leader_api_addr": leader})
-    call(joiner.addr, "PUT", "sys/unseal", json={"key": key})
-
-    def caught_up():
+    def step(name, fn):
         try:
-            return health(joiner.addr) == 429 and joiner.applied_index() >= target
-        except requests.RequestException:
-            return False
+            fn()
+        except Exception as e:  # recorded: a failed step is a result of the run
+            out["errors"][name] = f"{type(e).__name__}: {e}"[:300]
+            log(f"keys: {name} failed: {out['errors'][name]}")
 
-    wait_until(caught_up, timeout=600, what="the new node caught up", interval=0.1)
-    out["join_s"] = round(time.monotonic() - started, 2)
-    out["join_rss_mib"] = round(rss_kib(joiner.proc.pid) / 1024, 1)
-    log(f"keys: a new node joined and caught up in {out['join_s']} s")
+    def restart():
+        standby = next(n for n in nodes if n.addr != leader)
+        standby.kill()
+        started = standby.start()
+        wait_until(lambda: health(standby.addr) is not None, timeout=120, what="the restarted node answering",
+                   interval=0.01)
+        out["restart_answering_s"] = round(time.monotonic() - started, 2)
+        call(standby.addr, "PUT", "sys/unseal", json={"key": key})
+        wait_until(lambda: health(standby.addr) == 429, timeout=120, what="the restarted node a standby",
+                   interval=0.01)
+        call(standby.addr, "GET", "secret/data/g-0-0", token=token)
+        out["restart_serving_s"] = round(time.monotonic() - started, 2)
+        out["restart_disk_mb"] = round(standby.disk_bytes() / 1e6, 1)
+        log(f"keys: standby restarted and serving in {out['restart_serving_s']} s")
 
-    started = time.monotonic()
-    with open(archive, "rb") as f:
-        r = requests.post(f"{leader}/v1/sys/storage/raft/snapshot", headers={"X-Vault-Token": token},
-                          data=f, timeout=1200)
-    if r.status_code >= 400:
-        raise RuntimeError(f"snapshot restore: {r.status_code} {r.text[:300]}")
-    out["snapshot_restore_s"] = round(time.monotonic() - started, 2)
-    log(f"keys: snapshot restored in {out['snapshot_restore_s']} s")
+    def join():
+        joiner = Node(binary, work, "g4")
+        target = next(n for n in nodes if n.addr == leader).applied_index()
+        started = joiner.start()
+        nodes.append(joiner)
+        wait_until(lambda: health(joiner.addr) is not None, what="the new node answering")
+        call(joiner.addr, "PUT", "sys/storage/raft/join", json={"leader_api_addr": leader})
+        call(joiner.addr, "PUT", "sys/unseal", json={"key": key})
+
+        def caught_up():
+            try:
+                return health(joiner.addr) == 429 and joiner.applied_index() >= target
+            except requests.RequestException:
+                return False
+
+        wait_until(caught_up, timeout=600, what="the new node caught up", interval=0.1)
+        out["join_s"] = round(time.monotonic() - started, 2)
+        out["join_rss_mib"] = round(rss_kib(joiner.proc.pid) / 1024, 1)
+        log(f"keys: a new node joined and caught up in {out['join_s']} s")
+
+    def restore():
+        started = time.monotonic()
+        with open(archive, "rb") as f:
+            r = requests.post(f"{leader}/v1/sys/storage/raft/snapshot", headers={"X-Vault-Token": token},
+                              data=f, timeout=1200)
+        if r.status_code >= 400:
+            raise RuntimeError(f"snapshot restore: {r.status_code} {r.text[:300]}")
+        out["snapshot_restore_s"] = round(time.monotonic() - started, 2)
+        log(f"keys: snapshot restored in {out['snapshot_restore_s']} s")
+
+    step("restart", restart)
+    step("join", join)
+    step("restore", restore)
     return out
 
 
