@@ -16,8 +16,8 @@
 # Also: idle and loaded RSS per node, CPU time per request of each system (its three processes,
 # from /proc), a perf profile of the write path, failover (SIGKILL the active node under write
 # load, 5 rounds), graceful hand-over (SIGTERM, 3 rounds), auto-unseal restart time, idle RSS
-# with the upstream patch of bench/patches (built by bench/patched_build.sh in a target dir of its
-# own: a cold release build the first time), and how cost grows with stored secrets (bench/growth.py:
+# with the upstream patch of bench/patches (built by bench/patched_build.sh beside the product
+# build, in the same target dir), and how cost grows with stored secrets (bench/growth.py:
 # 10k, 100k and 1M secrets on a cluster of its own), and how a simpler harness's choices move the
 # read figure (bench/harness.py). Prints the table, every goal of issue 24 as
 # met or not met, and updates the generated part of bench/RESULTS.md and bench/growth.png.
@@ -76,7 +76,7 @@ nice -n 19 cargo build --release -p coffer-node --bin coffer
 WORK=$(mktemp -d /tmp/coffer-bench.XXXXXX)
 cp "$CARGO_TARGET_DIR/release/coffer" "$WORK/coffer"   # the shared target dir may be rebuilt meanwhile
 if [ "${BENCH_PATCHED:-1}" = 1 ]; then
-  say "building release with bench/patches applied (its own target dir)"
+  say "building release with bench/patches applied (a copy of the source, the same target dir)"
   bench/patched_build.sh "$WORK/coffer-patched" || say "the patched build failed: no patched figures"
 fi
 RESULTS=$WORK/results.jsonl
