@@ -189,7 +189,10 @@ def failover_once(nodes, token, threads, warmup, sig):
             except requests.RequestException:
                 ok = False
             with lock:
-                (acks.append((issued, time.monotonic())) if ok else errors.append(time.monotonic()))
+                if ok:
+                    acks.append((issued, time.monotonic()))
+                else:
+                    errors.append(time.monotonic())
             if not ok:
                 time.sleep(0.005)
 
