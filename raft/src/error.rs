@@ -75,7 +75,8 @@ type OpenraftForward = openraft::errors::ForwardToLeader<TypeConfig>;
 
 fn forward(f: OpenraftForward) -> RaftError {
     // A leader whose quorum acks are older than its lease refuses writes until the next round
-    // of acks: it is still the leader, so forwarding would be wrong; the caller retries.
+    // of acks: it is still the leader, so forwarding would be wrong. `RaftHandle::write` waits
+    // for that round first, so this is left for a lease that lapses during the write's call.
     if f.reason == openraft::errors::ForwardReason::LeaseExpired {
         return RaftError::NoQuorum("the leader has no quorum ack within its lease".into());
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::network::{NetSnapshot, RaftNetworkFactory};
-use openraft::{Raft, ReadPolicy, ServerState, SnapshotPolicy};
+use openraft::{Instant as _, Raft, ReadPolicy, ServerState, SnapshotPolicy};
 use openraft_rt::WatchReceiver;
 
 use crate::engine::{Engine, Space};
@@ -163,6 +163,9 @@ struct Inner {
     stats: Arc<crate::RaftStats>,
     /// The channels to peers, when started over gRPC ([`RaftHandle::start_cluster`]).
     channels: Option<Arc<crate::transport::PeerChannels>>,
+    /// How long a quorum's ack keeps this node writable as leader (openraft's leader lease:
+    /// the election timeout's upper bound).
+    leader_lease: Duration,
 }
 
 /// A running Raft node. Cheap to clone; all clones drive the same node.
@@ -235,6 +238,7 @@ impl RaftHandle {
             storage_lease,
             stats: stats.clone(),
             channels,
+            leader_lease: Duration::from_millis(config.election_timeout_max_ms),
         };
         tokio::spawn(stats.watch_leader(inner.raft.clone()));
         Ok(RaftHandle {
@@ -288,12 +292,35 @@ impl RaftHandle {
 
     /// Replicate `cmd` and return once it is committed and applied here.
     pub async fn write(&self, cmd: Command) -> Result<(), RaftError> {
+        self.await_quorum_ack().await;
         match self.inner.raft.client_write(cmd).await {
             Ok(reply) if reply.data.fenced_out => Err(RaftError::FencedOut),
             Ok(reply) if reply.data.restore_incomplete => Err(RaftError::RestoreIncomplete),
             Ok(_) => Ok(()),
             Err(e) => Err(self.not_initialized_or(from_write(e))),
         }
+    }
+
+    /// A leader whose last quorum ack is older than its lease refuses writes (openraft answers
+    /// `LeaseExpired`), though it is still the leader and the next heartbeat round renews the
+    /// lease. That happens after this node's runtime stalled (a CPU-bound request, a pause of
+    /// the process): the acks could not be read meanwhile. Wait, at most one lease, for a
+    /// fresh ack or for a change of role, so the write after a stall is not refused.
+    async fn await_quorum_ack(&self) {
+        let lease = self.inner.leader_lease;
+        let writable = move |m: &openraft::RaftMetrics<TypeConfig>| {
+            m.state != ServerState::Leader
+                || m.membership_config.voter_ids().nth(1).is_none()
+                || m.last_quorum_acked
+                    .as_ref()
+                    .is_some_and(|acked| acked.elapsed() < lease)
+        };
+        if writable(&self.inner.raft.metrics().borrow_watched()) {
+            return;
+        }
+        let wait = self.inner.raft.wait(Some(lease));
+        // Out of time or stopped: the write itself reports why it cannot go on.
+        let _ = wait.metrics(writable, "a quorum ack within the lease").await;
     }
 
     /// Commit an empty entry in the current term and wait until it is applied here: afterwards

@@ -21,7 +21,7 @@ pub async fn generate(m: &MountRequest<'_>, kind: &str) -> Result<Option<Respons
     let names = input::names(data, true)?;
     input::require_cn(&names)?;
     let (key_type, key_bits) = input::key_spec(data)?;
-    let pem = keys::generate(key_type, key_bits)?;
+    let pem = keys::generate(key_type, key_bits).await?;
     let signer = keys::Signer::from_pem(key_type, &pem)?;
     let mut params = CertificateParams::default();
     params

@@ -86,7 +86,7 @@ pub async fn issue(m: &MountRequest<'_>, role_name: &str) -> Result<Option<Respo
     certgen::within_issuer(plan.not_after, &issuer)?;
     plan.crl_distribution_points = super::urls(m).await?.crl_distribution_points;
     let kind = keys::KeyType::parse(&role.key_type)?;
-    let pem = keys::generate(kind, role.key_bits)?;
+    let pem = keys::generate(kind, role.key_bits).await?;
     let subject_key = keys::Signer::from_pem(kind, &pem)?;
     let issued = certgen::signed_by(&plan, &subject_key, &issuer, &key)?;
     if !role.no_store {

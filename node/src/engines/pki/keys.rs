@@ -63,8 +63,20 @@ fn internal(what: &str, e: impl std::fmt::Display) -> PkiError {
     PkiError::Internal(format!("{what}: {e}"))
 }
 
-/// A new private key, as the PEM Vault would return for it.
-pub fn generate(kind: KeyType, bits: u32) -> Result<Zeroizing<String>, PkiError> {
+/// A new private key, as the PEM Vault would return for it, generated on the blocking pool:
+/// an RSA key takes hundreds of milliseconds of CPU, which on an async worker would stall every
+/// task scheduled there (Raft's heartbeats among them, so the leader's lease could lapse).
+/// (Under simulation `spawn_blocking` runs the closure inline.)
+pub async fn generate(kind: KeyType, bits: u32) -> Result<Zeroizing<String>, PkiError> {
+    #[allow(deprecated)] // madsim deprecates it to discourage blocking; there it runs inline.
+    let generating = tokio::task::spawn_blocking(move || generate_inline(kind, bits));
+    generating
+        .await
+        .map_err(|e| internal("generating a key", e))?
+}
+
+/// [`generate`] on the calling thread.
+pub(super) fn generate_inline(kind: KeyType, bits: u32) -> Result<Zeroizing<String>, PkiError> {
     match kind {
         KeyType::Rsa => {
             use rsa::pkcs1::EncodeRsaPrivateKey;
@@ -268,7 +280,7 @@ mod tests {
             (KeyType::Ec, 384, "EC PRIVATE KEY"),
             (KeyType::Ed25519, 0, "PRIVATE KEY"),
         ] {
-            let pem = generate(kind, bits).unwrap();
+            let pem = generate_inline(kind, bits).unwrap();
             assert!(
                 pem.starts_with(&format!("-----BEGIN {label}-----")),
                 "{kind:?}"

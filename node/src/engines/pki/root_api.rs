@@ -31,7 +31,7 @@ pub async fn generate(m: &MountRequest<'_>, kind: &str) -> Result<Option<Respons
         },
         crl_distribution_points: super::urls(m).await?.crl_distribution_points,
     };
-    let pem = keys::generate(key_type, key_bits)?;
+    let pem = keys::generate(key_type, key_bits).await?;
     let signer = keys::Signer::from_pem(key_type, &pem)?;
     let issued = certgen::self_signed(&plan, &signer)?;
     let key_name = f.str_opt("key_name")?.unwrap_or_default();

@@ -43,7 +43,7 @@ fn plan(cn: &str, ttl: u64, profile: Profile) -> Plan {
 }
 
 fn root(kind: KeyType, bits: u32) -> (IssuerEntry, Signer) {
-    let pem = keys::generate(kind, bits).unwrap();
+    let pem = keys::generate_inline(kind, bits).unwrap();
     let key = Signer::from_pem(kind, &pem).unwrap();
     let issued = certgen::self_signed(
         &plan(
@@ -69,7 +69,7 @@ fn leaves_signed_by_each_key_type_name_their_issuer_and_carry_the_serial() {
     ] {
         let (issuer, key) = root(kind, bits);
         let leaf_key =
-            Signer::from_pem(KeyType::Ec, &keys::generate(KeyType::Ec, 256).unwrap()).unwrap();
+            Signer::from_pem(KeyType::Ec, &keys::generate_inline(KeyType::Ec, 256).unwrap()).unwrap();
         let leaf = certgen::signed_by(
             &plan(
                 "svc.example.com",

@@ -39,7 +39,7 @@ pub async fn load(
         return Ok(None);
     };
     if rotation_due(&key, crate::clock::unix_now()) {
-        key.rotate()?;
+        key.rotate().await?;
         store::save(storage, &key).await?;
     }
     Ok(Some(key))
@@ -62,16 +62,16 @@ mod tests {
     use crate::engines::transit::key::CreateOptions;
     use crate::engines::transit::keytype::KeyType;
 
-    #[test]
-    fn due_once_the_latest_version_is_a_period_old() {
+    #[tokio::test]
+    async fn due_once_the_latest_version_is_a_period_old() {
         let mut k =
-            TransitKey::create("a", KeyType::Aes256Gcm96, CreateOptions::default()).unwrap();
+            TransitKey::create("a", KeyType::Aes256Gcm96, CreateOptions::default()).await.unwrap();
         let born = k.versions[&1].creation_time;
         assert!(!rotation_due(&k, born + 10 * 3600), "no period, never due");
         k.auto_rotate_period = 3600;
         assert!(!rotation_due(&k, born + 3599));
         assert!(rotation_due(&k, born + 3600));
-        k.rotate().unwrap();
+        k.rotate().await.unwrap();
         let newest = k.versions[&2].creation_time;
         assert!(
             !rotation_due(&k, newest + 10),

@@ -84,31 +84,31 @@ mod tests {
     use crate::engines::transit::key::CreateOptions;
     use crate::engines::transit::keytype::KeyType;
 
-    fn key(exportable: bool, backup: bool) -> TransitKey {
+    async fn key(exportable: bool, backup: bool) -> TransitKey {
         let opts = CreateOptions {
             exportable,
             allow_plaintext_backup: backup,
             ..Default::default()
         };
-        TransitKey::create("k", KeyType::Aes256Gcm96, opts).unwrap()
+        TransitKey::create("k", KeyType::Aes256Gcm96, opts).await.unwrap()
     }
 
-    #[test]
-    fn only_exportable_keys_with_plaintext_backup_are_backed_up() {
+    #[tokio::test]
+    async fn only_exportable_keys_with_plaintext_backup_are_backed_up() {
         assert_eq!(
-            encode(&key(false, true)).unwrap_err().to_string(),
+            encode(&key(false, true).await).unwrap_err().to_string(),
             "exporting is disallowed on the policy"
         );
         assert_eq!(
-            encode(&key(true, false)).unwrap_err().to_string(),
+            encode(&key(true, false).await).unwrap_err().to_string(),
             "plaintext backup is disallowed on the policy"
         );
     }
 
-    #[test]
-    fn a_blob_round_trips_and_can_be_renamed() {
-        let mut k = key(true, true);
-        k.rotate().unwrap();
+    #[tokio::test]
+    async fn a_blob_round_trips_and_can_be_renamed() {
+        let mut k = key(true, true).await;
+        k.rotate().await.unwrap();
         let blob = encode(&k).unwrap();
         assert_eq!(decode(&blob, None).unwrap(), k);
         let renamed = decode(&blob, Some("other")).unwrap();

@@ -109,7 +109,7 @@ async fn upsert(
     if let Some(key) = store::load(m.storage, name).await? {
         return Ok(key);
     }
-    let key = TransitKey::create(name, kind, opts)?;
+    let key = TransitKey::create(name, kind, opts).await?;
     store::save(m.storage, &key).await?;
     Ok(key)
 }

@@ -28,7 +28,7 @@ async fn wrapping_key(storage: &StorageView) -> Result<TransitKey, ApiError> {
     if let Some(key) = store::load_at(storage, store::WRAPPING_KEY_PATH, "wrapping key").await? {
         return Ok(key);
     }
-    let key = TransitKey::create("import", KeyType::Rsa4096, CreateOptions::default())?;
+    let key = TransitKey::create("import", KeyType::Rsa4096, CreateOptions::default()).await?;
     store::save_at(storage, store::WRAPPING_KEY_PATH, &key).await?;
     Ok(key)
 }
@@ -110,7 +110,7 @@ pub async fn import(
     let material = material(m).await?;
     let version = import::version_from_material(kind, &material)?;
     // The options are checked as a create checks them, then the generated version is replaced.
-    let mut key = TransitKey::create(name, kind, opts)?;
+    let mut key = TransitKey::create(name, kind, opts).await?;
     key.versions.clear();
     key.latest_version = 0;
     key.push_version(version);

@@ -82,8 +82,12 @@ pub struct ConfigUpdate {
 }
 
 impl TransitKey {
-    /// A new key with its first version.
-    pub fn create(name: &str, kind: KeyType, opts: CreateOptions) -> Result<Self, TransitError> {
+    /// A new key with its first version, generated off the async workers.
+    pub async fn create(
+        name: &str,
+        kind: KeyType,
+        opts: CreateOptions,
+    ) -> Result<Self, TransitError> {
         if (opts.derived || opts.convergent) && !kind.derivation_supported() {
             return Err(TransitError::user(format!(
                 "key derivation and convergent encryption not supported for keys of type {}",
@@ -102,7 +106,7 @@ impl TransitKey {
             )));
         }
         let mut key = TransitKey::empty(name, kind, opts);
-        key.rotate()?;
+        key.rotate().await?;
         Ok(key)
     }
 
@@ -130,7 +134,22 @@ impl TransitKey {
 
     /// Add a new latest version, generated here. An imported key rotates only if its import
     /// allowed it (Vault's rule; its refusal is a plain error, which Vault answers with 500).
-    pub fn rotate(&mut self) -> Result<(), TransitError> {
+    /// The new version is generated on the blocking pool: an RSA-4096 key takes about a second
+    /// of CPU, which on an async worker would stall every task scheduled there (Raft's
+    /// heartbeats among them). (Under simulation `spawn_blocking` runs the closure inline.)
+    pub async fn rotate(&mut self) -> Result<(), TransitError> {
+        let (kind, size) = self.rotation()?;
+        #[allow(deprecated)] // madsim deprecates it to discourage blocking; there it runs inline.
+        let generating = tokio::task::spawn_blocking(move || KeyVersion::generate(kind, size));
+        let version = generating
+            .await
+            .map_err(|e| TransitError::Internal(format!("generating a key: {e}")))??;
+        self.push_version(version);
+        Ok(())
+    }
+
+    /// The type and size of the next version, if this key may rotate.
+    fn rotation(&self) -> Result<(KeyType, usize), TransitError> {
         if self.imported && !self.allow_imported_key_rotation {
             return Err(TransitError::Internal(format!(
                 "imported key {} does not allow rotation within Vault",
@@ -141,9 +160,7 @@ impl TransitKey {
             0 => HMAC_KEY_SIZE_DEFAULT,
             n => n as usize,
         };
-        let version = KeyVersion::generate(self.kind, size)?;
-        self.push_version(version);
-        Ok(())
+        Ok((self.kind, size))
     }
 
     /// Add `version` as the new latest version.
@@ -335,13 +352,13 @@ impl TransitKey {
 mod tests {
     use super::*;
 
-    fn aes(name: &str) -> TransitKey {
-        TransitKey::create(name, KeyType::Aes256Gcm96, CreateOptions::default()).unwrap()
+    async fn aes(name: &str) -> TransitKey {
+        TransitKey::create(name, KeyType::Aes256Gcm96, CreateOptions::default()).await.unwrap()
     }
 
-    #[test]
-    fn new_keys_start_at_version_one() {
-        let k = aes("a");
+    #[tokio::test]
+    async fn new_keys_start_at_version_one() {
+        let k = aes("a").await;
         assert_eq!(k.latest_version, 1);
         assert_eq!(k.min_decryption_version, 1);
         assert_eq!(k.min_encryption_version, 0);
@@ -353,29 +370,29 @@ mod tests {
         assert!(j.get("kdf").is_none());
     }
 
-    #[test]
-    fn derivation_is_refused_where_vault_refuses_it() {
+    #[tokio::test]
+    async fn derivation_is_refused_where_vault_refuses_it() {
         let derived = CreateOptions {
             derived: true,
             ..Default::default()
         };
-        assert!(TransitKey::create("e", KeyType::EcdsaP256, derived).is_err());
-        assert!(TransitKey::create("r", KeyType::Rsa2048, derived).is_err());
-        let d = TransitKey::create("d", KeyType::Ed25519, derived).unwrap();
+        assert!(TransitKey::create("e", KeyType::EcdsaP256, derived).await.is_err());
+        assert!(TransitKey::create("r", KeyType::Rsa2048, derived).await.is_err());
+        let d = TransitKey::create("d", KeyType::Ed25519, derived).await.unwrap();
         assert_eq!(d.to_json()["kdf"], "hkdf_sha256");
         assert_eq!(d.to_json()["keys"]["1"]["public_key"], "");
         let convergent = CreateOptions {
             convergent: true,
             ..Default::default()
         };
-        assert!(TransitKey::create("c", KeyType::Aes256Gcm96, convergent).is_err());
+        assert!(TransitKey::create("c", KeyType::Aes256Gcm96, convergent).await.is_err());
     }
 
-    #[test]
-    fn version_selection_follows_latest_and_min_encryption() {
-        let mut k = aes("a");
-        k.rotate().unwrap();
-        k.rotate().unwrap();
+    #[tokio::test]
+    async fn version_selection_follows_latest_and_min_encryption() {
+        let mut k = aes("a").await;
+        k.rotate().await.unwrap();
+        k.rotate().await.unwrap();
         assert_eq!(k.version_for(0, Purpose::Encryption).unwrap(), 3);
         assert_eq!(k.version_for(1, Purpose::Encryption).unwrap(), 1);
         assert!(k.version_for(4, Purpose::Encryption).is_err());
@@ -394,10 +411,10 @@ mod tests {
         assert_eq!(k.version_for(2, Purpose::Encryption).unwrap(), 2);
     }
 
-    #[test]
-    fn min_decryption_version_refuses_old_values() {
-        let mut k = aes("a");
-        k.rotate().unwrap();
+    #[tokio::test]
+    async fn min_decryption_version_refuses_old_values() {
+        let mut k = aes("a").await;
+        k.rotate().await.unwrap();
         assert!(k.check_readable(1, Kind::Ciphertext).is_ok());
         k.configure(&ConfigUpdate {
             min_decryption_version: Some(2),
@@ -428,9 +445,9 @@ mod tests {
         assert!(k.version(1).is_ok());
     }
 
-    #[test]
-    fn config_validates_and_changes_nothing_on_error() {
-        let mut k = aes("a");
+    #[tokio::test]
+    async fn config_validates_and_changes_nothing_on_error() {
+        let mut k = aes("a").await;
         let before = k.clone();
         let e = k
             .configure(&ConfigUpdate {
@@ -442,8 +459,8 @@ mod tests {
             e.to_string(),
             "cannot set min decryption version of 5, latest key version is 1"
         );
-        k.rotate().unwrap();
-        k.rotate().unwrap();
+        k.rotate().await.unwrap();
+        k.rotate().await.unwrap();
         let before_rotated = k.clone();
         let e = k
             .configure(&ConfigUpdate {
@@ -479,11 +496,11 @@ mod tests {
         assert!(k.exportable, "exportable cannot be unset");
     }
 
-    #[test]
-    fn trim_deletes_old_versions_within_the_minimums() {
-        let mut k = aes("a");
+    #[tokio::test]
+    async fn trim_deletes_old_versions_within_the_minimums() {
+        let mut k = aes("a").await;
         for _ in 0..3 {
-            k.rotate().unwrap();
+            k.rotate().await.unwrap();
         }
         assert_eq!(
             k.trim(2).unwrap_err().to_string(),
@@ -519,9 +536,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn stored_form_round_trips() {
-        let k = TransitKey::create("s", KeyType::EcdsaP256, CreateOptions::default()).unwrap();
+    #[tokio::test]
+    async fn stored_form_round_trips() {
+        let k = TransitKey::create("s", KeyType::EcdsaP256, CreateOptions::default()).await.unwrap();
         let bytes = serde_json::to_vec(&k).unwrap();
         let back: TransitKey = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(back, k);

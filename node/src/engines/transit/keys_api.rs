@@ -84,7 +84,7 @@ async fn create(
             vec![format!("key {name} already existed")],
         ));
     }
-    let mut key = TransitKey::create(name, kind, opts)?;
+    let mut key = TransitKey::create(name, kind, opts).await?;
     if period.is_some() {
         key.configure(&ConfigUpdate {
             auto_rotate_period: period,
@@ -165,7 +165,7 @@ async fn rotate(
     let mut key = store::load(m.storage, name)
         .await?
         .ok_or_else(|| ApiError::bad("key not found"))?;
-    key.rotate()?;
+    key.rotate().await?;
     store::save(m.storage, &key).await?;
     Ok(key_response(&key, Vec::new()))
 }

@@ -299,3 +299,37 @@ async fn leadership_hands_over_and_members_leave() {
     heir.remove_node(old).await.unwrap(); // already gone: a no-op
     write_through(|| cluster.leader_among(&voters), 10..20).await;
 }
+
+/// The first node keeps openraft's one-second leader lease; the others wait eight seconds
+/// before they campaign, so a leader cut off for longer than its lease stays the leader.
+fn patient_followers(config: RaftConfig) -> RaftConfig {
+    match config.node_id & 0xff {
+        1 => config,
+        _ => RaftConfig {
+            election_timeout_min_ms: 8_000,
+            election_timeout_max_ms: 9_000,
+            ..config
+        },
+    }
+}
+
+#[madsim::test]
+async fn a_write_right_after_a_stall_longer_than_the_lease_is_not_refused() {
+    let cluster = SimCluster::start(4, 0x54_0000, patient_followers).await;
+    let leader = cluster.raft(0x54_0001).await;
+    leader.wait_leader(WAIT).await.unwrap();
+    // No quorum ack reaches the leader for longer than its lease: what a stalled runtime
+    // sees when it runs again (a CPU-bound request, a paused process).
+    cluster.clog(0x54_0001);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    cluster.unclog(0x54_0001);
+    leader
+        .write(put("secret/after-stall", "kept"))
+        .await
+        .expect("the write waits for the next quorum ack instead of failing");
+    assert!(leader.is_leader(), "the leadership did not move");
+    assert_eq!(
+        leader.get("secret/after-stall").await.unwrap(),
+        Some(b"kept".to_vec())
+    );
+}
