@@ -320,7 +320,9 @@ impl RaftHandle {
         }
         let wait = self.inner.raft.wait(Some(lease));
         // Out of time or stopped: the write itself reports why it cannot go on.
-        let _ = wait.metrics(writable, "a quorum ack within the lease").await;
+        let _ = wait
+            .metrics(writable, "a quorum ack within the lease")
+            .await;
     }
 
     /// Commit an empty entry in the current term and wait until it is applied here: afterwards

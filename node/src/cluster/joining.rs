@@ -2,6 +2,11 @@
 //! (`sys/storage/raft/bootstrap/challenge`) and keeps it; when an operator unseals the joining
 //! node with the cluster's key shares, it answers (`.../bootstrap/answer`), the active node adds
 //! it to Raft, and once its log has caught up it unseals from its own replicated records.
+//!
+//! A new node may take minutes to catch up on a large store (a snapshot to build, send and
+//! install). Neither side holds a request open that long: the active node answers once the
+//! node is a learner and promotes it to voter when it has caught up, and an unseal that the
+//! log has not caught up with by [`UNSEAL_WAIT`] answers still sealed and finishes by itself.
 
 use crate::api_client::post_json;
 use crate::core::Core;
@@ -14,8 +19,16 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a joined node waits for its log to catch up before it gives up unsealing.
-const CATCH_UP_WAIT: Duration = Duration::from_secs(60);
+/// How long a joined node's unseal request waits for the log to catch up before it answers
+/// (still sealed) and leaves the rest to [`Core::unseal_once_caught_up`]. With the challenge
+/// and the answer before it, the request stays well below hvac's 30 s default timeout.
+const UNSEAL_WAIT: Duration = Duration::from_secs(15);
+/// How long a joined node waits in all for its log to catch up before it gives up unsealing.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(30 * 60);
+/// How long the active node's answer waits for a new voter to catch up and be promoted
+/// before it answers and leaves the promotion to a background task. Below the joining
+/// node's call timeout (`api_client::CALL_TIMEOUT`).
+const PROMOTE_IN_ANSWER: Duration = Duration::from_secs(5);
 
 fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
@@ -85,19 +98,57 @@ impl Core {
         };
         let _guard = self.active.transition.lock().await;
         self.answer_join(seal.as_ref()).await?;
+        // In the background (`retry_join`): no caller is waiting on an answer.
+        if !self.wait_for_replicated_seal(CATCH_UP_WAIT).await? {
+            return Err(ApiError::Unavailable(
+                "joined, but the log has not caught up yet".into(),
+            ));
+        }
         self.auto_unseal_locked().await
     }
 
     /// Joining side, at unseal: answer the challenge with the rebuilt unseal key, wait until the
-    /// replicated seal records arrive, then unseal from them.
+    /// replicated seal records arrive, then unseal from them. When they take longer than
+    /// [`UNSEAL_WAIT`], answer still sealed and unseal in the background once they are here.
     pub(crate) async fn complete_join(self: &Arc<Self>, kek: &[u8]) -> Result<(), ApiError> {
         let seal = coffer_seal::ShamirSeal::new(kek).map_err(|_| ApiError::bad("invalid key"))?;
         self.answer_join(&seal).await?;
-        self.unseal_with_kek(kek).await
+        if self.wait_for_replicated_seal(UNSEAL_WAIT).await? {
+            return self.unseal_with_kek(kek).await;
+        }
+        tracing::info!("joined; the node unseals once its log has caught up");
+        tokio::spawn(
+            self.clone()
+                .unseal_once_caught_up(zeroize::Zeroizing::new(kek.to_vec())),
+        );
+        Ok(())
     }
 
-    /// Answer the pending challenge, opening it with `seal`, and wait until the replicated
-    /// seal records have arrived.
+    /// The rest of [`Core::complete_join`] for a node whose log was slow to catch up.
+    async fn unseal_once_caught_up(self: Arc<Self>, kek: zeroize::Zeroizing<Vec<u8>>) {
+        match self.wait_for_replicated_seal(CATCH_UP_WAIT).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("joined, but the log has not caught up; unseal again later");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "joined, but the replicated records are unreadable");
+                return;
+            }
+        }
+        let _guard = self.active.transition.lock().await;
+        if !self.is_sealed() {
+            return;
+        }
+        match self.unseal_with_kek(&kek).await {
+            Ok(()) => tracing::info!("joined and caught up; unsealed"),
+            Err(e) => tracing::warn!(error = %e, "joined and caught up, but unsealing failed"),
+        }
+    }
+
+    /// Answer the pending challenge, opening it with `seal`. The active node then replicates
+    /// to this one.
     async fn answer_join(self: &Arc<Self>, seal: &dyn coffer_seal::Seal) -> Result<(), ApiError> {
         let Some(mut pending) = self.link.pending_join.lock().take() else {
             return Err(ApiError::bad("Vault is not initialized"));
@@ -149,20 +200,19 @@ impl Core {
                 return Err(ApiError::Unavailable(format!("join answer failed: {e}")));
             }
         }
-        self.wait_for_replicated_seal().await
+        Ok(())
     }
 
-    async fn wait_for_replicated_seal(&self) -> Result<(), ApiError> {
-        let deadline = tokio::time::Instant::now() + CATCH_UP_WAIT;
+    /// Whether the replicated seal records arrived within `wait`.
+    async fn wait_for_replicated_seal(&self, wait: Duration) -> Result<bool, ApiError> {
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             let has_root = self.records().has_wrapped_root_key().await?;
             if has_root && self.is_initialized().await? {
-                return Ok(());
+                return Ok(true);
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(ApiError::Unavailable(
-                    "joined, but the log has not caught up yet".into(),
-                ));
+                return Ok(false);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -233,18 +283,36 @@ impl Core {
         let id: u64 = server_id
             .parse()
             .map_err(|_| ApiError::bad("bad server_id"))?;
-        let added = if issued.non_voter {
-            raft.add_learner(id, issued.member).await
-        } else {
-            raft.add_voter(id, issued.member, CATCH_UP_WAIT).await
-        };
-        added.map_err(|e| ApiError::Unavailable(format!("adding node {id}: {e}")))?;
+        raft.add_learner(id, issued.member.clone())
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("adding node {id}: {e}")))?;
+        tracing::info!(node = id, "node joined the cluster as a non-voter");
+        if !issued.non_voter {
+            promote_when_caught_up(raft.clone(), id, issued.member).await;
+        }
+        Ok(())
+    }
+}
+
+/// Promote learner `id` to voter once it has caught up: within the join answer when that is
+/// quick (a small store), else in a background task that waits up to [`CATCH_UP_WAIT`]. A
+/// leadership change before then leaves it a non-voter, as `sys/storage/raft/autopilot/state`
+/// shows.
+async fn promote_when_caught_up(raft: coffer_raft::RaftHandle, id: u64, member: ClusterNode) {
+    let promotion = tokio::spawn(async move {
+        match raft.add_voter(id, member, CATCH_UP_WAIT).await {
+            Ok(()) => tracing::info!(node = id, "caught up; promoted to voter"),
+            Err(e) => tracing::warn!(node = id, error = %e, "not promoted to voter"),
+        }
+    });
+    if tokio::time::timeout(PROMOTE_IN_ANSWER, promotion)
+        .await
+        .is_err()
+    {
         tracing::info!(
             node = id,
-            voter = !issued.non_voter,
-            "node joined the cluster"
+            "catching up; promotion to voter continues in the background"
         );
-        Ok(())
     }
 }
 

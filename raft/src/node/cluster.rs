@@ -88,11 +88,23 @@ impl RaftHandle {
         if self.member(node_id).is_some_and(|m| m.voter) {
             return Ok(());
         }
-        let learner = self.inner.raft.add_learner(node_id, node, true);
-        tokio::time::timeout(catch_up, learner)
+        let added = self.inner.raft.add_learner(node_id, node, false).await;
+        let added = added.map_err(|e| self.not_initialized_or(from_write(e)))?;
+        // openraft's blocking `add_learner` counts a learner within `replication_lag_threshold`
+        // (5000) entries as caught up, even one never reached: a small store's joiner would
+        // become a voter it cannot serve. Wait until it holds the entry that added it.
+        let target = added.log_id.index();
+        let caught_up = move |m: &openraft::RaftMetrics<crate::types::TypeConfig>| {
+            let matched = m.replication.as_ref().and_then(|r| r.get(&node_id));
+            let holds_target =
+                matched.is_some_and(|l| l.as_ref().is_some_and(|l| l.index() >= target));
+            holds_target || m.state != openraft::ServerState::Leader
+        };
+        let wait = self.inner.raft.wait(Some(catch_up));
+        wait.metrics(caught_up, "the new learner holds the entry that added it")
             .await
-            .map_err(|_| RaftError::Timeout)?
-            .map_err(|e| self.not_initialized_or(from_write(e)))?;
+            .map_err(|_| RaftError::Timeout)?;
+        // No longer the leader: the membership change below answers `ForwardToLeader`.
         self.change_members(ChangeMembers::AddVoterIds(BTreeSet::from([node_id])))
             .await
     }

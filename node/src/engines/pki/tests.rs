@@ -68,8 +68,11 @@ fn leaves_signed_by_each_key_type_name_their_issuer_and_carry_the_serial() {
         (KeyType::Ed25519, 0),
     ] {
         let (issuer, key) = root(kind, bits);
-        let leaf_key =
-            Signer::from_pem(KeyType::Ec, &keys::generate_inline(KeyType::Ec, 256).unwrap()).unwrap();
+        let leaf_key = Signer::from_pem(
+            KeyType::Ec,
+            &keys::generate_inline(KeyType::Ec, 256).unwrap(),
+        )
+        .unwrap();
         let leaf = certgen::signed_by(
             &plan(
                 "svc.example.com",

@@ -64,8 +64,9 @@ mod tests {
 
     #[tokio::test]
     async fn due_once_the_latest_version_is_a_period_old() {
-        let mut k =
-            TransitKey::create("a", KeyType::Aes256Gcm96, CreateOptions::default()).await.unwrap();
+        let mut k = TransitKey::create("a", KeyType::Aes256Gcm96, CreateOptions::default())
+            .await
+            .unwrap();
         let born = k.versions[&1].creation_time;
         assert!(!rotation_due(&k, born + 10 * 3600), "no period, never due");
         k.auto_rotate_period = 3600;

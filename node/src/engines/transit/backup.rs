@@ -90,7 +90,9 @@ mod tests {
             allow_plaintext_backup: backup,
             ..Default::default()
         };
-        TransitKey::create("k", KeyType::Aes256Gcm96, opts).await.unwrap()
+        TransitKey::create("k", KeyType::Aes256Gcm96, opts)
+            .await
+            .unwrap()
     }
 
     #[tokio::test]

@@ -353,7 +353,9 @@ mod tests {
     use super::*;
 
     async fn aes(name: &str) -> TransitKey {
-        TransitKey::create(name, KeyType::Aes256Gcm96, CreateOptions::default()).await.unwrap()
+        TransitKey::create(name, KeyType::Aes256Gcm96, CreateOptions::default())
+            .await
+            .unwrap()
     }
 
     #[tokio::test]
@@ -376,16 +378,24 @@ mod tests {
             derived: true,
             ..Default::default()
         };
-        assert!(TransitKey::create("e", KeyType::EcdsaP256, derived).await.is_err());
-        assert!(TransitKey::create("r", KeyType::Rsa2048, derived).await.is_err());
-        let d = TransitKey::create("d", KeyType::Ed25519, derived).await.unwrap();
+        assert!(TransitKey::create("e", KeyType::EcdsaP256, derived)
+            .await
+            .is_err());
+        assert!(TransitKey::create("r", KeyType::Rsa2048, derived)
+            .await
+            .is_err());
+        let d = TransitKey::create("d", KeyType::Ed25519, derived)
+            .await
+            .unwrap();
         assert_eq!(d.to_json()["kdf"], "hkdf_sha256");
         assert_eq!(d.to_json()["keys"]["1"]["public_key"], "");
         let convergent = CreateOptions {
             convergent: true,
             ..Default::default()
         };
-        assert!(TransitKey::create("c", KeyType::Aes256Gcm96, convergent).await.is_err());
+        assert!(TransitKey::create("c", KeyType::Aes256Gcm96, convergent)
+            .await
+            .is_err());
     }
 
     #[tokio::test]
@@ -538,7 +548,9 @@ mod tests {
 
     #[tokio::test]
     async fn stored_form_round_trips() {
-        let k = TransitKey::create("s", KeyType::EcdsaP256, CreateOptions::default()).await.unwrap();
+        let k = TransitKey::create("s", KeyType::EcdsaP256, CreateOptions::default())
+            .await
+            .unwrap();
         let bytes = serde_json::to_vec(&k).unwrap();
         let back: TransitKey = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(back, k);
