@@ -265,14 +265,10 @@ fn spec(kind: &str, fields: &Map<String, Value>) -> Result<SealSpec, SealStanzaE
 
 impl Core {
     /// Unwrap the root key with the auto seal and unseal. A sealed, initialised node with an
-    /// auto seal calls this at start (and `sys/init` right after initialising).
+    /// auto seal calls this at start (`sys/init` right after initialising, a joining node once
+    /// its log has caught up).
     pub(crate) async fn auto_unseal(self: &Arc<Self>) -> Result<(), ApiError> {
         let _guard = self.active.transition.lock().await;
-        self.auto_unseal_locked().await
-    }
-
-    /// [`Core::auto_unseal`] for a caller that holds `state_lock`.
-    pub(crate) async fn auto_unseal_locked(self: &Arc<Self>) -> Result<(), ApiError> {
         let Some(seal) = self.storage.auto_seal.clone() else {
             return Err(ApiError::bad("this node has no auto seal"));
         };

@@ -96,15 +96,17 @@ impl Core {
         let Some(seal) = self.storage.auto_seal.clone() else {
             return Err(ApiError::bad("this node has no auto seal"));
         };
-        let _guard = self.active.transition.lock().await;
+        let guard = self.active.transition.lock().await;
         self.answer_join(seal.as_ref()).await?;
-        // In the background (`retry_join`): no caller is waiting on an answer.
+        drop(guard);
+        // In the background (`retry_join`): no caller is waiting on an answer, and the
+        // transition lock is free meanwhile (a seal-status or seal request is not held up).
         if !self.wait_for_replicated_seal(CATCH_UP_WAIT).await? {
             return Err(ApiError::Unavailable(
                 "joined, but the log has not caught up yet".into(),
             ));
         }
-        self.auto_unseal_locked().await
+        self.auto_unseal().await
     }
 
     /// Joining side, at unseal: answer the challenge with the rebuilt unseal key, wait until the
