@@ -38,6 +38,7 @@ pub mod link;
 pub mod metrics;
 pub mod migrate;
 pub mod mounts;
+pub mod off_worker;
 pub mod physical;
 pub mod pipeline;
 #[cfg(not(madsim))]

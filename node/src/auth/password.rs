@@ -2,6 +2,7 @@
 //! salt from `ids`, stored as a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`).
 //! The password itself is never stored, not even behind the barrier.
 
+use crate::off_worker::off_worker;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 
@@ -35,12 +36,10 @@ pub fn verify_nothing(password: &str) {
     let _ = verify(password, DUMMY);
 }
 
-/// [`hash`] on the blocking pool: Argon2id spends tens of milliseconds of CPU by design, which
-/// on an async worker would stall every other request scheduled there. (Under simulation
-/// `spawn_blocking` runs the closure inline.)
+/// [`hash`] on the blocking pool ([`off_worker`]): Argon2id spends tens of milliseconds of CPU
+/// by design.
 pub async fn hash_off_worker(password: String) -> Result<String, HashError> {
-    #[allow(deprecated)] // madsim deprecates it to discourage blocking; there it runs inline.
-    let hashing = tokio::task::spawn_blocking(move || hash(&password));
+    let hashing = off_worker(move || hash(&password));
     hashing.await.map_err(|e| HashError(e.to_string()))?
 }
 
@@ -54,9 +53,7 @@ pub async fn verify_off_worker(password: String, phc: Option<String>) -> bool {
             false
         }
     };
-    #[allow(deprecated)] // madsim deprecates it to discourage blocking; there it runs inline.
-    let checking = tokio::task::spawn_blocking(check);
-    checking.await.unwrap_or(false)
+    off_worker(check).await.unwrap_or(false)
 }
 
 /// A well-formed hash of nothing anyone knows, for `verify_nothing`.

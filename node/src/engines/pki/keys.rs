@@ -63,13 +63,10 @@ fn internal(what: &str, e: impl std::fmt::Display) -> PkiError {
     PkiError::Internal(format!("{what}: {e}"))
 }
 
-/// A new private key, as the PEM Vault would return for it, generated on the blocking pool:
-/// an RSA key takes hundreds of milliseconds of CPU, which on an async worker would stall every
-/// task scheduled there (Raft's heartbeats among them, so the leader's lease could lapse).
-/// (Under simulation `spawn_blocking` runs the closure inline.)
+/// A new private key, as the PEM Vault would return for it, generated on the blocking pool
+/// ([`crate::off_worker`]): an RSA key takes hundreds of milliseconds of CPU.
 pub async fn generate(kind: KeyType, bits: u32) -> Result<Zeroizing<String>, PkiError> {
-    #[allow(deprecated)] // madsim deprecates it to discourage blocking; there it runs inline.
-    let generating = tokio::task::spawn_blocking(move || generate_inline(kind, bits));
+    let generating = crate::off_worker::off_worker(move || generate_inline(kind, bits));
     generating
         .await
         .map_err(|e| internal("generating a key", e))?

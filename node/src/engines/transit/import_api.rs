@@ -109,10 +109,8 @@ pub async fn import(
     }
     let material = material(m).await?;
     let version = import::version_from_material(kind, &material)?;
-    // The options are checked as a create checks them, then the generated version is replaced.
-    let mut key = TransitKey::create(name, kind, opts).await?;
-    key.versions.clear();
-    key.latest_version = 0;
+    // The options are checked as a create checks them; the imported version is the first.
+    let mut key = TransitKey::unversioned(name, kind, opts)?;
     key.push_version(version);
     key.imported = true;
     key.allow_imported_key_rotation = allow_rotation;

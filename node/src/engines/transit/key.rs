@@ -88,6 +88,18 @@ impl TransitKey {
         kind: KeyType,
         opts: CreateOptions,
     ) -> Result<Self, TransitError> {
+        let mut key = TransitKey::unversioned(name, kind, opts)?;
+        key.rotate().await?;
+        Ok(key)
+    }
+
+    /// A key with the given options, checked as Vault checks them, and no version yet (create
+    /// generates the first, import adds the imported one).
+    pub fn unversioned(
+        name: &str,
+        kind: KeyType,
+        opts: CreateOptions,
+    ) -> Result<Self, TransitError> {
         if (opts.derived || opts.convergent) && !kind.derivation_supported() {
             return Err(TransitError::user(format!(
                 "key derivation and convergent encryption not supported for keys of type {}",
@@ -105,14 +117,7 @@ impl TransitKey {
                 kind.as_str()
             )));
         }
-        let mut key = TransitKey::empty(name, kind, opts);
-        key.rotate().await?;
-        Ok(key)
-    }
-
-    /// A key with the given options and no version yet (create and import add the first).
-    pub fn empty(name: &str, kind: KeyType, opts: CreateOptions) -> TransitKey {
-        TransitKey {
+        Ok(TransitKey {
             name: name.to_string(),
             kind,
             derived: opts.derived,
@@ -129,18 +134,16 @@ impl TransitKey {
             imported: false,
             allow_imported_key_rotation: false,
             versions: BTreeMap::new(),
-        }
+        })
     }
 
     /// Add a new latest version, generated here. An imported key rotates only if its import
     /// allowed it (Vault's rule; its refusal is a plain error, which Vault answers with 500).
-    /// The new version is generated on the blocking pool: an RSA-4096 key takes about a second
-    /// of CPU, which on an async worker would stall every task scheduled there (Raft's
-    /// heartbeats among them). (Under simulation `spawn_blocking` runs the closure inline.)
+    /// The new version is generated on the blocking pool ([`crate::off_worker`]): an RSA-4096
+    /// key takes about a second of CPU.
     pub async fn rotate(&mut self) -> Result<(), TransitError> {
         let (kind, size) = self.rotation()?;
-        #[allow(deprecated)] // madsim deprecates it to discourage blocking; there it runs inline.
-        let generating = tokio::task::spawn_blocking(move || KeyVersion::generate(kind, size));
+        let generating = crate::off_worker::off_worker(move || KeyVersion::generate(kind, size));
         let version = generating
             .await
             .map_err(|e| TransitError::Internal(format!("generating a key: {e}")))??;
