@@ -388,6 +388,14 @@ impl RaftHandle {
         self.inner.raft.is_leader()
     }
 
+    /// This node's id and its current term: what every request's log span carries, read without
+    /// building a whole [`RaftStatus`].
+    pub fn id_and_term(&self) -> (u64, u64) {
+        let rx = self.inner.raft.metrics();
+        let term = rx.borrow_watched().current_term;
+        (self.inner.node_id, term)
+    }
+
     /// This node's Raft state now.
     pub fn metrics(&self) -> RaftStatus {
         let rx = self.inner.raft.metrics();

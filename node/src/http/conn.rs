@@ -76,18 +76,62 @@ fn deadline(phase: Phase, t: Timeouts) -> Option<Instant> {
     }
 }
 
+/// When the watchdog next looks at a connection in `phase`, `now`: at its deadline, and on a
+/// kept-alive connection also every `header` while it idles. The first byte of its next request
+/// starts a head deadline no sooner than `now + header`, so that byte never needs to wake the
+/// watchdog: a request passes through its phases without waking it at all.
+fn next_look(phase: Phase, t: Timeouts, now: Instant) -> Option<Instant> {
+    let due = deadline(phase, t);
+    match phase {
+        Phase::Waiting { first: false, .. } if !t.header.is_zero() => {
+            let byte = now + t.header;
+            Some(due.map_or(byte, |d| d.min(byte)))
+        }
+        _ => due,
+    }
+}
+
+struct State {
+    phase: Phase,
+    /// When the watchdog looks next (`None`: only when told).
+    armed: Option<Instant>,
+}
+
 /// The phase, shared by the socket wrapper, the service wrapper and the watchdog.
 struct Shared {
-    phase: Mutex<Phase>,
+    state: Mutex<State>,
+    timeouts: Timeouts,
     changed: Notify,
 }
 
 impl Shared {
+    fn new(t: Timeouts) -> Shared {
+        let phase = Phase::Waiting {
+            since: Instant::now(),
+            first: true,
+        };
+        Shared {
+            state: Mutex::new(State { phase, armed: None }),
+            timeouts: t,
+            changed: Notify::new(),
+        }
+    }
+
+    /// Move to the phase `f` gives; the watchdog is woken only if that phase's deadline comes
+    /// before the moment it is armed for.
     fn update(&self, f: impl FnOnce(Phase) -> Phase) {
-        let mut phase = self.phase.lock();
-        let next = f(*phase);
-        if next != *phase {
-            *phase = next;
+        let mut state = self.state.lock();
+        let next = f(state.phase);
+        if next == state.phase {
+            return;
+        }
+        state.phase = next;
+        let sooner = match (deadline(next, self.timeouts), state.armed) {
+            (Some(due), Some(armed)) => due < armed,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if sooner {
             // One waiter (the watchdog); a permit is kept if it is not waiting right now.
             self.changed.notify_one();
         }
@@ -95,12 +139,19 @@ impl Shared {
 }
 
 /// Resolves when the connection is past its deadline.
-async fn watchdog(shared: Arc<Shared>, t: Timeouts) {
+async fn watchdog(shared: Arc<Shared>) {
     loop {
         let changed = shared.changed.notified();
-        let phase = *shared.phase.lock();
-        match deadline(phase, t) {
-            Some(at) if at <= Instant::now() => return,
+        let now = Instant::now();
+        let look = {
+            let mut state = shared.state.lock();
+            if deadline(state.phase, shared.timeouts).is_some_and(|due| due <= now) {
+                return;
+            }
+            state.armed = next_look(state.phase, shared.timeouts, now);
+            state.armed
+        };
+        match look {
             Some(at) => {
                 tokio::select! {
                     () = tokio::time::sleep_until(at) => {}
@@ -214,13 +265,7 @@ pub async fn serve<IO, S, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let shared = Arc::new(Shared {
-        phase: Mutex::new(Phase::Waiting {
-            since: Instant::now(),
-            first: true,
-        }),
-        changed: Notify::new(),
-    });
+    let shared = Arc::new(Shared::new(t));
     let io = TokioIo::new(Watched {
         inner: io,
         shared: shared.clone(),
@@ -250,7 +295,7 @@ pub async fn serve<IO, S, B>(
             Ok(conn) => linger(conn.into_parts().io.into_inner().inner).await,
             Err(e) => tracing::debug!(error = %e, "connection ended with an error"),
         },
-        () = watchdog(shared, t) => tracing::debug!("connection closed: header or idle timeout"),
+        () = watchdog(shared) => tracing::debug!("connection closed: header or idle timeout"),
     }
 }
 
@@ -336,5 +381,54 @@ mod tests {
         ] {
             assert_eq!(deadline(phase, off), None);
         }
+    }
+
+    /// Whether the watchdog was told (a permit is waiting), taking the permit.
+    fn told(shared: &Shared) -> bool {
+        use futures::FutureExt as _;
+        shared.changed.notified().now_or_never().is_some()
+    }
+
+    #[test]
+    fn a_request_on_a_kept_alive_connection_does_not_wake_the_watchdog() {
+        let shared = Shared::new(T);
+        let answered = Instant::now();
+        shared.update(|_| Phase::Waiting {
+            since: answered,
+            first: false,
+        });
+        let waiting = shared.state.lock().phase;
+        // The watchdog looks at the idle connection and arms itself.
+        let look = next_look(waiting, T, answered);
+        assert_eq!(look, Some(answered + T.header));
+        shared.state.lock().armed = look;
+        let _ = told(&shared);
+        // A request comes in, is served and answered: nothing wakes the watchdog early.
+        let first_byte = answered + Duration::from_secs(2);
+        shared.update(|p| p.on_read(first_byte));
+        shared.update(|_| Phase::Serving);
+        assert!(!told(&shared));
+        // Its deadline was never missed: it looks at `answered + header`, before the head's.
+        assert!(look.unwrap() <= deadline(waiting.on_read(first_byte), T).unwrap());
+        // Once it saw the request served (armed for nothing), the answer tells it.
+        shared.state.lock().armed = None;
+        shared.update(|_| Phase::Waiting {
+            since: first_byte,
+            first: false,
+        });
+        assert!(told(&shared));
+    }
+
+    #[test]
+    fn a_sooner_deadline_wakes_the_watchdog() {
+        let off_idle = Timeouts {
+            header: Duration::from_secs(10),
+            idle: Duration::ZERO,
+        };
+        let shared = Shared::new(off_idle);
+        let now = Instant::now();
+        shared.state.lock().armed = Some(now + Duration::from_secs(60));
+        shared.update(|_| Phase::ReadingHead { since: now });
+        assert!(told(&shared));
     }
 }

@@ -17,6 +17,7 @@ use axum::extract::State;
 use axum::response::Response as HttpResponse;
 use http::{HeaderMap, Method, Uri};
 use std::sync::Arc;
+use tracing::Instrument as _;
 
 pub use parse::parse_request;
 pub use render::{render, render_error};
@@ -72,7 +73,11 @@ async fn serve(
         }
     };
     // Counted until the answer is built; held while a stopping active node hands over.
-    let _in_flight = core.link.drain.admit(!crate::cluster::is_local(&uri)).await;
+    let _in_flight = core
+        .link
+        .drain
+        .admit(|| !crate::cluster::is_local(&uri))
+        .await;
     match crate::cluster::maybe_forward(&core, &method, &uri, &headers, &body, peer).await {
         Forward::Local => {}
         Forward::Relayed(answer) => return answer,
@@ -89,14 +94,16 @@ async fn serve(
         .storage
         .raft
         .as_ref()
-        .map(|r| r.metrics())
-        .map_or((0, 0), |m| (m.node_id, m.current_term));
+        .map_or((0, 0), |r| r.id_and_term());
     let span = tracing::info_span!("request", node, term, id = %req.id, path = %req.path, op = ?req.operation);
-    let _enter = span.enter();
     let request_id = req.id.clone();
     let operation = req.operation.capability();
     let started = tokio::time::Instant::now();
-    let crate::pipeline::Answer { mount, result } = crate::wrap::serve(&core, req).await;
+    let served = crate::wrap::serve(&core, req)
+        .instrument(span.clone())
+        .await;
+    let crate::pipeline::Answer { mount, result } = served;
+    let _enter = span.enter(); // for the line below; nothing awaits after it
     let mut resp = match result {
         Ok(r) => render(&request_id, r),
         Err(e) => {

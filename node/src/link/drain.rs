@@ -9,8 +9,9 @@
 //! gate closes is always seen by `wait_idle`: no request starts a Raft write after the
 //! hand-over began without the drain waiting for it.
 
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 /// The longest a request waits at a holding gate before it proceeds anyway (the hand-over's
 /// own bounds add up to less).
@@ -18,6 +19,7 @@ pub const HOLD_MAX: Duration = Duration::from_secs(10);
 
 /// Where the gate is in a node's stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Phase {
     /// Requests start as they arrive.
     Serving,
@@ -27,19 +29,26 @@ pub enum Phase {
     Released,
 }
 
-/// The gate: a phase and the number of requests in flight, both observable.
-pub struct DrainGate {
-    phase: watch::Sender<Phase>,
-    in_flight: watch::Sender<usize>,
-}
-
-impl Default for DrainGate {
-    fn default() -> Self {
-        DrainGate {
-            phase: watch::Sender::new(Phase::Serving),
-            in_flight: watch::Sender::new(0),
+impl Phase {
+    fn from_u8(v: u8) -> Phase {
+        match v {
+            0 => Phase::Serving,
+            1 => Phase::Holding,
+            _ => Phase::Released,
         }
     }
+}
+
+/// The gate: a phase and the number of requests in flight, both atomics, so a request passes
+/// a serving gate without a lock (but for the last one out, which wakes a drain if any).
+#[derive(Default)]
+pub struct DrainGate {
+    phase: AtomicU8,
+    /// Woken when the gate leaves [`Phase::Holding`].
+    released: Notify,
+    in_flight: AtomicUsize,
+    /// Woken when the count falls to zero.
+    idle: Notify,
 }
 
 /// One admitted request; dropping it ends its part in the count.
@@ -54,15 +63,25 @@ impl Drop for InFlight<'_> {
 }
 
 impl DrainGate {
-    /// Admit one request. `may_hold` is false for what every node answers itself at once
-    /// (status endpoints): those never wait, so probes keep their answers during a stop.
-    pub async fn admit(&self, may_hold: bool) -> InFlight<'_> {
+    /// Admit one request. `may_hold` says whether it may wait; it is false for what every node
+    /// answers itself at once (status endpoints), so probes keep their answers during a stop.
+    /// It is asked only while the gate holds.
+    pub async fn admit(&self, may_hold: impl FnOnce() -> bool) -> InFlight<'_> {
         self.enter();
-        if may_hold && self.phase() == Phase::Holding {
+        if self.phase() == Phase::Holding && may_hold() {
             // Step out of the count while held, so the drain does not wait on us.
             self.leave();
-            let mut phase = self.phase.subscribe();
-            let released = phase.wait_for(|p| *p != Phase::Holding);
+            let released = async {
+                loop {
+                    let notified = self.released.notified();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    if self.phase() != Phase::Holding {
+                        return;
+                    }
+                    notified.await;
+                }
+            };
             let _ = tokio::time::timeout(HOLD_MAX, released).await;
             self.enter();
         }
@@ -71,33 +90,45 @@ impl DrainGate {
 
     /// The current phase.
     pub fn phase(&self) -> Phase {
-        *self.phase.borrow()
+        Phase::from_u8(self.phase.load(SeqCst))
     }
 
     /// Move to `phase` (the hand-over's steps; a gate never goes back to `Serving`).
     pub fn set_phase(&self, phase: Phase) {
-        self.phase.send_replace(phase);
+        self.phase.store(phase as u8, SeqCst);
+        self.released.notify_waiters();
     }
 
     /// Requests admitted and not finished.
     pub fn in_flight(&self) -> usize {
-        *self.in_flight.borrow()
+        self.in_flight.load(SeqCst)
     }
 
     /// Wait until no request is in flight, at most `bound`. Returns whether it got there.
     pub async fn wait_idle(&self, bound: Duration) -> bool {
-        let mut count = self.in_flight.subscribe();
-        let idle = count.wait_for(|n| *n == 0);
-        let reached = matches!(tokio::time::timeout(bound, idle).await, Ok(Ok(_)));
-        reached
+        let idle = async {
+            loop {
+                let notified = self.idle.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.in_flight() == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(bound, idle).await.is_ok()
     }
 
     fn enter(&self) {
-        self.in_flight.send_modify(|n| *n += 1);
+        self.in_flight.fetch_add(1, SeqCst);
     }
 
     fn leave(&self) {
-        self.in_flight.send_modify(|n| *n = n.saturating_sub(1));
+        let before = self.in_flight.fetch_sub(1, SeqCst);
+        if before == 1 {
+            self.idle.notify_waiters();
+        }
     }
 }
 
@@ -109,8 +140,8 @@ mod tests {
     #[tokio::test]
     async fn a_serving_gate_admits_at_once_and_counts() {
         let gate = DrainGate::default();
-        let a = gate.admit(true).await;
-        let b = gate.admit(false).await;
+        let a = gate.admit(|| true).await;
+        let b = gate.admit(|| false).await;
         assert_eq!(gate.in_flight(), 2);
         drop(a);
         assert!(!gate.wait_idle(Duration::from_millis(10)).await);
@@ -121,18 +152,18 @@ mod tests {
     #[tokio::test]
     async fn a_holding_gate_holds_new_requests_until_released_but_not_status_ones() {
         let gate = Arc::new(DrainGate::default());
-        let running = gate.admit(true).await;
+        let running = gate.admit(|| true).await;
         gate.set_phase(Phase::Holding);
         let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel();
         let held = {
             let (gate, started) = (gate.clone(), started_tx.clone());
             tokio::spawn(async move {
-                let _admitted = gate.admit(true).await;
+                let _admitted = gate.admit(|| true).await;
                 let _ = started.send("held request");
             })
         };
         // A status request is not held.
-        let status = gate.admit(false).await;
+        let status = gate.admit(|| false).await;
         drop(status);
         // The held request is not in flight, so the running one is all the drain waits for.
         assert_eq!(gate.in_flight(), 1);
