@@ -5,6 +5,20 @@ use crate::error::ApiError;
 use crate::policy::{self, Acl, Policy};
 use crate::storage::StorageView;
 use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
+
+/// The built-in policies, parsed once: "root" (an empty policy by that name makes a root ACL)
+/// and the wrapping tokens' policy, which no stored text may replace.
+static ROOT: LazyLock<Result<Policy, String>> =
+    LazyLock::new(|| policy::parse_policy("root", "").map_err(|e| e.to_string()));
+static WRAPPING: LazyLock<Result<Policy, String>> = LazyLock::new(|| {
+    policy::parse_policy(policy::WRAPPING_POLICY_NAME, policy::WRAPPING_POLICY)
+        .map_err(|e| e.to_string())
+});
+
+fn built_in(parsed: &LazyLock<Result<Policy, String>>) -> Result<Policy, ApiError> {
+    LazyLock::force(parsed).clone().map_err(ApiError::internal)
+}
 
 #[derive(Serialize, Deserialize)]
 struct StoredPolicy {
@@ -90,18 +104,13 @@ impl PolicyStore {
         let mut policies: Vec<Policy> = Vec::new();
         for name in names {
             if name == "root" {
-                // An empty policy named "root" makes the ACL a root ACL.
-                let root = policy::parse_policy("root", "")
-                    .map_err(|e| ApiError::internal(e.to_string()))?;
-                policies.push(root);
+                policies.push(built_in(&ROOT)?);
                 continue;
             }
             if name == policy::WRAPPING_POLICY_NAME {
-                // Built in: wrapping tokens reach the wrapping endpoints and nothing else,
-                // whatever is stored under that name.
-                let builtin = policy::parse_policy(name, policy::WRAPPING_POLICY)
-                    .map_err(|e| ApiError::internal(e.to_string()))?;
-                policies.push(builtin);
+                // Wrapping tokens reach the wrapping endpoints and nothing else, whatever is
+                // stored under that name.
+                policies.push(built_in(&WRAPPING)?);
                 continue;
             }
             if let Some(text) = self.read(name).await? {

@@ -177,6 +177,20 @@ pub struct Response {
     pub secret: Option<SecretLease>,
 }
 
+/// The envelope's fields, borrowed from a [`Response`] (top-level keys in sorted order).
+#[derive(Serialize)]
+struct EnvelopeRef<'a> {
+    auth: &'a Option<AuthInfo>,
+    data: &'a Option<Map<String, Value>>,
+    lease_duration: u64,
+    lease_id: &'a str,
+    mount_type: &'a str,
+    renewable: bool,
+    request_id: &'a str,
+    warnings: Option<&'a [String]>,
+    wrap_info: &'a Option<Value>,
+}
+
 impl Response {
     /// A response carrying `data`.
     pub fn data(data: Value) -> Self {
@@ -220,6 +234,26 @@ impl Response {
             Body::Raw(status, body) => Some((*status, body)),
             _ => None,
         }
+    }
+
+    /// [`Response::envelope`] as JSON bytes. The plain envelope is written straight from this
+    /// response's fields, without copying its data into a `Value` first (the same JSON; the
+    /// `auth` object's keys come in its struct's order rather than sorted).
+    pub fn envelope_json(&self, request_id: &str) -> Result<Vec<u8>, serde_json::Error> {
+        if self.body == Body::EnvelopeMerged {
+            return serde_json::to_vec(&self.envelope(request_id));
+        }
+        serde_json::to_vec(&EnvelopeRef {
+            auth: &self.auth,
+            data: &self.data,
+            lease_duration: self.lease_duration,
+            lease_id: &self.lease_id,
+            mount_type: &self.mount_type,
+            renewable: self.renewable,
+            request_id,
+            warnings: (!self.warnings.is_empty()).then_some(&self.warnings[..]),
+            wrap_info: &self.wrap_info,
+        })
     }
 
     /// Vault's response envelope around this answer (for `Body::Envelope*`).

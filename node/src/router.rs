@@ -169,7 +169,7 @@ impl MountTable {
         let entries = self.table(table).read();
         entries
             .iter()
-            .filter(|e| path.starts_with(&e.path) || format!("{path}/") == e.path)
+            .filter(|e| path.starts_with(&e.path) || e.path.strip_suffix('/') == Some(path))
             .max_by_key(|e| e.path.len())
             .map(|e| {
                 let rel = path.get(e.path.len()..).unwrap_or("").to_string();

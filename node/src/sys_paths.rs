@@ -150,10 +150,18 @@ pub fn canonical(path: &str) -> std::borrow::Cow<'_, str> {
 /// The row for `path` (relative to `/v1/`, aliases resolved), if it is special.
 pub fn lookup(path: &str) -> Option<&'static SysPath> {
     let path = canonical(path);
+    // Every request asks, and most paths are in no row: rows whose first segment differs are
+    // skipped before the segment-by-segment match.
+    let head = first_segment(&path);
     SYS_PATHS
         .iter()
-        .filter(|row| matches(row.pattern, &path))
+        .filter(|row| first_segment(row.pattern) == head && matches(row.pattern, &path))
         .max_by_key(|row| (!row.pattern.ends_with('*'), row.pattern.len()))
+}
+
+/// A path's or pattern's first segment (up to a `/` or a pattern's `*`).
+fn first_segment(path: &str) -> &str {
+    path.split(['/', '*']).next().unwrap_or_default()
 }
 
 /// `sys_paths::lookup(path)`'s property, false for a path in no row.

@@ -265,3 +265,18 @@ fn the_ui_mount_lookups_need_no_token_but_resultant_acl_does() {
     assert!(!is("sys/internal/ui/resultant-acl", |r| r.unauthenticated));
     assert!(!is("sys/internal/uix", |r| r.unauthenticated));
 }
+
+#[test]
+fn every_row_starts_with_a_whole_literal_segment() {
+    // `lookup` skips rows by first segment; a `+` or a glob there would be skipped wrongly.
+    for row in SYS_PATHS {
+        let head = first_segment(row.pattern);
+        assert!(head != "+" && !head.is_empty(), "{}", row.pattern);
+        assert_eq!(
+            row.pattern.as_bytes().get(head.len()),
+            Some(&b'/'),
+            "{}",
+            row.pattern
+        );
+    }
+}

@@ -52,7 +52,7 @@ pub async fn maybe_forward(
     let Some(raft) = core.storage.raft.as_ref() else {
         return Forward::Local;
     };
-    if is_removed(raft) && !is_local(uri) {
+    if raft.is_removed() && !is_local(uri) {
         return Forward::Refused(ApiError::Unavailable(
             "node has been removed from the cluster".into(),
         ));
@@ -120,11 +120,4 @@ async fn wait_for_leader(
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-}
-
-/// Whether this node was part of a cluster whose configuration no longer lists it.
-fn is_removed(raft: &coffer_raft::RaftHandle) -> bool {
-    let members = raft.membership();
-    let me = raft.metrics().node_id;
-    !members.is_empty() && !members.iter().any(|m| m.node_id == me)
 }

@@ -8,6 +8,7 @@ use crate::storage::StorageView;
 use coffer_barrier::{Barrier, Physical};
 use coffer_raft::RaftHandle;
 use coffer_seal::Seal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The seals a config names: the one in use (`None`: Shamir), and one marked
@@ -31,6 +32,9 @@ pub struct NodeStorage {
     pub disabled_seal: Option<Arc<dyn Seal>>,
     /// Request and node metrics (`sys/metrics`), shared with the storage adapter.
     pub metrics: Arc<Metrics>,
+    /// Set once `core/seal-config` was seen: a node never goes back to uninitialised (a
+    /// snapshot without the record is refused), so every request after that skips the read.
+    initialized: AtomicBool,
 }
 
 impl NodeStorage {
@@ -50,6 +54,7 @@ impl NodeStorage {
             auto_seal: seals.active,
             disabled_seal: seals.disabled,
             metrics,
+            initialized: AtomicBool::new(false),
         }
     }
 
@@ -72,6 +77,13 @@ impl NodeStorage {
 
     /// Whether `core/seal-config` exists (the node has been initialised).
     pub async fn is_initialized(&self) -> Result<bool, ApiError> {
-        Ok(self.records().seal_config().await?.is_some())
+        if self.initialized.load(Ordering::Acquire) {
+            return Ok(true);
+        }
+        let initialized = self.records().seal_config().await?.is_some();
+        if initialized {
+            self.initialized.store(true, Ordering::Release);
+        }
+        Ok(initialized)
     }
 }

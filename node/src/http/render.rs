@@ -8,7 +8,14 @@ use http::{header, StatusCode};
 use serde_json::{json, Value};
 
 fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    json_bytes_response(status, serde_json::to_vec(body))
+}
+
+fn json_bytes_response(
+    status: StatusCode,
+    bytes: Result<Vec<u8>, serde_json::Error>,
+) -> HttpResponse {
+    let bytes = bytes.unwrap_or_else(|_| b"{}".to_vec());
     HttpResponse::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
@@ -46,7 +53,7 @@ pub fn render(request_id: &str, resp: Option<Response>) -> HttpResponse {
             json_response(status, body)
         }
         ResponseBody::Envelope | ResponseBody::EnvelopeMerged => {
-            json_response(StatusCode::OK, &resp.envelope(request_id))
+            json_bytes_response(StatusCode::OK, resp.envelope_json(request_id))
         }
     }
 }
@@ -60,6 +67,27 @@ mod tests {
         assert_eq!(render("id", None).status(), StatusCode::NO_CONTENT);
         let e = render_error(&ApiError::PermissionDenied);
         assert_eq!(e.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn the_envelope_written_from_borrowed_fields_is_the_built_one() {
+        let mut r = Response::data(json!({"password": "s3cr\"t", "n": 1}));
+        r.warnings = vec!["careful".into()];
+        r.lease_id = "secret/x/1".into();
+        r.lease_duration = 60;
+        r.renewable = true;
+        r.mount_type = "kv".into();
+        r.wrap_info = Some(json!({"token": "t"}));
+        r.auth = Some(crate::request::AuthInfo::default());
+        let written = |r: &Response| -> Value {
+            serde_json::from_slice(&r.envelope_json("rid").unwrap()).unwrap()
+        };
+        for shape in [ResponseBody::Envelope, ResponseBody::EnvelopeMerged] {
+            r.body = shape;
+            assert_eq!(written(&r), r.envelope("rid"));
+        }
+        let bare = Response::data(json!({}));
+        assert_eq!(written(&bare), bare.envelope("rid"));
     }
 
     #[test]

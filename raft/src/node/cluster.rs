@@ -143,6 +143,16 @@ impl RaftHandle {
             .collect()
     }
 
+    /// Whether this node belonged to a configuration that no longer lists it (false while
+    /// there is no configuration yet). Checked on every request, so it allocates nothing.
+    pub fn is_removed(&self) -> bool {
+        let rx = self.inner.raft.metrics();
+        let metrics = rx.borrow_watched();
+        let config = &metrics.membership_config;
+        let mut nodes = config.nodes().map(|(id, _)| *id).peekable();
+        nodes.peek().is_some() && !nodes.any(|id| id == self.inner.node_id)
+    }
+
     /// Replication progress and last contact of every follower, as the leader sees them; empty on
     /// a follower.
     pub fn peer_health(&self) -> Vec<PeerHealth> {
