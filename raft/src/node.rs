@@ -222,6 +222,7 @@ impl RaftHandle {
         let log_store = LogStore::new(storage.clone());
         let stats = Arc::new(crate::RaftStats::default());
         let state_machine = StateMachine::new(storage, stats.clone());
+        let started = state_machine.started_flag();
         let raft = Raft::new(
             config.node_id,
             raft_config,
@@ -230,6 +231,7 @@ impl RaftHandle {
             state_machine,
         )
         .await?;
+        started.store(true, std::sync::atomic::Ordering::Release);
         let inner = Inner {
             node_id: config.node_id,
             node: config.node(),

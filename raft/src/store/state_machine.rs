@@ -15,6 +15,8 @@
 //! come with an applied index below it (see [`super::restore`]).
 
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use futures::{Stream, StreamExt};
 use openraft::storage::{EntryResponder, RaftStateMachine};
@@ -34,6 +36,10 @@ use openraft::AsyncRuntime as _;
 pub struct StateMachine {
     storage: Storage,
     stats: std::sync::Arc<crate::RaftStats>,
+    /// False while `Raft::new` reads this node's initial state. openraft asks for the current
+    /// snapshot twice then and reads only its metadata; scanning every data pair for it made a
+    /// node with a million secrets take seconds to start. Set once `Raft::new` returned.
+    started: Arc<AtomicBool>,
 }
 
 /// Builds one snapshot's metadata from the applied state read when it was created.
@@ -45,7 +51,16 @@ pub struct SnapshotBuilder {
 
 impl StateMachine {
     pub(crate) fn new(storage: Storage, stats: std::sync::Arc<crate::RaftStats>) -> Self {
-        StateMachine { storage, stats }
+        StateMachine {
+            storage,
+            stats,
+            started: Arc::default(),
+        }
+    }
+
+    /// The flag to raise once openraft has read the initial state (see `started`).
+    pub(crate) fn started_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.started)
     }
 
     fn applied(&self) -> io::Result<(Option<LogId>, StoredMembership)> {
@@ -268,6 +283,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let Some(meta) = self.storage.meta::<SnapshotMeta>(keys::SNAPSHOT_META)? else {
                 return Ok(None);
             };
+            if !self.started.load(Ordering::Acquire) && meta.last_log_id <= self.applied()?.0 {
+                // Metadata only: openraft installs a snapshot at start only if it is newer
+                // than the applied state, which this one is not. The empty bytes would fail to
+                // decode, so they can never be installed by mistake.
+                let snapshot = SnapshotData::new();
+                return Ok(Some(Snapshot { meta, snapshot }));
+            }
             let snapshot = self.data_now()?;
             let after: Option<SnapshotMeta> = self.storage.meta(keys::SNAPSHOT_META)?;
             if after.is_some_and(|after| after.last_log_id == meta.last_log_id) {

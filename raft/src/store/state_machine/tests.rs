@@ -35,7 +35,16 @@ fn put(key: &str, value: &[u8]) -> EntryPayload<Command, u64, ClusterNode> {
     })
 }
 
+/// A machine as openraft runs it once started.
 fn machine(engine: &Arc<MemEngine>) -> StateMachine {
+    let sm = starting_machine(engine);
+    sm.started_flag()
+        .store(true, std::sync::atomic::Ordering::Release);
+    sm
+}
+
+/// A machine while `Raft::new` reads the initial state.
+fn starting_machine(engine: &Arc<MemEngine>) -> StateMachine {
     let engine: Arc<dyn Engine> = engine.clone();
     StateMachine::new(Storage::new(engine, Arc::new(())), Arc::default())
 }
@@ -351,4 +360,71 @@ async fn any_fuzzy_snapshot_plus_replay_matches_the_original() {
             "snapshot metadata captured after entry {captured_at}, replay from {from}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_starting_node_reads_its_snapshot_metadata_without_scanning_the_data() {
+    let engine = Arc::new(MemEngine::new());
+    let mut sm = machine(&engine);
+    apply(
+        &mut sm,
+        vec![
+            entry(1, EntryPayload::Membership(membership())),
+            entry(2, put("k", b"v")),
+        ],
+    )
+    .await;
+    let mut builder = sm.get_snapshot_builder().await;
+    let built = builder.build_snapshot().await.unwrap();
+
+    // Restarted: while openraft reads the initial state, the metadata comes without the bytes.
+    let mut restarted = starting_machine(&engine);
+    let at_start = restarted.get_current_snapshot().await.unwrap().unwrap();
+    assert_eq!(at_start.meta, built.meta);
+    assert!(at_start.snapshot.is_empty(), "no scan while starting");
+    assert!(
+        crate::store::snapshot::decode(&at_start.snapshot).is_err(),
+        "metadata-only bytes can never be installed"
+    );
+    // Once started, the bytes are the data, ready to send.
+    restarted
+        .started_flag()
+        .store(true, std::sync::atomic::Ordering::Release);
+    let sent = restarted.get_current_snapshot().await.unwrap().unwrap();
+    let pairs = crate::store::snapshot::decode(&sent.snapshot).unwrap();
+    assert_eq!(pairs, vec![(b"k".to_vec(), b"v".to_vec())]);
+}
+
+#[tokio::test]
+async fn a_snapshot_newer_than_the_applied_state_is_read_whole_even_while_starting() {
+    // openraft installs such a snapshot at start, so its bytes must be real.
+    let source = Arc::new(MemEngine::new());
+    let mut sm = machine(&source);
+    apply(
+        &mut sm,
+        vec![
+            entry(1, EntryPayload::Membership(membership())),
+            entry(2, put("k", b"v")),
+        ],
+    )
+    .await;
+    let built = sm
+        .get_snapshot_builder()
+        .await
+        .build_snapshot()
+        .await
+        .unwrap();
+    // Only the snapshot record, no applied state: as if the applies were lost.
+    let target = Arc::new(MemEngine::new());
+    let mut batch = crate::engine::WriteBatch::new();
+    batch.put(
+        Space::Meta,
+        keys::SNAPSHOT_META,
+        crate::store::to_json(&built.meta).unwrap(),
+    );
+    batch.put(Space::Data, b"k".to_vec(), b"v".to_vec());
+    target.write(batch, true).unwrap();
+    let mut restarted = starting_machine(&target);
+    let at_start = restarted.get_current_snapshot().await.unwrap().unwrap();
+    assert!(crate::store::snapshot::decode(&at_start.snapshot).is_ok());
 }
