@@ -61,8 +61,12 @@ impl Default for RaftConfig {
             api_addr: String::new(),
             cluster_addr: String::new(),
             heartbeat_ms: 100,
-            election_timeout_min_ms: 500,
-            election_timeout_max_ms: 1000,
+            // openraft starts an election only once the leader's lease (this upper bound) and
+            // then a timeout drawn from the range have passed since the last heartbeat: a
+            // failover takes 0.9–1.2 s, and a leader is deposed only after at least 900 ms of
+            // silence (nine heartbeats missed).
+            election_timeout_min_ms: 300,
+            election_timeout_max_ms: 600,
             snapshot_threshold: 8192,
             trailing_logs: 1024,
             snapshot_timeout_ms: 60_000,

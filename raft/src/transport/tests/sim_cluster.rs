@@ -300,7 +300,7 @@ async fn leadership_hands_over_and_members_leave() {
     write_through(|| cluster.leader_among(&voters), 10..20).await;
 }
 
-/// The first node keeps openraft's one-second leader lease; the others wait eight seconds
+/// The first node keeps the default leader lease (600 ms); the others wait eight seconds
 /// before they campaign, so a leader cut off for longer than its lease stays the leader.
 fn patient_followers(config: RaftConfig) -> RaftConfig {
     match config.node_id & 0xff {
