@@ -362,10 +362,9 @@ async fn any_fuzzy_snapshot_plus_replay_matches_the_original() {
     }
 }
 
-#[tokio::test]
-async fn a_starting_node_reads_its_snapshot_metadata_without_scanning_the_data() {
-    let engine = Arc::new(MemEngine::new());
-    let mut sm = machine(&engine);
+/// A machine over `engine` that applied a membership and `k = v`, and the snapshot it built.
+async fn snapshot_of_one_pair(engine: &Arc<MemEngine>) -> crate::types::Snapshot {
+    let mut sm = machine(engine);
     apply(
         &mut sm,
         vec![
@@ -375,7 +374,13 @@ async fn a_starting_node_reads_its_snapshot_metadata_without_scanning_the_data()
     )
     .await;
     let mut builder = sm.get_snapshot_builder().await;
-    let built = builder.build_snapshot().await.unwrap();
+    builder.build_snapshot().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_starting_node_reads_its_snapshot_metadata_without_scanning_the_data() {
+    let engine = Arc::new(MemEngine::new());
+    let built = snapshot_of_one_pair(&engine).await;
 
     // Restarted: while openraft reads the initial state, the metadata comes without the bytes.
     let mut restarted = starting_machine(&engine);
@@ -398,22 +403,7 @@ async fn a_starting_node_reads_its_snapshot_metadata_without_scanning_the_data()
 #[tokio::test]
 async fn a_snapshot_newer_than_the_applied_state_is_read_whole_even_while_starting() {
     // openraft installs such a snapshot at start, so its bytes must be real.
-    let source = Arc::new(MemEngine::new());
-    let mut sm = machine(&source);
-    apply(
-        &mut sm,
-        vec![
-            entry(1, EntryPayload::Membership(membership())),
-            entry(2, put("k", b"v")),
-        ],
-    )
-    .await;
-    let built = sm
-        .get_snapshot_builder()
-        .await
-        .build_snapshot()
-        .await
-        .unwrap();
+    let built = snapshot_of_one_pair(&Arc::new(MemEngine::new())).await;
     // Only the snapshot record, no applied state: as if the applies were lost.
     let target = Arc::new(MemEngine::new());
     let mut batch = crate::engine::WriteBatch::new();
