@@ -67,6 +67,10 @@ impl LeaseManager {
             match crate::physical::fenced(term, self.revoke_expired(&id, now)).await {
                 Ok(true) => tracing::info!(lease_id = %id, "lease expired and was revoked"),
                 Ok(false) => {}
+                Err(e) if is_invalid(&e) && self.unsettled.lock().contains(&id) => {
+                    // No record yet, but its registering write may still be committed.
+                    self.schedule.lock().failed(&id, now);
+                }
                 Err(e) if is_invalid(&e) => {}
                 Err(e) => {
                     let retry_at = self.schedule.lock().failed(&id, now);

@@ -32,7 +32,7 @@ use crate::request::Response;
 use crate::router::{MountTable, Table};
 use crate::storage::StorageView;
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -68,6 +68,10 @@ pub struct LeaseManager {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Accessors of revoked tokens whose leases the expiry task must revoke.
     revoked_tokens: Mutex<Vec<String>>,
+    /// Leases whose registering write has not answered, or answered an error: it may still be
+    /// committed (by this leader, once it reaches a quorum again), so their expiry does not
+    /// give up on a missing record but looks again later.
+    unsettled: Mutex<HashSet<String>>,
 }
 
 /// Vault's answer for a lease id that names nothing.
@@ -93,6 +97,7 @@ impl LeaseManager {
             stopped: AtomicBool::new(false),
             locks: Mutex::new(HashMap::new()),
             revoked_tokens: Mutex::new(Vec::new()),
+            unsettled: Mutex::new(HashSet::new()),
         }
     }
 
@@ -158,10 +163,13 @@ impl LeaseManager {
             },
         );
         // Scheduled before the write: a write that answers an error may still be committed
-        // (by this leader, later), and the lease must expire then too. If it never was, the
-        // expiry finds no record and lets it go.
+        // (by this leader, later), and the lease must expire then too. Until the write answers
+        // Ok the lease is unsettled: an expiry that finds no record looks again later (with
+        // backoff) instead of letting it go.
+        self.unsettled.lock().insert(rec.lease_id.clone());
         self.schedule_at(&rec.lease_id, rec.expire_time_ms);
         self.store.put(&rec).await?;
+        self.unsettled.lock().remove(&rec.lease_id);
         resp.lease_id = rec.lease_id;
         resp.lease_duration = ttl;
         resp.renewable = rec.renewable;

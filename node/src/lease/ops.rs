@@ -51,6 +51,7 @@ impl LeaseManager {
         }
         self.store.delete(&rec).await?;
         self.schedule.lock().remove(id);
+        self.unsettled.lock().remove(id);
         tracing::debug!(lease_id = id, "lease revoked");
         Ok(())
     }

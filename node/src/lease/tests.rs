@@ -232,3 +232,47 @@ async fn a_revoked_token_takes_its_leases_with_it() {
     assert_eq!(f.revoked(), 1);
     assert!(mgr.lookup(&id).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn an_expiry_keeps_looking_for_a_lease_whose_registration_has_not_settled() {
+    // A leader cut off from its peers: the registering write of a lease has not answered when
+    // the lease comes due, and is committed once the leader reaches a quorum again.
+    let f = fixture(0).await;
+    let mgr = f.manager();
+    let now = crate::clock::unix_now_ms();
+    let rec = LeaseRecord {
+        lease_id: "test/creds/app/unsettled".into(),
+        mount_uuid: f.mount.entry.uuid.clone(),
+        mount_path: f.mount.entry.path.clone(),
+        path: "test/creds/app".into(),
+        issue_time_ms: now - 2_000,
+        expire_time_ms: now - 1_000,
+        last_renewal_ms: None,
+        max_expire_ms: now,
+        renewable: false,
+        internal: Default::default(),
+        accessor: "acc1".into(),
+    };
+    let id = rec.lease_id.clone();
+    mgr.unsettled.lock().insert(id.clone());
+    mgr.schedule_at(&id, rec.expire_time_ms);
+    mgr.tick(0).await;
+    let retry = mgr
+        .scheduled(&id)
+        .expect("a missing record of an unsettled lease stays scheduled");
+    // The write is committed late.
+    mgr.store.put(&rec).await.unwrap();
+    while crate::clock::unix_now_ms() < retry {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    mgr.tick(0).await;
+    assert_eq!(f.revoked(), 1, "revoked once its record showed up");
+    assert!(mgr.lookup(&id).await.unwrap().is_none());
+    assert!(!mgr.unsettled.lock().contains(&id));
+
+    // A settled lease whose record is gone (revoked elsewhere) is let go at once.
+    let gone = "test/creds/app/gone";
+    mgr.schedule_at(gone, now - 1_000);
+    mgr.tick(0).await;
+    assert_eq!(mgr.scheduled(gone), None);
+}
