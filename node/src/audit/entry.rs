@@ -1,60 +1,182 @@
 //! The JSON lines a `file` device writes, shaped as Vault's (`type`, `time`, `auth`, `request`,
 //! `response`, `error`), every string value of request and response data hashed.
+//!
+//! A line is serialised straight from borrowed parts of the request and response: strings are
+//! hashed as they are written (`hashed.rs`), nothing is copied into a `Value` first.
 
-use super::hash::{hash_strings, hash_strings_except, Keyed};
+use super::hash::Keyed;
+use super::hashed::{Hashed, WrapInfo};
 use super::AuditDeviceEntry;
 use crate::error::ApiError;
 use crate::mounts::MountConfig;
 use crate::request::{Request, Response};
 use crate::token::TokenEntry;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 
-/// How one line hashes: with the device's key, or not at all (`log_raw`). Decoded and keyed
-/// once per line, not once per value.
-struct Hasher(Option<Keyed>);
+/// How a device hashes: with its key, or not at all (`log_raw`). Keyed once, when the device
+/// is opened.
+pub struct Hasher(Option<Keyed>);
 
 impl Hasher {
-    fn new(entry: &AuditDeviceEntry) -> Hasher {
-        Hasher((!entry.log_raw()).then(|| {
-            let key = entry.hmac_key();
-            Keyed::new(&key)
-        }))
+    pub fn for_entry(entry: &AuditDeviceEntry) -> Hasher {
+        Hasher((!entry.log_raw()).then(|| Keyed::new(&entry.hmac_key())))
     }
 
-    /// A value as the device logs it: every string hashed.
-    fn value(&self, mut value: Value) -> Value {
-        if let Some(key) = &self.0 {
-            hash_strings(key, &mut value);
-        }
-        value
+    pub(super) fn key(&self) -> Option<&Keyed> {
+        self.0.as_ref()
     }
 
-    /// Request or response data: every string hashed but those under a `plain` key.
-    fn data(&self, mut value: Value, plain: &[String]) -> Value {
-        if let Some(key) = &self.0 {
-            hash_strings_except(key, &mut value, plain);
-        }
-        value
-    }
-
-    fn text(&self, s: &str) -> Value {
+    /// A token or accessor as the device logs it (an empty one stays empty).
+    fn text<'a>(&self, s: &'a str) -> Cow<'a, str> {
         match &self.0 {
-            Some(key) if !s.is_empty() => Value::String(key.hash(s)),
-            _ => Value::String(s.to_string()),
+            Some(key) if !s.is_empty() => Cow::Owned(key.hash(s)),
+            _ => Cow::Borrowed(s),
         }
     }
 }
 
-fn auth_block(h: &Hasher, caller: &TokenEntry) -> Value {
-    json!({
-        "client_token": h.text(&caller.id),
-        "accessor": h.text(&caller.accessor),
-        "display_name": caller.display_name,
-        "policies": caller.policies,
-        "token_policies": caller.policies,
-        "metadata": caller.meta,
-        "token_type": "service",
-    })
+#[derive(Serialize)]
+struct Line<'a> {
+    auth: AuthBlock<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    request: RequestBlock<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<ResponseBlock<'a>>,
+    time: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+/// The caller's token and accessor, hashed once for the line's two blocks.
+struct Caller<'a> {
+    entry: &'a TokenEntry,
+    token: Cow<'a, str>,
+    accessor: Cow<'a, str>,
+}
+
+impl<'a> Caller<'a> {
+    fn new(h: &Hasher, entry: &'a TokenEntry) -> Caller<'a> {
+        Caller {
+            entry,
+            token: h.text(&entry.id),
+            accessor: h.text(&entry.accessor),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AuthBlock<'a> {
+    accessor: &'a str,
+    client_token: &'a str,
+    display_name: &'a str,
+    metadata: &'a BTreeMap<String, String>,
+    policies: &'a [String],
+    token_policies: &'a [String],
+    token_type: &'static str,
+}
+
+impl<'a> AuthBlock<'a> {
+    fn of(caller: &'a Caller<'a>) -> AuthBlock<'a> {
+        AuthBlock {
+            accessor: &caller.accessor,
+            client_token: &caller.token,
+            display_name: &caller.entry.display_name,
+            metadata: &caller.entry.meta,
+            policies: &caller.entry.policies,
+            token_policies: &caller.entry.policies,
+            token_type: "service",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Namespace {
+    id: &'static str,
+}
+
+#[derive(Serialize)]
+struct RequestBlock<'a> {
+    client_token: &'a str,
+    client_token_accessor: &'a str,
+    data: Hashed<'a>,
+    id: &'a str,
+    namespace: Namespace,
+    operation: &'static str,
+    path: &'a str,
+    remote_address: &'a str,
+}
+
+impl<'a> RequestBlock<'a> {
+    fn of(
+        h: &'a Hasher,
+        caller: &'a Caller<'a>,
+        req: &'a Request,
+        mount: Option<&'a MountConfig>,
+    ) -> RequestBlock<'a> {
+        RequestBlock {
+            client_token: &caller.token,
+            client_token_accessor: &caller.accessor,
+            data: Hashed::object(h.key(), &req.data, plain_request(mount)),
+            id: &req.id,
+            namespace: Namespace { id: "root" },
+            operation: req.operation.capability(),
+            path: &req.path,
+            remote_address: req.remote_addr.as_deref().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ResponseBlock<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth: Option<ResponseAuth<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<Hashed<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wrap_info: Option<WrapInfo<'a>>,
+}
+
+/// A token the response hands out: the token and its accessor hashed.
+#[derive(Serialize)]
+struct ResponseAuth<'a> {
+    accessor: Cow<'a, str>,
+    client_token: Cow<'a, str>,
+    lease_duration: u64,
+    metadata: &'a Option<BTreeMap<String, String>>,
+    policies: &'a [String],
+    renewable: bool,
+    token_policies: &'a [String],
+}
+
+impl<'a> ResponseBlock<'a> {
+    fn of(h: &'a Hasher, r: &'a Response, mount: Option<&'a MountConfig>) -> ResponseBlock<'a> {
+        let plain = plain_response(mount);
+        // A raw body (Vault's non-JSON-envelope answers) is what the client got, so it is logged.
+        let data = match (r.raw_body(), &r.data) {
+            (Some((_, raw)), _) => Some(Hashed::new(h.key(), raw, plain)),
+            (None, Some(data)) => Some(Hashed::object(h.key(), data, plain)),
+            (None, None) => None,
+        };
+        ResponseBlock {
+            auth: r.auth.as_ref().map(|auth| ResponseAuth {
+                accessor: h.text(&auth.accessor),
+                client_token: h.text(&auth.client_token),
+                lease_duration: auth.lease_duration,
+                metadata: &auth.metadata,
+                policies: &auth.policies,
+                renewable: auth.renewable,
+                token_policies: &auth.token_policies,
+            }),
+            data,
+            wrap_info: r
+                .wrap_info
+                .as_ref()
+                .map(|info| WrapInfo::new(h.key(), info)),
+        }
+    }
 }
 
 /// The keys a mount's `audit_non_hmac_request_keys`/`_response_keys` leave in plain.
@@ -66,111 +188,59 @@ fn plain_response(mount: Option<&MountConfig>) -> &[String] {
     mount.map_or(&[], |m| m.audit_non_hmac_response_keys.as_slice())
 }
 
-fn request_block(
-    h: &Hasher,
-    caller: &TokenEntry,
-    req: &Request,
-    mount: Option<&MountConfig>,
-) -> Value {
-    json!({
-        "id": req.id,
-        "operation": req.operation.capability(),
-        "client_token": h.text(&caller.id),
-        "client_token_accessor": h.text(&caller.accessor),
-        "namespace": {"id": "root"},
-        "path": req.path,
-        "data": h.data(Value::Object(req.data.clone()), plain_request(mount)),
-        "remote_address": req.remote_addr.clone().unwrap_or_default(),
-    })
+fn to_line(line: &Line<'_>) -> String {
+    // Serialising borrowed strings, maps and numbers cannot fail.
+    serde_json::to_string(line).unwrap_or_default()
 }
 
 /// The line logged before a request runs.
 pub fn request_line(
-    entry: &AuditDeviceEntry,
+    h: &Hasher,
     caller: &TokenEntry,
     req: &Request,
     mount: Option<&MountConfig>,
 ) -> String {
-    let h = Hasher::new(entry);
-    json!({
-        "time": crate::clock::now_rfc3339(),
-        "type": "request",
-        "auth": auth_block(&h, caller),
-        "request": request_block(&h, caller, req, mount),
+    let caller = Caller::new(h, caller);
+    to_line(&Line {
+        auth: AuthBlock::of(&caller),
+        error: None,
+        request: RequestBlock::of(h, &caller, req, mount),
+        response: None,
+        time: crate::clock::now_rfc3339(),
+        kind: "request",
     })
-    .to_string()
-}
-
-/// A response's `wrap_info` as Vault logs it: the wrapping token and the accessors hashed,
-/// where and when it was made in plain.
-fn wrap_info_block(h: &Hasher, info: &Value) -> Value {
-    let Value::Object(fields) = info else {
-        return h.value(info.clone()); // not Vault's shape: hash every string
-    };
-    let mut fields = fields.clone();
-    for key in ["token", "accessor", "wrapped_accessor"] {
-        if let Some(Value::String(s)) = fields.get(key) {
-            let hashed = h.text(s);
-            fields.insert(key.into(), hashed);
-        }
-    }
-    Value::Object(fields)
 }
 
 /// The line logged after: the response (its data and any token it hands out, hashed), or the
 /// error the client got.
 pub fn response_line(
-    entry: &AuditDeviceEntry,
+    h: &Hasher,
     caller: &TokenEntry,
     req: &Request,
     resp: &Result<Option<Response>, ApiError>,
     mount: Option<&MountConfig>,
 ) -> String {
-    let h = Hasher::new(entry);
-    let mut line = Map::new();
-    line.insert("time".into(), crate::clock::now_rfc3339().into());
-    line.insert("type".into(), "response".into());
-    line.insert("auth".into(), auth_block(&h, caller));
-    line.insert("request".into(), request_block(&h, caller, req, mount));
-    match resp {
-        Ok(Some(r)) => {
-            let mut out = Map::new();
-            if let Some(data) = &r.data {
-                out.insert(
-                    "data".into(),
-                    h.data(Value::Object(data.clone()), plain_response(mount)),
-                );
-            }
-            if let Some((_, raw)) = r.raw_body() {
-                out.insert("data".into(), h.data(raw.clone(), plain_response(mount)));
-            }
-            if let Some(info) = &r.wrap_info {
-                out.insert("wrap_info".into(), wrap_info_block(&h, info));
-            }
-            if let Some(auth) = &r.auth {
-                out.insert(
-                    "auth".into(),
-                    json!({
-                        "client_token": h.text(&auth.client_token),
-                        "accessor": h.text(&auth.accessor),
-                        "policies": auth.policies,
-                        "token_policies": auth.token_policies,
-                        "metadata": auth.metadata,
-                        "lease_duration": auth.lease_duration,
-                        "renewable": auth.renewable,
-                    }),
-                );
-            }
-            line.insert("response".into(), Value::Object(out));
-        }
-        Ok(None) => {
-            line.insert("response".into(), json!({}));
-        }
-        Err(e) => {
-            line.insert("error".into(), e.to_string().into());
-        }
-    }
-    Value::Object(line).to_string()
+    let caller = Caller::new(h, caller);
+    let (response, error) = match resp {
+        Ok(Some(r)) => (Some(ResponseBlock::of(h, r, mount)), None),
+        Ok(None) => (
+            Some(ResponseBlock {
+                auth: None,
+                data: None,
+                wrap_info: None,
+            }),
+            None,
+        ),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    to_line(&Line {
+        auth: AuthBlock::of(&caller),
+        error,
+        request: RequestBlock::of(h, &caller, req, mount),
+        response,
+        time: crate::clock::now_rfc3339(),
+        kind: "response",
+    })
 }
 
 #[cfg(test)]
@@ -178,7 +248,7 @@ mod tests {
     use super::super::hash::hash_value;
     use super::*;
     use crate::request::Operation;
-    use std::collections::BTreeMap;
+    use serde_json::{json, Value};
     use zeroize::Zeroizing;
 
     fn device() -> AuditDeviceEntry {
@@ -190,8 +260,9 @@ mod tests {
     fn logged(req: &Request, resp: Response) -> (String, Zeroizing<Vec<u8>>) {
         let dev = device();
         let caller = crate::token::TokenEntry::default();
-        let request = request_line(&dev, &caller, req, None);
-        let response = response_line(&dev, &caller, req, &Ok(Some(resp)), None);
+        let h = Hasher::for_entry(&dev);
+        let request = request_line(&h, &caller, req, None);
+        let response = response_line(&h, &caller, req, &Ok(Some(resp)), None);
         (format!("{request}\n{response}"), dev.hmac_key())
     }
 

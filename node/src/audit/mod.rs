@@ -11,6 +11,7 @@
 mod device;
 mod entry;
 mod hash;
+mod hashed;
 mod sink;
 mod socket;
 mod syslog;
@@ -23,6 +24,7 @@ use crate::error::ApiError;
 use crate::mounts::MountConfig;
 use crate::request::{Request, Response};
 use crate::token::TokenEntry;
+use entry::Hasher;
 use parking_lot::Mutex;
 use sink::Sink;
 use std::sync::Arc;
@@ -46,10 +48,28 @@ pub fn check_device(entry: &AuditDeviceEntry) -> Result<(), AuditError> {
     Sink::for_entry(entry)?.check()
 }
 
-/// The enabled devices, opened.
+/// One enabled device: its entry, where its lines go, and its key, set up once.
+struct Device {
+    entry: AuditDeviceEntry,
+    sink: Arc<Sink>,
+    hasher: Hasher,
+}
+
+impl Device {
+    fn new(entry: &AuditDeviceEntry, sink: Arc<Sink>) -> Device {
+        Device {
+            entry: entry.clone(),
+            sink,
+            hasher: Hasher::for_entry(entry),
+        }
+    }
+}
+
+/// The enabled devices, opened. A request takes the current list (one reference count) and
+/// logs to it, so an enable or disable meanwhile does not hold it up.
 #[derive(Default)]
 pub struct AuditBroker {
-    devices: Mutex<Vec<(AuditDeviceEntry, Arc<Sink>)>>,
+    devices: Mutex<Arc<Vec<Device>>>,
     /// Held across a change of the stored table (read, persist, reload), so concurrent
     /// enables and disables each see the one before.
     changes: tokio::sync::Mutex<()>,
@@ -67,10 +87,10 @@ impl AuditBroker {
         let devices = table
             .entries
             .iter()
-            .map(|e| (e.clone(), Arc::new(Sink::open(e))))
+            .map(|e| Device::new(e, Arc::new(Sink::open(e))))
             .collect();
         AuditBroker {
-            devices: Mutex::new(devices),
+            devices: Mutex::new(Arc::new(devices)),
             changes: tokio::sync::Mutex::new(()),
         }
     }
@@ -84,17 +104,18 @@ impl AuditBroker {
             .entries
             .iter()
             .map(|e| {
-                let kept = devices.iter().find(|(old, _)| {
+                let kept = devices.iter().find(|old| {
+                    let old = &old.entry;
                     old.path == e.path && old.kind == e.kind && old.options == e.options
                 });
-                let sink = kept.map_or_else(|| Arc::new(Sink::open(e)), |(_, s)| s.clone());
-                (e.clone(), sink)
+                let sink = kept.map_or_else(|| Arc::new(Sink::open(e)), |d| d.sink.clone());
+                Device::new(e, sink)
             })
             .collect();
-        *devices = reopened;
+        *devices = Arc::new(reopened);
     }
 
-    fn snapshot(&self) -> Vec<(AuditDeviceEntry, Arc<Sink>)> {
+    fn snapshot(&self) -> Arc<Vec<Device>> {
         self.devices.lock().clone()
     }
 
@@ -106,7 +127,7 @@ impl AuditBroker {
         req: &Request,
         mount: Option<&MountConfig>,
     ) -> Result<(), ApiError> {
-        self.log_all(|entry| entry::request_line(entry, caller, req, mount))
+        self.log_all(|h| entry::request_line(h, caller, req, mount))
     }
 
     /// Log the answer to `req` (`Err`: the error the client gets).
@@ -117,7 +138,7 @@ impl AuditBroker {
         resp: &Result<Option<Response>, ApiError>,
         mount: Option<&MountConfig>,
     ) -> Result<(), ApiError> {
-        self.log_all(|entry| entry::response_line(entry, caller, req, resp, mount))
+        self.log_all(|h| entry::response_line(h, caller, req, resp, mount))
     }
 
     /// Log a request refused before it ran (bad token, ACL denial) and the error it gets; the
@@ -140,16 +161,18 @@ impl AuditBroker {
         }
     }
 
-    fn log_all(&self, line: impl Fn(&AuditDeviceEntry) -> String) -> Result<(), ApiError> {
+    fn log_all(&self, line: impl Fn(&Hasher) -> String) -> Result<(), ApiError> {
         let devices = self.snapshot();
         if devices.is_empty() {
             return Ok(());
         }
         let mut logged = 0;
-        for (entry, device) in &devices {
-            match device.append(&line(entry)) {
+        for device in devices.iter() {
+            match device.sink.append(&line(&device.hasher)) {
                 Ok(()) => logged += 1,
-                Err(e) => tracing::error!(device = %entry.path, error = %e, "audit write failed"),
+                Err(e) => {
+                    tracing::error!(device = %device.entry.path, error = %e, "audit write failed")
+                }
             }
         }
         if logged == 0 {
