@@ -6,7 +6,7 @@
 
 use super::hash::Keyed;
 use super::hashed::{Hashed, WrapInfo};
-use super::AuditDeviceEntry;
+use super::{AuditDeviceEntry, AuditError};
 use crate::error::ApiError;
 use crate::mounts::MountConfig;
 use crate::request::{Request, Response};
@@ -188,9 +188,10 @@ fn plain_response(mount: Option<&MountConfig>) -> &[String] {
     mount.map_or(&[], |m| m.audit_non_hmac_response_keys.as_slice())
 }
 
-fn to_line(line: &Line<'_>) -> String {
-    // Serialising borrowed strings, maps and numbers cannot fail.
-    serde_json::to_string(line).unwrap_or_default()
+/// The line as JSON. A line that cannot be written fails the device, as a failed write does,
+/// rather than being logged empty.
+fn to_line(line: &Line<'_>) -> Result<String, AuditError> {
+    serde_json::to_string(line).map_err(|e| AuditError::Line(e.to_string()))
 }
 
 /// The line logged before a request runs.
@@ -199,7 +200,7 @@ pub fn request_line(
     caller: &TokenEntry,
     req: &Request,
     mount: Option<&MountConfig>,
-) -> String {
+) -> Result<String, AuditError> {
     let caller = Caller::new(h, caller);
     to_line(&Line {
         auth: AuthBlock::of(&caller),
@@ -219,7 +220,7 @@ pub fn response_line(
     req: &Request,
     resp: &Result<Option<Response>, ApiError>,
     mount: Option<&MountConfig>,
-) -> String {
+) -> Result<String, AuditError> {
     let caller = Caller::new(h, caller);
     let (response, error) = match resp {
         Ok(Some(r)) => (Some(ResponseBlock::of(h, r, mount)), None),
@@ -261,8 +262,9 @@ mod tests {
         let dev = device();
         let caller = crate::token::TokenEntry::default();
         let h = Hasher::for_entry(&dev);
-        let request = request_line(&h, &caller, req, None);
-        let response = response_line(&h, &caller, req, &Ok(Some(resp)), None);
+        let request = request_line(&h, &caller, req, None).expect("a request line");
+        let response =
+            response_line(&h, &caller, req, &Ok(Some(resp)), None).expect("a response line");
         (format!("{request}\n{response}"), dev.hmac_key())
     }
 

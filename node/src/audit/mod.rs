@@ -40,6 +40,8 @@ pub enum AuditError {
     NoFilePath,
     #[error("{0}")]
     Option(String),
+    #[error("audit line could not be serialised: {0}")]
+    Line(String),
 }
 
 /// Check `entry`'s device can be written (when enabling it: Vault refuses a device it cannot
@@ -161,14 +163,17 @@ impl AuditBroker {
         }
     }
 
-    fn log_all(&self, line: impl Fn(&Hasher) -> String) -> Result<(), ApiError> {
+    fn log_all(
+        &self,
+        line: impl Fn(&Hasher) -> Result<String, AuditError>,
+    ) -> Result<(), ApiError> {
         let devices = self.snapshot();
         if devices.is_empty() {
             return Ok(());
         }
         let mut logged = 0;
         for device in devices.iter() {
-            match device.sink.append(&line(&device.hasher)) {
+            match line(&device.hasher).and_then(|l| device.sink.append(&l)) {
                 Ok(()) => logged += 1,
                 Err(e) => {
                     tracing::error!(device = %device.entry.path, error = %e, "audit write failed")
