@@ -170,6 +170,20 @@ pub trait Engine: Send + Sync + 'static {
         space: Space,
         start: &[u8],
         end: Option<&[u8]>,
+    ) -> Result<Vec<Pair>, EngineError> {
+        self.scan_bytes(space, start, end, usize::MAX)
+    }
+
+    /// The first pairs of [`Engine::scan`], stopping before the pair whose value would bring
+    /// the values' total past `max_bytes`; the first pair is returned whatever its size. A
+    /// reader that sends what it reads (Raft replication) is bounded by this, and the engine
+    /// reads no further than it returns.
+    fn scan_bytes(
+        &self,
+        space: Space,
+        start: &[u8],
+        end: Option<&[u8]>,
+        max_bytes: usize,
     ) -> Result<Vec<Pair>, EngineError>;
 
     /// The pair with the greatest key in `space`, if any.
@@ -194,6 +208,25 @@ pub trait Engine: Send + Sync + 'static {
         let end = prefix_end(prefix);
         self.scan(space, prefix, end.as_deref())
     }
+}
+
+/// The leading `pairs` whose values add up to at most `max_bytes`, and at least the first one;
+/// `pairs` is not read past the last one taken. For the engines' [`Engine::scan_bytes`].
+pub(crate) fn take_bytes(
+    pairs: impl Iterator<Item = Result<Pair, EngineError>>,
+    max_bytes: usize,
+) -> Result<Vec<Pair>, EngineError> {
+    let mut taken = Vec::new();
+    let mut total = 0usize;
+    for pair in pairs {
+        let pair = pair?;
+        total = total.saturating_add(pair.1.len());
+        if total > max_bytes && !taken.is_empty() {
+            break;
+        }
+        taken.push(pair);
+    }
+    Ok(taken)
 }
 
 /// The smallest key greater than every key starting with `prefix`, or `None` when no such key

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::{Engine, EngineError, Op, Pair, Space, WriteBatch};
+use super::{take_bytes, Engine, EngineError, Op, Pair, Space, WriteBatch};
 
 type Tree = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -159,11 +159,12 @@ impl Engine for MemEngine {
         Ok(self.state.lock().visible.tree(space).get(key).cloned())
     }
 
-    fn scan(
+    fn scan_bytes(
         &self,
         space: Space,
         start: &[u8],
         end: Option<&[u8]>,
+        max_bytes: usize,
     ) -> Result<Vec<Pair>, EngineError> {
         if end.is_some_and(|end| end <= start) {
             return Ok(Vec::new());
@@ -174,7 +175,7 @@ impl Engine for MemEngine {
             .visible
             .tree(space)
             .range::<[u8], _>((Bound::Included(start), upper));
-        Ok(range.map(|(k, v)| (k.clone(), v.clone())).collect())
+        take_bytes(range.map(|(k, v)| Ok((k.clone(), v.clone()))), max_bytes)
     }
 
     fn last(&self, space: Space) -> Result<Option<Pair>, EngineError> {

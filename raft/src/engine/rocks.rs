@@ -10,7 +10,7 @@ use rocksdb::{
     IteratorMode, Options, ReadOptions, WriteOptions, DB,
 };
 
-use super::{Engine, EngineError, Op, Pair, Space, WriteBatch};
+use super::{take_bytes, Engine, EngineError, Op, Pair, Space, WriteBatch};
 
 /// RocksDB-backed [`Engine`].
 pub struct RocksEngine {
@@ -112,11 +112,12 @@ impl Engine for RocksEngine {
         self.db.get_cf(self.cf(space)?, key).map_err(backend)
     }
 
-    fn scan(
+    fn scan_bytes(
         &self,
         space: Space,
         start: &[u8],
         end: Option<&[u8]>,
+        max_bytes: usize,
     ) -> Result<Vec<Pair>, EngineError> {
         if end.is_some_and(|end| end <= start) {
             return Ok(Vec::new());
@@ -127,11 +128,11 @@ impl Engine for RocksEngine {
         }
         let mode = IteratorMode::From(start, Direction::Forward);
         let iter = self.db.iterator_cf_opt(self.cf(space)?, read, mode);
-        iter.map(|item| {
+        let pairs = iter.map(|item| {
             item.map(|(k, v)| (k.into_vec(), v.into_vec()))
                 .map_err(backend)
-        })
-        .collect()
+        });
+        take_bytes(pairs, max_bytes)
     }
 
     fn last(&self, space: Space) -> Result<Option<Pair>, EngineError> {

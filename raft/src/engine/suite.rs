@@ -9,6 +9,7 @@ pub fn engine_suite(engine: &dyn Engine) {
     spaces_are_separate(engine);
     scan_is_ordered_and_bounded(engine);
     scan_prefix_stops_at_prefix(engine);
+    scan_bytes_stops_at_the_budget(engine);
     last_returns_greatest_key(engine);
     delete_and_delete_range(engine);
     batch_applies_in_order(engine);
@@ -102,6 +103,39 @@ fn scan_is_ordered_and_bounded(engine: &dyn Engine) {
         vec![(b"a".to_vec(), b"1".to_vec())],
         "scan returns values"
     );
+}
+
+fn scan_bytes_stops_at_the_budget(engine: &dyn Engine) {
+    put(
+        engine,
+        Space::Meta,
+        &[(b"m1", b"aaaa"), (b"m2", b"bbbb"), (b"m3", b"cccc")],
+    );
+    let scan = |from: &[u8], max| -> Vec<Vec<u8>> {
+        let pairs = engine.scan_bytes(Space::Meta, from, Some(b"n"), max);
+        pairs
+            .expect("scan_bytes")
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    };
+    assert_eq!(
+        scan(b"m", 8),
+        owned(&[b"m1", b"m2"]),
+        "values up to the budget"
+    );
+    assert_eq!(scan(b"m", 11), owned(&[b"m1", b"m2"]), "not past it");
+    assert_eq!(scan(b"m", 12), owned(&[b"m1", b"m2", b"m3"]));
+    assert_eq!(
+        scan(b"m", 0),
+        owned(&[b"m1"]),
+        "the first pair, whatever its size"
+    );
+    assert_eq!(scan(b"m2", 4), owned(&[b"m2"]));
+    assert!(scan(b"n", 0).is_empty(), "an empty range stays empty");
+    let mut batch = WriteBatch::new();
+    batch.delete_range(Space::Meta, b"m".to_vec(), Some(b"n".to_vec()));
+    engine.write(batch, true).expect("write");
 }
 
 fn scan_prefix_stops_at_prefix(engine: &dyn Engine) {

@@ -34,6 +34,13 @@ impl LogStore {
     }
 }
 
+/// The encoded entries one replication request carries at most (more only when a single entry
+/// is larger). Stored entries are the JSON the transport sends, so this bounds the message: far
+/// below [`MESSAGE_SIZE_MAX_BYTES`](crate::transport::MESSAGE_SIZE_MAX_BYTES), and small enough
+/// to cross loopback or a LAN and be synced well within an append's deadline. Batches of small
+/// entries (hundreds of bytes each) are bounded by openraft's count long before this.
+pub const REPLICATION_PAYLOAD_BYTES: usize = 8 * 1024 * 1024;
+
 /// `range` as `start..end` keys of `Space::Log` (`end: None`: unbounded).
 fn key_range(range: &impl RangeBounds<u64>) -> ([u8; 8], Option<[u8; 8]>) {
     let start = match range.start_bound() {
@@ -59,6 +66,26 @@ impl RaftLogReader<TypeConfig> for LogStore {
             .storage
             .engine()
             .scan(Space::Log, &start, end.as_ref().map(|e| &e[..]));
+        pairs
+            .map_err(io_err)?
+            .iter()
+            .map(|(_, v)| from_json(v))
+            .collect()
+    }
+
+    /// Replication reads through here: as many entries of `start..end` as fit in
+    /// [`REPLICATION_PAYLOAD_BYTES`], at least one. openraft bounds a payload only by a count
+    /// (`max_payload_entries`), so a follower that fell behind on large entries would be sent
+    /// hundreds of megabytes in one request, over the transport's message limit and its
+    /// deadline, again at every retry, and would never catch up.
+    async fn limited_get_log_entries(&mut self, start: u64, end: u64) -> io::Result<Vec<Entry>> {
+        let (start, end) = key_range(&(start..end));
+        let pairs = self.storage.engine().scan_bytes(
+            Space::Log,
+            &start,
+            end.as_ref().map(|e| &e[..]),
+            REPLICATION_PAYLOAD_BYTES,
+        );
         pairs
             .map_err(io_err)?
             .iter()
@@ -137,5 +164,80 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         batch.delete_range(Space::Log, log_key(0), end);
         batch.put(Space::Meta, keys::LAST_PURGED, to_json(&log_id)?);
         self.storage.write(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use openraft::impls::leader_id_adv::LeaderId;
+    use openraft::{EntryPayload, RaftLogReader};
+
+    use super::{LogStore, REPLICATION_PAYLOAD_BYTES};
+    use crate::engine::{Engine, Space, WriteBatch};
+    use crate::store::{log_key, to_json, Storage};
+    use crate::types::{Command, Entry, LogId};
+    use crate::MemEngine;
+
+    /// A log of entries `1..=sizes.len()`, entry `i` holding a value of `sizes[i - 1]` bytes.
+    fn log_of(sizes: &[usize]) -> LogStore {
+        let engine: Arc<dyn Engine> = Arc::new(MemEngine::new());
+        let mut batch = WriteBatch::new();
+        for (index, size) in (1..).zip(sizes) {
+            let entry = Entry {
+                log_id: LogId::new(
+                    LeaderId {
+                        term: 1,
+                        node_id: 1,
+                    },
+                    index,
+                ),
+                payload: EntryPayload::Normal(Command::Put {
+                    key: format!("k{index}"),
+                    value: vec![7; *size],
+                }),
+            };
+            batch.put(Space::Log, log_key(index), to_json(&entry).unwrap());
+        }
+        engine.write(batch, true).unwrap();
+        LogStore::new(Storage::new(engine, Arc::new(())))
+    }
+
+    async fn limited(log: &mut LogStore, start: u64, end: u64) -> Vec<u64> {
+        let entries = log.limited_get_log_entries(start, end).await.unwrap();
+        entries.iter().map(|e| e.log_id.index()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_replication_read_stops_at_the_byte_budget_but_never_returns_nothing() {
+        // Base64 makes each stored entry a third larger than its value.
+        let third = REPLICATION_PAYLOAD_BYTES / 3;
+        let mut log = log_of(&[third, third, third, 2 * REPLICATION_PAYLOAD_BYTES, 10]);
+        assert_eq!(
+            limited(&mut log, 1, 6).await,
+            vec![1, 2],
+            "a third entry is past the budget"
+        );
+        assert_eq!(
+            limited(&mut log, 3, 6).await,
+            vec![3],
+            "the oversized 4th follows alone"
+        );
+        assert_eq!(
+            limited(&mut log, 4, 6).await,
+            vec![4],
+            "one entry even past the budget"
+        );
+        assert_eq!(limited(&mut log, 5, 9).await, vec![5], "the end of the log");
+
+        let mut small = log_of(&[100; 400]);
+        assert_eq!(
+            limited(&mut small, 1, 301).await.len(),
+            300,
+            "small entries: all asked"
+        );
+        let all = small.try_get_log_entries(1..401).await.unwrap();
+        assert_eq!(all.len(), 400, "unlimited reads are unchanged");
     }
 }
