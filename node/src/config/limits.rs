@@ -12,6 +12,13 @@ use std::time::Duration;
 pub const DEFAULT_MAX_REQUEST_SIZE: u64 = 32 << 20;
 /// Vault's default raft `max_entry_size`: 1 MiB.
 pub const DEFAULT_MAX_ENTRY_SIZE: u64 = 1 << 20;
+/// The largest `max_entry_size` a node accepts: 16 MiB. Every entry must cross the cluster port
+/// in one message, even alone to a follower catching up; one of this size, encoded (values are
+/// base64 in JSON), stays well under the transport's limit.
+pub const MAX_ENTRY_SIZE_LIMIT: u64 = 16 << 20;
+const _: () = assert!(
+    MAX_ENTRY_SIZE_LIMIT as usize * 2 <= coffer_raft::transport::MESSAGE_SIZE_MAX_BYTES / 2
+);
 /// Default `max_connections` per listener.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
@@ -76,13 +83,13 @@ impl ListenerLimits {
     }
 }
 
-/// Raft storage's `max_entry_size`: a positive byte count.
+/// Raft storage's `max_entry_size`: a positive byte count up to [`MAX_ENTRY_SIZE_LIMIT`].
 pub(crate) fn parse_max_entry_size(v: &Value) -> Result<u64, ConfigError> {
     let key = "max_entry_size";
     u64::try_from(integer(v, key)?)
         .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| invalid(key, "a positive integer"))
+        .filter(|n| (1..=MAX_ENTRY_SIZE_LIMIT).contains(n))
+        .ok_or_else(|| invalid(key, "a positive integer, at most 16777216 (16 MiB)"))
 }
 
 fn invalid(key: &str, what: &str) -> ConfigError {
@@ -167,5 +174,13 @@ mod tests {
         assert_eq!(parse_max_entry_size(&json!("2097152")).unwrap(), 2 << 20);
         assert!(parse_max_entry_size(&json!(0)).is_err());
         assert!(parse_max_entry_size(&json!(-5)).is_err());
+        assert_eq!(
+            parse_max_entry_size(&json!(16 << 20)).unwrap(),
+            MAX_ENTRY_SIZE_LIMIT
+        );
+        assert!(
+            parse_max_entry_size(&json!((16 << 20) + 1)).is_err(),
+            "an entry too large to replicate in one message"
+        );
     }
 }
