@@ -546,6 +546,19 @@ def test_a_kv_write_over_max_entry_size_is_refused_and_one_under_it_succeeds(uns
     assert read["data"]["data"]["v"] == "y" * (900 * 1024)
 
 
+def test_max_entry_size_is_capped_so_every_entry_fits_one_cluster_message(tmp_path):
+    """Above 16 MiB an entry might not fit one cluster message and could never be replicated:
+    such a setting is refused at startup, naming the limit; the limit itself is accepted."""
+    over = Node(tmp_path, "over", storage_config=f"  max_entry_size = {16 * MiB + 1}")
+    with pytest.raises(RuntimeError, match=f"max_entry_size must be a positive integer, at most {16 * MiB}"):
+        over.start()
+    at = Node(tmp_path, "at", storage_config=f"  max_entry_size = {16 * MiB}").start()
+    try:
+        assert http(at, "GET", "sys/seal-status").json()["initialized"] is False
+    finally:
+        at.stop()
+
+
 def closed_within(sock: socket.socket, timeout: float, dribble: bytes = b"") -> bool:
     """Whether the server closes `sock` within `timeout` seconds, while we send `dribble` (if
     any) every 0.2 s."""

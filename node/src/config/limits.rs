@@ -13,11 +13,12 @@ pub const DEFAULT_MAX_REQUEST_SIZE: u64 = 32 << 20;
 /// Vault's default raft `max_entry_size`: 1 MiB.
 pub const DEFAULT_MAX_ENTRY_SIZE: u64 = 1 << 20;
 /// The largest `max_entry_size` a node accepts: 16 MiB. Every entry must cross the cluster port
-/// in one message, even alone to a follower catching up; one of this size, encoded (values are
-/// base64 in JSON), stays well under the transport's limit.
+/// in one message, even alone to a follower catching up. Encoded, an entry is under twice the
+/// bytes this counts (values are base64 in JSON: 4/3, plus framing), and half the transport's
+/// message limit is kept spare.
 pub const MAX_ENTRY_SIZE_LIMIT: u64 = 16 << 20;
 const _: () = assert!(
-    MAX_ENTRY_SIZE_LIMIT as usize * 2 <= coffer_raft::transport::MESSAGE_SIZE_MAX_BYTES / 2
+    2 * MAX_ENTRY_SIZE_LIMIT as usize <= coffer_raft::transport::MESSAGE_SIZE_MAX_BYTES / 2
 );
 /// Default `max_connections` per listener.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
@@ -89,7 +90,10 @@ pub(crate) fn parse_max_entry_size(v: &Value) -> Result<u64, ConfigError> {
     u64::try_from(integer(v, key)?)
         .ok()
         .filter(|n| (1..=MAX_ENTRY_SIZE_LIMIT).contains(n))
-        .ok_or_else(|| invalid(key, "a positive integer, at most 16777216 (16 MiB)"))
+        .ok_or_else(|| {
+            let what = format!("a positive integer, at most {MAX_ENTRY_SIZE_LIMIT}");
+            invalid(key, &what)
+        })
 }
 
 fn invalid(key: &str, what: &str) -> ConfigError {

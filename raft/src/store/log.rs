@@ -27,6 +27,22 @@ impl LogStore {
         LogStore { storage, flusher }
     }
 
+    /// The entries in `range`, stopping before the one that would bring their encoded total
+    /// past `max_bytes` (at least one; see [`crate::Engine::scan_bytes`]).
+    fn entries(&self, range: &impl RangeBounds<u64>, max_bytes: usize) -> io::Result<Vec<Entry>> {
+        let (start, end) = key_range(range);
+        let end = end.as_ref().map(|e| &e[..]);
+        let pairs = self
+            .storage
+            .engine()
+            .scan_bytes(Space::Log, &start, end, max_bytes);
+        pairs
+            .map_err(io_err)?
+            .iter()
+            .map(|(_, v)| from_json(v))
+            .collect()
+    }
+
     fn last_entry_id(&self) -> io::Result<Option<LogId>> {
         let last = self.storage.engine().last(Space::Log).map_err(io_err)?;
         let entry = last.map(|(_, v)| from_json::<Entry>(&v)).transpose()?;
@@ -61,16 +77,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> io::Result<Vec<Entry>> {
-        let (start, end) = key_range(&range);
-        let pairs = self
-            .storage
-            .engine()
-            .scan(Space::Log, &start, end.as_ref().map(|e| &e[..]));
-        pairs
-            .map_err(io_err)?
-            .iter()
-            .map(|(_, v)| from_json(v))
-            .collect()
+        self.entries(&range, usize::MAX)
     }
 
     /// Replication reads through here: as many entries of `start..end` as fit in
@@ -79,18 +86,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
     /// hundreds of megabytes in one request, over the transport's message limit and its
     /// deadline, again at every retry, and would never catch up.
     async fn limited_get_log_entries(&mut self, start: u64, end: u64) -> io::Result<Vec<Entry>> {
-        let (start, end) = key_range(&(start..end));
-        let pairs = self.storage.engine().scan_bytes(
-            Space::Log,
-            &start,
-            end.as_ref().map(|e| &e[..]),
-            REPLICATION_PAYLOAD_BYTES,
-        );
-        pairs
-            .map_err(io_err)?
-            .iter()
-            .map(|(_, v)| from_json(v))
-            .collect()
+        self.entries(&(start..end), REPLICATION_PAYLOAD_BYTES)
     }
 
     async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
