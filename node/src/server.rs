@@ -51,7 +51,8 @@ impl ServerHandle {
     /// finishes the request it serves; then, once the requests in flight are answered (at most
     /// [`FINISH_WAIT`]), Raft stops. The storage is synced first: a node stopped this way
     /// restarts with everything it had applied (the seal records above all, which a sealed
-    /// node cannot catch up on before it unseals).
+    /// node cannot catch up on before it unseals). Last, the cluster port closes gracefully
+    /// (`link::port`), at most [`PORT_CLOSE_WAIT`].
     pub async fn shutdown(self) {
         match crate::cluster::handoff::hand_over(&self.core).await {
             crate::cluster::handoff::Outcome::Skipped => {}
@@ -76,8 +77,19 @@ impl ServerHandle {
                 tracing::warn!(error = %e, "raft shutdown");
             }
         }
+        // Last, so a standby that still takes this node for the active one gets an answer
+        // ("not active": it sends the request on) rather than a cut connection.
+        let port = self.core.link.port.lock().await.take();
+        if let Some(port) = port {
+            if !port.close(PORT_CLOSE_WAIT).await {
+                tracing::warn!("cluster port calls still open at shutdown");
+            }
+        }
     }
 }
+
+/// How long a stopping node's cluster port waits, after its GOAWAY, for the calls it took.
+const PORT_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How long a stopping node waits for the requests it is still answering (held ones relayed
 /// to the new active node, and the last ones on open connections).

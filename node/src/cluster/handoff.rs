@@ -16,7 +16,9 @@
 //!    forwarded to the new active node; one a standby forwarded here is refused as "not
 //!    active" (`link::forward::NOT_ACTIVE_HEADER`), and that standby sends it to the new leader.
 //! 5. The caller (`ServerHandle::shutdown`) then stops its listeners, lets what is in flight
-//!    finish, and shuts Raft down.
+//!    finish, shuts Raft down, and last closes the cluster port with a GOAWAY, answering the
+//!    calls it took: a standby that had not yet heard of the new leader gets "not active" or
+//!    a refusal it knows is safe to retry, never a cut connection (`link::port`).
 //!
 //! A node that is not the leader, or has no other voter to hand over to, skips 1-4. If the
 //! transfer fails or times out, the held requests are released anyway (they run here if this

@@ -6,8 +6,10 @@
 //!
 //! Such a refusal carries [`NOT_ACTIVE_HEADER`]: the request did not run, and the standby
 //! tries again on the node it now knows as the leader (`cluster::maybe_forward`). So does a
-//! connection the old active node refused (it has stopped): nothing was sent. Any other
-//! failure may have happened after the request ran, and is not retried.
+//! call the old active node never took: a refused connection (it has stopped), or a call its
+//! closing port turned away with a GOAWAY or a refused stream (HTTP/2 guarantees the peer did
+//! not process it, RFC 9113 §8.7), or one the client never got to send. Any other failure may
+//! have happened after the request ran, and is not retried.
 
 use axum::body::Body;
 use http_body_util::BodyExt;
@@ -62,8 +64,8 @@ pub enum ForwardError {
     BadReply(String),
     #[error("{addr} is not the active node any more")]
     NotActive { addr: String },
-    #[error("{addr} refused the connection")]
-    ConnectionRefused { addr: String },
+    #[error("{addr} did not take the request: {reason}")]
+    NotTaken { addr: String, reason: String },
 }
 
 impl ForwardError {
@@ -71,23 +73,50 @@ impl ForwardError {
     pub fn did_not_run(&self) -> bool {
         matches!(
             self,
-            ForwardError::NotActive { .. } | ForwardError::ConnectionRefused { .. }
+            ForwardError::NotActive { .. } | ForwardError::NotTaken { .. }
         )
     }
 }
 
-/// Whether a failed call's cause is a refused TCP connection (nothing reached the peer).
-fn connection_refused(status: &tonic::Status) -> bool {
+/// Why a failed call surely never reached the peer's handler, if it did not: the cause chain
+/// holds a refused TCP connection, an HTTP/2 GOAWAY or REFUSED_STREAM from the peer, or a
+/// request the client dropped before sending it.
+fn never_taken(status: &tonic::Status) -> Option<&'static str> {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(status);
     while let Some(e) = cause {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return true;
+                return Some("connection refused");
             }
+        }
+        #[cfg(not(madsim))]
+        if let Some(reason) = http2_not_processed(e) {
+            return Some(reason);
         }
         cause = e.source();
     }
-    false
+    None
+}
+
+/// The HTTP/2 causes that say the peer did not process the stream (RFC 9113 §6.8, §8.7).
+#[cfg(not(madsim))]
+fn http2_not_processed(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    if let Some(h2) = e.downcast_ref::<h2::Error>() {
+        if h2.is_go_away() && h2.is_remote() {
+            // A stream above the GOAWAY's last stream id, or one opened after it.
+            return Some("the peer sent GOAWAY before taking it");
+        }
+        if h2.is_reset() && h2.is_remote() && h2.reason() == Some(h2::Reason::REFUSED_STREAM) {
+            return Some("the peer refused the stream");
+        }
+    }
+    if let Some(hyper) = e.downcast_ref::<hyper::Error>() {
+        if hyper.is_canceled() {
+            // hyper's "connection closed" / "not ready": the request was never written.
+            return Some("the connection closed before it was sent");
+        }
+    }
+    None
 }
 
 fn headers_out(map: &http::HeaderMap) -> Vec<pb::Header> {
@@ -236,8 +265,11 @@ impl Forwarder {
         request.set_timeout(FORWARD_DEADLINE);
         let addr = cluster_addr.to_string();
         let reply = client.forward(request).await.map_err(|status| {
-            if connection_refused(&status) {
-                ForwardError::ConnectionRefused { addr: addr.clone() }
+            if let Some(reason) = never_taken(&status) {
+                ForwardError::NotTaken {
+                    addr: addr.clone(),
+                    reason: reason.to_string(),
+                }
             } else {
                 ForwardError::Unreachable {
                     addr: addr.clone(),
