@@ -103,7 +103,10 @@ fn never_taken(status: &tonic::Status) -> Option<&'static str> {
 fn http2_not_processed(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
     if let Some(h2) = e.downcast_ref::<h2::Error>() {
         if h2.is_go_away() && h2.is_remote() {
-            // A stream above the GOAWAY's last stream id, or one opened after it.
+            // h2 gives a remote GOAWAY only to streams above its last stream id and to streams
+            // opened after it. hyper may also report one just after writing a stream's HEADERS
+            // but before its body: safe only because a forward is a unary call, whose handler
+            // runs once the request message (the body, never sent then) has arrived.
             return Some("the peer sent GOAWAY before taking it");
         }
         if h2.is_reset() && h2.is_remote() && h2.reason() == Some(h2::Reason::REFUSED_STREAM) {

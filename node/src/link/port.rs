@@ -10,7 +10,10 @@
 //! call could have run or not, and the client would get an error. Answered, it is "not
 //! active" and the standby sends it on; refused after the GOAWAY, it never ran, and the
 //! standby sends it on too (`forward::ForwardError::did_not_run`). Dropping the handle stops
-//! the port at once.
+//! accepting at once; the connections then wind down gracefully on their own (they run as
+//! tasks of their own), so only the process's exit cuts a call off. Under madsim the
+//! simulated server stops accepting on close but does not track its calls: `close` returns at
+//! once there.
 
 use super::forward::ForwardService;
 use coffer_raft::{RaftHandle, ServerTls};
@@ -30,12 +33,19 @@ pub struct ClusterPort {
 impl ClusterPort {
     /// Stop accepting, send every connection a GOAWAY and wait, at most `wait`, for the calls
     /// already taken to be answered and the connections to close. Returns whether they all
-    /// did; what is left after `wait` is cut off.
+    /// did; what is left after `wait` ends with the process.
     pub async fn close(mut self, wait: Duration) -> bool {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        tokio::time::timeout(wait, &mut self.task).await.is_ok()
+        match tokio::time::timeout(wait, &mut self.task).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cluster port task failed while closing");
+                false
+            }
+            Err(_) => false,
+        }
     }
 }
 
