@@ -63,8 +63,9 @@ pub struct Request {
     /// The client's address, when known.
     pub remote_addr: Option<String>,
     /// The body as sent, for the few paths that take bytes rather than JSON (a snapshot to
-    /// restore); `None` elsewhere.
-    pub raw_body: Option<Vec<u8>>,
+    /// restore); `None` elsewhere. Shared, so a handler can move it to the blocking pool
+    /// without copying it.
+    pub raw_body: Option<std::sync::Arc<Vec<u8>>>,
     /// The display name of the token that made the request, set by the pipeline once the
     /// token is checked (empty before; engines name generated users after it, as Vault's).
     pub display_name: String,

@@ -137,7 +137,7 @@ pub fn parse_request(
     req.token = token(headers);
     req.headers = kept;
     if raw {
-        req.raw_body = Some(body.to_vec());
+        req.raw_body = Some(std::sync::Arc::new(body.to_vec()));
     }
     Ok(req)
 }

@@ -28,6 +28,7 @@
 use super::is_write;
 use crate::core::Core;
 use crate::error::ApiError;
+use crate::off_worker::off_worker;
 use crate::request::{Operation, Request, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -82,14 +83,17 @@ async fn save(core: &Arc<Core>) -> Result<Option<Response>, ApiError> {
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let metrics = raft.metrics();
     let pairs = raft.export_data().await.map_err(ApiError::internal)?;
+    let count = pairs.len();
     let cluster_id = core.cluster_info().map(|c| c.id).unwrap_or_default();
-    let archive = encode(
-        &cluster_id,
+    let (term, index) = (
         metrics.current_term,
         metrics.last_applied_index.unwrap_or(0),
-        &pairs,
-    )?;
-    tracing::info!(pairs = pairs.len(), "snapshot saved");
+    );
+    // Seconds of hashing and encoding for a large store: not on an async worker, where it
+    // would hold up Raft's heartbeats (`off_worker`).
+    let encoding = off_worker(move || encode(&cluster_id, term, index, &pairs));
+    let archive = encoding.await.map_err(ApiError::internal)??;
+    tracing::info!(pairs = count, "snapshot saved");
     Ok(Some(Response::text("application/octet-stream", archive)))
 }
 
@@ -157,10 +161,15 @@ async fn restore(
     force: bool,
 ) -> Result<Option<Response>, ApiError> {
     let raft = core.raft_handle()?;
-    let body = req.raw_body.as_deref().unwrap_or_default();
-    let archive = std::str::from_utf8(body)
-        .map_err(|_| ApiError::bad("invalid snapshot: not a Coffer snapshot"))?;
-    let (header, pairs) = decode(archive)?;
+    let body = req.raw_body.clone().unwrap_or_default();
+    // Checking and unpacking a large archive takes seconds: on the blocking pool, or this
+    // leader's heartbeats would stall and a follower would take over mid-restore.
+    let decoding = off_worker(move || {
+        let archive = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::bad("invalid snapshot: not a Coffer snapshot"))?;
+        decode(archive)
+    });
+    let (header, pairs) = decoding.await.map_err(ApiError::internal)??;
     if !force {
         let ours = core.cluster_info().map(|c| c.id).unwrap_or_default();
         if header.cluster_id != ours {
