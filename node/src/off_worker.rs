@@ -1,4 +1,4 @@
-//! CPU-bound work (password hashing, key generation) on tokio's blocking pool. On an async
+//! CPU-bound work (password hashing, key generation, snapshot archives) on tokio's blocking pool. On an async
 //! worker it would stall every task scheduled there, Raft's heartbeats among them, so a leader
 //! could let its lease lapse. Under simulation madsim runs the closure inline.
 
